@@ -1,0 +1,1 @@
+// kbb: every pipeline stage as plain typed functions. Notebooks and the REPL import from here.
