@@ -1,0 +1,8 @@
+export { AddedTokenMatcher, type Segment } from './added-tokens.js';
+export { CHAR_CLASS_TABLE, CharClass, charClass } from './char-class.js';
+export { IdBuffer } from './id-buffer.js';
+export { loadTokenizer, parseVocab, TokenizerLoadError } from './load-tokenizer.js';
+export { bertNormalize, type BertNormalizerOptions, type NormalizedString } from './normalizer.js';
+export { bertPreTokenize, type Word } from './pre-tokenizer.js';
+export { DEFAULT_WORDPIECE_OPTIONS, WordPiece, type WordPieceOptions } from './wordpiece.js';
+export { type Tokenization, WordPieceTokenizer, type WordPieceTokenizerOptions } from './wordpiece-tokenizer.js';

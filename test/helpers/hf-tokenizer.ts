@@ -1,0 +1,45 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import tokenizers from 'tokenizers';
+
+export interface HfOracleOptions {
+  readonly lowercase?: boolean;
+  readonly stripAccents?: boolean;
+}
+
+export const KOBIGBIRD_SPECIALS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', '<s>', '</s>'];
+
+/**
+ * Hugging Face's Rust tokenizer built the way transformers' BertConverter builds BertTokenizerFast
+ * from a vocab.txt: the independent oracle our tokenizer is compared against.
+ */
+export async function hfBertTokenizer(dir: string, options: HfOracleOptions = {}): Promise<tokenizers.Tokenizer> {
+  const model = await tokenizers.WordPiece.fromFile(join(dir, 'vocab.txt'), {
+    unkToken: '[UNK]',
+    continuingSubwordPrefix: '##',
+    maxInputCharsPerWord: 100,
+  });
+  const tokenizer = new tokenizers.Tokenizer(model);
+  tokenizer.setNormalizer(
+    tokenizers.bertNormalizer({
+      cleanText: true,
+      handleChineseChars: true,
+      stripAccents: options.stripAccents ?? false,
+      lowercase: options.lowercase ?? false,
+    }),
+  );
+  tokenizer.setPreTokenizer(tokenizers.bertPreTokenizer());
+  const specials = Object.values(JSON.parse(readFileSync(join(dir, 'special_tokens_map.json'), 'utf8')) as Record<string, string>);
+  tokenizer.addSpecialTokens(specials);
+  return tokenizer;
+}
+
+/** Ids of every text, batched through the Rust tokenizer's thread pool. */
+export async function hfEncodeAll(tokenizer: tokenizers.Tokenizer, texts: readonly string[], batch = 4096): Promise<number[][]> {
+  const out: number[][] = [];
+  for (let i = 0; i < texts.length; i += batch) {
+    const encodings = await tokenizer.encodeBatch(texts.slice(i, i + batch), { addSpecialTokens: false });
+    for (const e of encodings) out.push(e.getIds());
+  }
+  return out;
+}
