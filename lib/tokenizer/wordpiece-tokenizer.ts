@@ -61,9 +61,9 @@ export class WordPieceTokenizer {
       if (token !== undefined && token.startsWith(prefix) && !addedTokens.has(token)) this.isContinuation[id] = 1;
     });
     const n = options.normalizer;
-    // The fused pass implements the configuration BERT-style vocabularies use for Korean (and cased
-    // models). Lowercasing and accent stripping go through the staged path.
-    this.fused = n.cleanText && !n.lowercase && !n.stripAccents;
+    // The fused pass implements the configuration of cased BERT vocabularies such as KoBigBird's.
+    // Other settings (lowercasing, accent stripping, no CJK padding, no cleaning) take the staged path.
+    this.fused = n.cleanText && n.handleChineseChars && !n.lowercase && !n.stripAccents;
     for (const token of addedTokens.keys()) if (token.length > 0) this.addedTokenStart[token.charCodeAt(0)] = 1;
   }
 
