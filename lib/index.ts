@@ -1,1 +1,5 @@
-// kbb: every pipeline stage as plain typed functions. Notebooks and the REPL import from here.
+// kbb: every pipeline stage as plain typed functions. Notebooks, the REPL and the `kbb` command import from here.
+export * from './corpus/index.js';
+export * from './text/index.js';
+export * from './tfrecord/index.js';
+export * from './tokenizer/index.js';

@@ -1,4 +1,5 @@
 import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
+import { compareCodePoints } from '../text/compare-code-points.js';
 
 /**
  * An int64 value: a `number` when it is a safe integer (every value the pretraining data holds),
@@ -180,9 +181,4 @@ export function encodeExample(example: Example): Uint8Array {
   return writer.finish();
 }
 
-/** Code-point order (what protobuf's deterministic serialization uses for string map keys). */
-export function compareCodePoints(a: string, b: string): number {
-  const x = Buffer.from(a, 'utf8');
-  const y = Buffer.from(b, 'utf8');
-  return Buffer.compare(x, y);
-}
+

@@ -85,7 +85,7 @@ describe.skipIf(!hasFixtures)('TFRecord files written by TensorFlow', () => {
 
   it('BERT record 1 equals the example printed in the upstream log', async () => {
     const [, record1] = await readAll(fixture('tfrecords', 'bert-pretraining-uncompressed', 'tf_examples.tfrecord'));
-    const ints = (key: string): number[] => (record1.get(key) as { value: number[] }).value;
+    const ints = (key: string): number[] => (record1.get(key) as unknown as { value: number[] }).value;
     expect(ints('input_ids').slice(0, 47)).toEqual(
       '101 2023 3793 2003 2443 2000 2191 2469 27260 2003 8971 19688 1024 1778 1779 103 1781 1782 1493 30030 30031 30032 29893 103 29895 29896 29897 29898 102 3793 2323 2022 2028 1011 103 1011 2566 103 2240 1010 2007 4064 3210 103 5491 1012 102'
         .split(' ')

@@ -74,7 +74,7 @@ describe('tf.train.Example codec', () => {
     expect([...decoded.keys()]).toEqual(['a', 'm', 'z']);
     expect(decoded.get('z')).toEqual({ kind: 'int64List', value: [-1, 2 ** 40, big] });
     expect(Array.from((decoded.get('a') as { value: Float32Array }).value)).toEqual([Math.fround(0.1), -2.5]);
-    expect(new TextDecoder().decode((decoded.get('m') as { value: Uint8Array[] }).value[0])).toBe('한국어');
+    expect(new TextDecoder().decode((decoded.get('m') as unknown as { value: Uint8Array[] }).value[0])).toBe('한국어');
   });
 });
 

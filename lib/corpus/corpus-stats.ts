@@ -1,0 +1,51 @@
+import { stat } from 'node:fs/promises';
+import { findCorpusFiles } from './find-corpus-files.js';
+import { readCorpusFile } from './read-corpus.js';
+
+export interface CorpusFileStats {
+  readonly path: string;
+  readonly format: 'txt' | 'jsonl.zst';
+  /** Size on disk (compressed, for archives). */
+  readonly bytes: number;
+  /** .txt: runs of non-blank lines; .jsonl.zst: JSON lines. */
+  readonly documents: number;
+  /** Non-empty stripped sentences: what the builder tokenizes. */
+  readonly sentences: number;
+  /** UTF-8 bytes of those sentences. */
+  readonly sentenceBytes: number;
+}
+
+export interface CorpusStats {
+  readonly files: CorpusFileStats[];
+  readonly totals: { readonly files: number; readonly documents: number; readonly sentences: number; readonly bytes: number; readonly sentenceBytes: number };
+}
+
+export interface CorpusStatsOptions {
+  /** Called after each file with the bytes of the files done so far and their total. */
+  readonly onProgress?: (doneBytes: number, totalBytes: number, file: string) => void;
+}
+
+/** Files, documents, sentences and bytes of a corpus folder (or an explicit file list). */
+export async function corpusStats(dirOrFiles: string | readonly string[], options: CorpusStatsOptions = {}): Promise<CorpusStats> {
+  const paths = typeof dirOrFiles === 'string' ? await findCorpusFiles(dirOrFiles) : dirOrFiles;
+  const sizes = await Promise.all(paths.map(async (p) => (await stat(p)).size));
+  const totalBytes = sizes.reduce((a, b) => a + b, 0);
+  const files: CorpusFileStats[] = [];
+  let doneBytes = 0;
+  for (const [i, path] of paths.entries()) {
+    let documents = 0;
+    let sentences = 0;
+    let sentenceBytes = 0;
+    for await (const batch of readCorpusFile(path)) {
+      sentences += batch.sentences.length;
+      for (const s of batch.sentences) sentenceBytes += Buffer.byteLength(s.text);
+      documents = batch.documents;
+    }
+    const format = path.endsWith('.txt') ? 'txt' : 'jsonl.zst';
+    files.push({ path, format, bytes: sizes[i], documents, sentences, sentenceBytes });
+    doneBytes += sizes[i];
+    options.onProgress?.(doneBytes, totalBytes, path);
+  }
+  const sum = (key: 'documents' | 'sentences' | 'bytes' | 'sentenceBytes'): number => files.reduce((n, f) => n + f[key], 0);
+  return { files, totals: { files: files.length, documents: sum('documents'), sentences: sum('sentences'), bytes: sum('bytes'), sentenceBytes: sum('sentenceBytes') } };
+}

@@ -1,0 +1,81 @@
+import { createReadStream } from 'node:fs';
+import { CorpusError } from './corpus-error.js';
+import { completeUtf8Prefix, decodeUtf8, firstInvalidUtf8 } from './utf8.js';
+
+export interface TxtReadOptions {
+  /** Bytes per read (default 1 MiB); memory stays bounded by this and the longest line. */
+  readonly chunkSize?: number;
+}
+
+/** Consecutive lines of a text file: `lines[k]` is line number `firstLine + k` (1-based). */
+export interface LineBatch {
+  readonly lines: string[];
+  readonly firstLine: number;
+}
+
+const LINE_BREAK = /\r\n|\r|\n/;
+
+/**
+ * Streams the lines of a UTF-8 text file as Python's text mode gives them: strict decoding (invalid
+ * UTF-8 is an error naming the line and byte), universal newlines (`\n`, `\r\n` and a lone `\r` end
+ * a line; U+2028 and U+0085 do not), line terminators removed, a byte-order mark kept.
+ * Lines come in batches, one per chunk read, to keep per-line overhead off the hot path.
+ */
+export async function* readTxtLines(path: string, options: TxtReadOptions = {}): AsyncGenerator<LineBatch> {
+  let carryBytes: Uint8Array = new Uint8Array(0); // an incomplete UTF-8 sequence at a chunk's end
+  let carryText = ''; // the start of a line whose end has not been read yet
+  let swallowLineFeed = false; // the last chunk ended in '\r': a '\n' next belongs to it
+  let nextLine = 1;
+  let streamOffset = 0; // byte offset of carryBytes[0] (or of the next chunk)
+
+  const stream = createReadStream(path, { highWaterMark: options.chunkSize ?? 1 << 20 });
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      const bytes = carryBytes.length > 0 ? Buffer.concat([carryBytes, chunk]) : chunk;
+      const cut = completeUtf8Prefix(bytes);
+      const piece = bytes.subarray(0, cut);
+      carryBytes = bytes.subarray(cut);
+      const text = decodeOrThrow(path, piece, streamOffset, nextLine, carryText);
+      streamOffset += cut;
+      const batch = split(text);
+      if (batch.length > 0) yield { lines: batch, firstLine: nextLine - batch.length };
+    }
+  } catch (error) {
+    if (error instanceof CorpusError) throw error;
+    throw new CorpusError(path, `cannot read (${(error as Error).message})`);
+  }
+  if (carryBytes.length > 0) {
+    throw new CorpusError(path, `invalid UTF-8: the file ends inside a ${carryBytes.length}-byte sequence`, { line: nextLine, byteOffset: streamOffset });
+  }
+  if (carryText !== '') yield { lines: [carryText], firstLine: nextLine };
+
+  function split(text: string): string[] {
+    let from = 0;
+    if (swallowLineFeed && text.length > 0) {
+      if (text.charCodeAt(0) === 0x0a) from = 1;
+      swallowLineFeed = false;
+    }
+    if (from === text.length) return [];
+    const parts = (carryText + text.slice(from)).split(LINE_BREAK);
+    carryText = parts.pop()!;
+    // A '\r' at the very end already ended its line; if the next chunk starts with '\n' that is the same break.
+    if (text.charCodeAt(text.length - 1) === 0x0d) swallowLineFeed = true;
+    nextLine += parts.length;
+    return parts;
+  }
+}
+
+function decodeOrThrow(path: string, piece: Uint8Array, pieceOffset: number, nextLine: number, carryText: string): string {
+  const bad = firstInvalidUtf8(piece);
+  if (bad < 0) return decodeUtf8(piece);
+  const before = carryText + decodeUtf8(piece.subarray(0, bad));
+  const line = nextLine + before.split(LINE_BREAK).length - 1;
+  throw new CorpusError(path, `invalid UTF-8 (byte 0x${piece[bad].toString(16).padStart(2, '0')})`, { line, byteOffset: pieceOffset + bad });
+}
+
+/** Every line of a text file with its 1-based number (a convenience over `readTxtLines`). */
+export async function* txtLines(path: string, options: TxtReadOptions = {}): AsyncGenerator<{ readonly text: string; readonly line: number }> {
+  for await (const batch of readTxtLines(path, options)) {
+    for (let k = 0; k < batch.lines.length; k++) yield { text: batch.lines[k], line: batch.firstLine + k };
+  }
+}
