@@ -30,6 +30,12 @@ describe.skipIf(!hasFixtures)('tokenizer parity with Hugging Face tokenizers (Ru
     await expectSameIds(ours, oracle, texts);
   });
 
+  it('every line of the 24 MB NSMC benchmark file (zero mismatches)', async () => {
+    const texts = lines(fixture('korean-corpus', 'nsmc_reviews_bench.txt'));
+    expect(texts.length).toBe(738046);
+    await expectSameIds(ours, oracle, texts);
+  });
+
   it('the whole NSMC sample file as one text, and each document as one text', async () => {
     const whole = readFileSync(fixture('korean-corpus', 'nsmc_sample.txt'), 'utf8');
     await expectSameIds(ours, oracle, [whole, ...whole.split('\n\n')]);

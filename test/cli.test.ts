@@ -1,0 +1,76 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { projectRoot } from './helpers/fixtures.js';
+
+/** Runs the real `kbb` entry point (bin/kbb.js), as `npx kbb` does. */
+function kbb(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [join(projectRoot, 'bin', 'kbb.js'), ...args], { encoding: 'utf8', cwd: projectRoot });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('the kbb command line', () => {
+  it('--help lists the commands', () => {
+    const { status, stdout } = kbb('--help');
+    expect(status).toBe(0);
+    for (const command of ['tokenize', 'corpus', 'demo']) expect(stdout).toContain(command);
+  });
+
+  it('<command> --help explains a command and its options', () => {
+    const { status, stdout } = kbb('tokenize', '--help');
+    expect(status).toBe(0);
+    expect(stdout).toContain('--tokenizer_dir');
+  });
+
+  it('an unknown command fails with a non-zero status and says why', () => {
+    const { status, stderr } = kbb('no-such-command');
+    expect(status).not.toBe(0);
+    expect(stderr).toMatch(/unknown command/);
+  });
+
+  it('tokenize prints tokens and ids with the shipped sample vocabulary', () => {
+    const { status, stdout } = kbb('tokenize', '--json', '도서관에서', '책을', '[MASK]');
+    expect(status).toBe(0);
+    const analysis = JSON.parse(stdout) as { tokens: string[]; ids: number[]; wordIds: number[] };
+    expect(analysis.tokens.at(-1)).toBe('[MASK]');
+    expect(analysis.ids.at(-1)).toBe(4);
+    expect(analysis.tokens.join(' ').replace(/ ##/g, '')).toBe('도서관에서 책을 [MASK]');
+    const plain = kbb('tokenize', '도서관에서 책을');
+    expect(plain.stdout).toMatch(/^tokens/m);
+    expect(plain.stdout).toMatch(/^ids/m);
+  });
+
+  it('a missing tokenizer folder is a clear error naming it', () => {
+    const { status, stderr } = kbb('tokenize', '--tokenizer_dir', '/nonexistent/tok', 'x');
+    expect(status).toBe(1);
+    expect(stderr).toContain('/nonexistent/tok');
+  });
+
+  it('corpus stats counts the shipped sample corpus, and the counts match a direct reading', () => {
+    const { status, stdout } = kbb('corpus', 'stats', '--json', 'data/sample-corpus');
+    expect(status).toBe(0);
+    const stats = JSON.parse(stdout) as { totals: { files: number; documents: number; sentences: number; bytes: number } };
+    const texts = ['essays.txt', 'everyday.txt', 'science-notes.txt'].map((f) => readFileSync(join(projectRoot, 'data', 'sample-corpus', f), 'utf8'));
+    // Independent count from the raw text: documents are separated by exactly one empty line.
+    expect(stats.totals).toMatchObject({
+      files: 3,
+      documents: texts.reduce((n, t) => n + t.trimEnd().split('\n\n').length, 0),
+      sentences: texts.reduce((n, t) => n + t.split('\n').filter((l) => l.trim() !== '').length, 0),
+      bytes: texts.reduce((n, t) => n + Buffer.byteLength(t), 0),
+    });
+  });
+
+  it('corpus stats on a folder without corpus files fails and names it', () => {
+    const { status, stderr } = kbb('corpus', 'stats', 'repl');
+    expect(status).toBe(1);
+    expect(stderr).toMatch(/repl: no corpus files found/);
+  });
+
+  it('demo (npm start) reads and tokenizes the sample corpus on a clone without ../shared', () => {
+    const { status, stdout } = kbb('demo');
+    expect(status).toBe(0);
+    expect(stdout).toMatch(/tokenized\s+178 sentences → [\d,]+ tokens/);
+    expect(stdout).toMatch(/ 0 \[UNK\]/);
+  });
+});
