@@ -51,7 +51,7 @@ describe.skipIf(!hasFixtures)('builder-facing sentences equal what the reference
 
 describe.skipIf(!hasFixtures)('ko_lm_dataformat archives: exactly what Reader.stream_data() yields', () => {
   const generated = fixture('ko-lm-dataformat', 'generated');
-  const expected = JSON.parse(readFileSync(join(generated, 'ko_lm_dataformat_archive.expected_stream_data.json'), 'utf8')) as Record<string, unknown>;
+  const expected = (): Record<string, unknown> => JSON.parse(readFileSync(join(generated, 'ko_lm_dataformat_archive.expected_stream_data.json'), 'utf8'));
   const calls: [string, Parameters<typeof streamData>[1]][] = [
     ['stream_data()', {}],
     ['stream_data(get_meta=True)', { getMeta: true }],
@@ -60,7 +60,7 @@ describe.skipIf(!hasFixtures)('ko_lm_dataformat archives: exactly what Reader.st
   ];
   for (const [call, options] of calls) {
     it(`archive folder written by ko_lm_dataformat: ${call}`, async () => {
-      expect(await collect(streamData(join(generated, 'ko_lm_dataformat_archive'), options))).toEqual(expected[call]);
+      expect(await collect(streamData(join(generated, 'ko_lm_dataformat_archive'), options))).toEqual(expected()[call]);
     });
   }
 
@@ -82,9 +82,9 @@ describe.skipIf(!hasFixtures)('ko_lm_dataformat archives: exactly what Reader.st
 });
 
 describe.skipIf(!hasFixtures)('corpus statistics', () => {
-  const stats = JSON.parse(readFileSync(fixture('korean-corpus', 'stats.json'), 'utf8')) as Record<string, { documents: number; sentences: number; bytes: number }>;
   for (const file of ['nsmc_sample.txt', 'nsmc_reviews_bench.txt']) {
     it(`${file}: documents, sentences and bytes equal stats.json`, async () => {
+      const stats = JSON.parse(readFileSync(fixture('korean-corpus', 'stats.json'), 'utf8')) as Record<string, { documents: number; sentences: number; bytes: number }>;
       const result = await corpusStats([fixture('korean-corpus', file)]);
       expect(result.totals).toMatchObject({ files: 1, documents: stats[file].documents, sentences: stats[file].sentences, bytes: stats[file].bytes });
     });

@@ -139,6 +139,24 @@ describe.skipIf(!hasFixtures)('tokenizer parity with Hugging Face tokenizers (Ru
   });
 });
 
+describe.skipIf(!hasFixtures)('a tokenizer folder with a tokenizer.json (as the Hugging Face hub ships it)', () => {
+  it('loads the tokenizer.json written by the Rust library and tokenizes identically', async () => {
+    const { mkdtempSync, rmSync, copyFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'kbb-tokjson-'));
+    try {
+      const oracle = await hfBertTokenizer(KOBIGBIRD);
+      oracle.save(join(dir, 'tokenizer.json'));
+      copyFileSync(join(KOBIGBIRD, 'tokenizer_config.json'), join(dir, 'tokenizer_config.json'));
+      const fromJson = await loadTokenizer(dir);
+      await expectSameIds(fromJson, oracle, [...lines(fixture('korean-corpus', 'nsmc_sample.txt')), ...lines(fixture('ko-lm-dataformat', 'upstream-test-assets', 'blns.txt'))]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe.skipIf(!hasFixtures)('tokenizer parity with Hugging Face tokenizers for an uncased (lowercase + strip accents) configuration', async () => {
   const oracle = hasFixtures ? await hfBertTokenizer(KOBIGBIRD, { lowercase: true, stripAccents: true }) : (undefined as never);
   const base = hasFixtures ? await loadTokenizer(KOBIGBIRD) : (undefined as never);
