@@ -149,22 +149,10 @@ export function encodeExample(example: Example): Uint8Array {
     writer.tag(MAP_VALUE, WireType.LengthDelimited).fork();
     switch (feature.kind) {
       case 'int64List':
-        writer.tag(FEATURE_INT64_LIST, WireType.LengthDelimited).fork();
-        if (feature.value.length > 0) {
-          writer.tag(LIST_VALUE, WireType.LengthDelimited).fork();
-          for (const v of feature.value) writer.int64(v);
-          writer.join();
-        }
-        writer.join();
+        writePackedList(writer, FEATURE_INT64_LIST, feature.value, (v) => writer.int64(v));
         break;
       case 'floatList':
-        writer.tag(FEATURE_FLOAT_LIST, WireType.LengthDelimited).fork();
-        if (feature.value.length > 0) {
-          writer.tag(LIST_VALUE, WireType.LengthDelimited).fork();
-          for (const v of feature.value) writer.float(v);
-          writer.join();
-        }
-        writer.join();
+        writePackedList(writer, FEATURE_FLOAT_LIST, feature.value, (v) => writer.float(v));
         break;
       case 'bytesList':
         writer.tag(FEATURE_BYTES_LIST, WireType.LengthDelimited).fork();
@@ -181,4 +169,13 @@ export function encodeExample(example: Example): Uint8Array {
   return writer.finish();
 }
 
-
+/** An Int64List or FloatList: one packed field 1, left out when empty (as TensorFlow writes it). */
+function writePackedList<T>(writer: BinaryWriter, listField: number, values: Iterable<T> & { readonly length: number }, write: (value: T) => void): void {
+  writer.tag(listField, WireType.LengthDelimited).fork();
+  if (values.length > 0) {
+    writer.tag(LIST_VALUE, WireType.LengthDelimited).fork();
+    for (const v of values) write(v);
+    writer.join();
+  }
+  writer.join();
+}
