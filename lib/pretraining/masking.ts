@@ -1,0 +1,124 @@
+import type { PyRandom } from './py-random.js';
+
+export interface MaskingConfig {
+  readonly maskedLmProb: number;
+  readonly maxPredictionsPerSeq: number;
+  readonly doWholeWordMask: boolean;
+  /** Largest n-gram of whole words masked together (1 = plain whole-word or token masking). */
+  readonly maxNgramSize: number;
+}
+
+/** What the masking needs to know about the vocabulary, by token id. */
+export interface MaskingVocab {
+  /** 1 for the special tokens (`special_tokens_map` values): never masked, they break words. */
+  readonly isSpecial: Uint8Array;
+  /** 1 for `##` continuation pieces. */
+  readonly isContinuation: Uint8Array;
+  readonly maskId: number;
+  /** Candidates for random replacement, in ascending id order (every entry but `[unused…]`). */
+  readonly randomReplacementIds: Int32Array;
+}
+
+export interface MaskedPredictions {
+  /** Token ids after masking (same length as the input). */
+  readonly outputIds: Int32Array;
+  /** Masked positions, ascending. */
+  readonly positions: number[];
+  /** Original ids at those positions. */
+  readonly labels: number[];
+}
+
+/** Python 3 `round()` of a double: ties go to the even neighbour. */
+export function roundHalfEven(x: number): number {
+  const floor = Math.floor(x);
+  const diff = x - floor;
+  if (diff < 0.5) return floor;
+  if (diff > 0.5) return floor + 1;
+  return floor % 2 === 0 ? floor : floor + 1;
+}
+
+/** `[begin, end)` token spans of whole words (or of single tokens without whole-word masking). */
+export function wordGrams(tokens: Int32Array, vocab: MaskingVocab, wholeWord: boolean): [number, number][] {
+  const grams: [number, number][] = [];
+  if (!wholeWord) {
+    for (let i = 0; i < tokens.length; i++) if (vocab.isSpecial[tokens[i]] !== 1) grams.push([i, i + 1]);
+    return grams;
+  }
+  let start = -1;
+  for (let i = 0; i < tokens.length; i++) {
+    const id = tokens[i];
+    if (start >= 0 && vocab.isContinuation[id] === 1) continue; // extends the open word
+    if (start >= 0) grams.push([start, i]);
+    start = vocab.isSpecial[id] === 1 ? -1 : i; // a special token closes the word and is never part of one
+  }
+  if (start >= 0) grams.push([start, tokens.length]);
+  return grams;
+}
+
+/**
+ * The reference's static masking of one example, draw for draw: whole-word (and n-gram) spans,
+ * a budget of round_half_even(len × prob) capped by max predictions, candidate lists shuffled per
+ * n-gram size, sizes drawn with zipf weights 1, 1/2, …, spans popped from the end, then 80% [MASK],
+ * 10% kept, 10% random tokens, decided per span in selection order.
+ *
+ * Returns `undefined` when nothing can be masked (every token special): the reference crashes there.
+ */
+export function createMaskedLmPredictions(tokens: Int32Array, rng: PyRandom, config: MaskingConfig, vocab: MaskingVocab): MaskedPredictions | undefined {
+  const grams = wordGrams(tokens, vocab, config.doWholeWordMask);
+  if (grams.length === 0) return undefined;
+  const numToPredict = Math.min(config.maxPredictionsPerSeq, Math.max(1, roundHalfEven(tokens.length * config.maskedLmProb)));
+  const n = Math.max(1, config.maxNgramSize);
+
+  // Candidate spans of 1..n contiguous grams, left to right, then shuffled per size in size order.
+  const candidates: [number, number][][] = [];
+  for (let size = 1; size <= n; size++) {
+    const spans: [number, number][] = [];
+    for (let i = 0; i + size <= grams.length; i++) {
+      let contiguous = true;
+      for (let k = i; k < i + size - 1; k++) if (grams[k][1] !== grams[k + 1][0]) contiguous = false;
+      if (contiguous) spans.push([grams[i][0], grams[i + size - 1][1]]);
+    }
+    candidates.push(spans);
+  }
+  for (const spans of candidates) rng.shuffle(spans);
+  const cumulativeWeights: number[] = [];
+  let total = 0;
+  for (let size = 1; size <= n; size++) cumulativeWeights.push((total += 1 / size));
+
+  const masked = new Uint8Array(tokens.length);
+  let maskedCount = 0;
+  let remaining = candidates.reduce((sum, spans) => sum + spans.length, 0);
+  const chosen: [number, number][] = [];
+  while (maskedCount < numToPredict && remaining > 0) {
+    const size = rng.choiceIndexByCumWeights(cumulativeWeights) + 1;
+    const spans = candidates[size - 1];
+    if (maskedCount + size > numToPredict) {
+      remaining -= spans.length;
+      spans.length = 0;
+      continue;
+    }
+    if (spans.length === 0) continue;
+    const [begin, end] = spans.pop()!;
+    remaining--;
+    if (maskedCount + (end - begin) > numToPredict) continue;
+    let overlaps = false;
+    for (let i = begin; i < end; i++) if (masked[i] === 1) overlaps = true;
+    if (overlaps) continue;
+    masked.fill(1, begin, end);
+    maskedCount += end - begin;
+    chosen.push([begin, end]);
+  }
+
+  const outputIds = tokens.slice();
+  const records: [number, number][] = [];
+  for (const [begin, end] of chosen) {
+    if (rng.random() < 0.8) {
+      outputIds.fill(vocab.maskId, begin, end);
+    } else if (rng.random() >= 0.5) {
+      for (let i = begin; i < end; i++) outputIds[i] = rng.choice(vocab.randomReplacementIds);
+    }
+    for (let i = begin; i < end; i++) records.push([i, tokens[i]]);
+  }
+  records.sort((a, b) => a[0] - b[0]);
+  return { outputIds, positions: records.map((r) => r[0]), labels: records.map((r) => r[1]) };
+}

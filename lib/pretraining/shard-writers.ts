@@ -1,0 +1,52 @@
+import { join } from 'node:path';
+import { TfRecordWriter } from '../tfrecord/writer.js';
+
+export const shardFileName = (index: number, numShards: number): string => `pretrain_data.tfrecord-${index}-of-${numShards}`;
+
+/** The shards job `job` of `numJobs` owns: every index i with i % numJobs == job, ascending. */
+export const ownedShards = (job: number, numJobs: number, numShards: number): number[] =>
+  Array.from({ length: numShards }, (_, i) => i).filter((i) => i % numJobs === job);
+
+/**
+ * One job's shard files. The k-th example of the job goes to its (k mod owned)-th shard, as in the
+ * reference. Files are written under temporary names and renamed on `close()`; shards that got no
+ * example still exist afterwards (empty), as the reference leaves them.
+ */
+export class ShardWriters {
+  private readonly writers = new Map<number, TfRecordWriter>();
+  private written = 0;
+  readonly counts: Map<number, number>;
+
+  constructor(
+    private readonly outputDir: string,
+    readonly shards: readonly number[],
+    private readonly numShards: number,
+  ) {
+    if (shards.length === 0) throw new Error('a job must own at least one shard');
+    this.counts = new Map(shards.map((s) => [s, 0]));
+  }
+
+  async write(record: Uint8Array): Promise<number> {
+    const shard = this.shards[this.written % this.shards.length];
+    this.written++;
+    let writer = this.writers.get(shard);
+    if (!writer) {
+      writer = TfRecordWriter.open(join(this.outputDir, shardFileName(shard, this.numShards)));
+      this.writers.set(shard, writer);
+    }
+    await writer.write(record);
+    this.counts.set(shard, this.counts.get(shard)! + 1);
+    return shard;
+  }
+
+  async close(): Promise<void> {
+    for (const shard of this.shards) {
+      if (!this.writers.has(shard)) this.writers.set(shard, TfRecordWriter.open(join(this.outputDir, shardFileName(shard, this.numShards))));
+    }
+    for (const writer of this.writers.values()) await writer.close();
+  }
+
+  async abort(): Promise<void> {
+    for (const writer of this.writers.values()) await writer.abort();
+  }
+}
