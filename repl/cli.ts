@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { buildTfrecordCommand } from './commands/build-tfrecord.js';
 import { corpusStatsCommand } from './commands/corpus-stats.js';
 import { demoCommand } from './commands/demo.js';
 import { tokenizeCommand } from './commands/tokenize.js';
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .exitOverride();
   program.addCommand(tokenizeCommand());
   program.addCommand(new Command('corpus').description('inspect a corpus folder (.txt and ko_lm_dataformat .jsonl.zst)').addCommand(corpusStatsCommand()));
+  program.addCommand(buildTfrecordCommand());
   program.addCommand(demoCommand());
   program.commands.forEach((command) => command.exitOverride());
   program.commands.find((c) => c.name() === 'corpus')?.commands.forEach((command) => command.exitOverride());

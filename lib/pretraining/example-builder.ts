@@ -24,6 +24,8 @@ export interface PretrainingExample {
   readonly maskedLmWeights: Float32Array;
   /** Token ids before masking, unpadded (`[CLS] … [SEP]`). */
   readonly tokens: Int32Array;
+  /** Whole words per masked span. */
+  readonly gramSizes: number[];
 }
 
 /**
@@ -120,6 +122,6 @@ export class ExampleBuilder {
     maskedLmPositions.set(masked.positions);
     maskedLmIds.set(masked.labels);
     maskedLmWeights.fill(1, 0, masked.positions.length);
-    out.push({ inputIds, segmentIds, maskedLmPositions, maskedLmIds, maskedLmWeights, tokens });
+    out.push({ inputIds, segmentIds, maskedLmPositions, maskedLmIds, maskedLmWeights, tokens, gramSizes: masked.gramSizes });
   }
 }

@@ -26,6 +26,8 @@ export interface MaskedPredictions {
   readonly positions: number[];
   /** Original ids at those positions. */
   readonly labels: number[];
+  /** How many whole words each masked span covered, in selection order. */
+  readonly gramSizes: number[];
 }
 
 /** Python 3 `round()` of a double: ties go to the even neighbour. */
@@ -89,6 +91,7 @@ export function createMaskedLmPredictions(tokens: Int32Array, rng: PyRandom, con
   let maskedCount = 0;
   let remaining = candidates.reduce((sum, spans) => sum + spans.length, 0);
   const chosen: [number, number][] = [];
+  const gramSizes: number[] = [];
   while (maskedCount < numToPredict && remaining > 0) {
     const size = rng.choiceIndexByCumWeights(cumulativeWeights) + 1;
     const spans = candidates[size - 1];
@@ -107,6 +110,7 @@ export function createMaskedLmPredictions(tokens: Int32Array, rng: PyRandom, con
     masked.fill(1, begin, end);
     maskedCount += end - begin;
     chosen.push([begin, end]);
+    gramSizes.push(size);
   }
 
   const outputIds = tokens.slice();
@@ -120,5 +124,5 @@ export function createMaskedLmPredictions(tokens: Int32Array, rng: PyRandom, con
     for (let i = begin; i < end; i++) records.push([i, tokens[i]]);
   }
   records.sort((a, b) => a[0] - b[0]);
-  return { outputIds, positions: records.map((r) => r[0]), labels: records.map((r) => r[1]) };
+  return { outputIds, positions: records.map((r) => r[0]), labels: records.map((r) => r[1]), gramSizes };
 }

@@ -1,59 +1,60 @@
-import { relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { Command } from 'commander';
-import { corpusStats, findCorpusFiles, readCorpusFile } from '../../lib/corpus/index.js';
-import { IdBuffer, loadTokenizer } from '../../lib/tokenizer/index.js';
-import { alignedTokens, formatBytes, table } from '../format.js';
-import { sampleCorpusDir, sampleTokenizerDir } from '../paths.js';
+import { corpusStats } from '../../lib/corpus/index.js';
+import { shardFileName } from '../../lib/pretraining/index.js';
+import { readExamples } from '../../lib/tfrecord/index.js';
+import { loadTokenizer } from '../../lib/tokenizer/index.js';
+import { table } from '../format.js';
+import { packageRoot, sampleCorpusDir, sampleTokenizerDir } from '../paths.js';
+import { describeBuild, runBuild } from './build-tfrecord.js';
 
 /**
- * `npm start`: the main job on the corpus and vocabulary kbb ships. Until the TFRecord builder lands
- * it reads the corpus exactly as the builder will and tokenizes every sentence.
+ * `npm start`: the main job on the corpus and vocabulary kbb ships — KoBigBird's shipped builder
+ * settings (whole words, 2-grams, 3 static masks, single segments) scaled to a small corpus.
  */
 export function demoCommand(): Command {
   return new Command('demo')
-    .description('read and tokenize the embedded sample corpus and print a summary (what `npm start` runs)')
-    .option('--corpus_dir <dir>', 'corpus folder', sampleCorpusDir)
-    .option('--tokenizer_dir <dir>', 'tokenizer folder', sampleTokenizerDir)
-    .action(async (options: { corpus_dir: string; tokenizer_dir: string }) => {
+    .description('build pretraining TFRecords from the embedded sample corpus and print what was built (what `npm start` runs)')
+    .option('--output_dir <dir>', 'where the shards go (replaced on every run)', join(packageRoot, 'out', 'sample-tfrecords'))
+    .action(async (options: { output_dir: string }) => {
       const out = (line = ''): boolean => process.stdout.write(`${line}\n`);
       const shown = (p: string): string => relative(process.cwd(), p) || p;
-      const stats = await corpusStats(options.corpus_dir);
-      out(`corpus     ${shown(options.corpus_dir)}`);
-      out(table(['file', 'documents', 'sentences', 'bytes'], stats.files.map((f) => [relative(options.corpus_dir, f.path), f.documents, f.sentences, f.bytes])));
+      const stats = await corpusStats(sampleCorpusDir);
+      out(`corpus    ${shown(sampleCorpusDir)}`);
+      out(table(['file', 'documents', 'sentences', 'bytes'], stats.files.map((f) => [relative(sampleCorpusDir, f.path), f.documents, f.sentences, f.bytes])));
+      out(`tokenizer ${shown(sampleTokenizerDir)}`);
       out();
+      const manifest = await runBuild({
+        input_dir: sampleCorpusDir,
+        tokenizer_dir: sampleTokenizerDir,
+        output_dir: options.output_dir,
+        max_seq_length: 128,
+        max_predictions_per_seq: 20,
+        num_processes: 1,
+        sentence_pair_prob: 0,
+        short_seq_prob: 0,
+        do_whole_word_mask: true,
+        max_ngram_size: 2,
+        dupe_factor: 3,
+        masked_lm_prob: 0.15,
+        seed: 12345,
+        long_seq_threshold: 1.8,
+        num_shards: 8,
+        overwrite: true,
+      });
+      out(describeBuild(manifest));
 
-      const tokenizer = await loadTokenizer(options.tokenizer_dir);
-      out(`tokenizer  ${shown(options.tokenizer_dir)}: ${tokenizer.vocabSize.toLocaleString('en-US')} tokens`);
-      const ids = new IdBuffer(1 << 16);
-      const lengths: number[] = [];
-      let bytes = 0;
-      let first: string | undefined;
-      const started = performance.now();
-      for (const file of await findCorpusFiles(options.corpus_dir)) {
-        for await (const batch of readCorpusFile(file)) {
-          for (const sentence of batch.sentences) {
-            first ??= sentence.text;
-            lengths.push(tokenizer.encodeInto(sentence.text, ids));
-            bytes += Buffer.byteLength(sentence.text);
-          }
-        }
-      }
-      const seconds = (performance.now() - started) / 1000;
-      const unknown = ids.data.subarray(0, ids.length).filter((id) => id === tokenizer.model.unkId).length;
-      const continuation = ids.data.subarray(0, ids.length).filter((id) => tokenizer.isContinuation[id] === 1).length;
-      out(
-        `tokenized  ${lengths.length.toLocaleString('en-US')} sentences → ${ids.length.toLocaleString('en-US')} tokens ` +
-          `(${(ids.length / lengths.length).toFixed(1)} per sentence, longest ${Math.max(...lengths)}), ` +
-          `${unknown} [UNK], ${((100 * continuation) / ids.length).toFixed(1)}% ## continuations`,
-      );
-      out(`           ${formatBytes(bytes)} of text in ${(seconds * 1000).toFixed(0)} ms, reading included`);
-      if (first !== undefined) {
-        const analysis = tokenizer.analyze(first);
+      const tokenizer = await loadTokenizer(sampleTokenizerDir);
+      for await (const example of readExamples(join(options.output_dir, shardFileName(0, 8)))) {
+        const ids = (example.get('input_ids') as { value: number[] }).value;
+        const positions = new Set((example.get('masked_lm_positions') as { value: number[] }).value.filter((_, k) => (example.get('masked_lm_weights') as { value: Float32Array }).value[k] === 1));
+        const shownTokens = ids.filter((id) => id !== 0).map((id, i) => (positions.has(i) ? `⟦${tokenizer.idToToken[id]}⟧` : tokenizer.idToToken[id]));
         out();
-        out(`first sentence: ${first}`);
-        out(alignedTokens(analysis.tokens, analysis.ids, process.stdout.columns || 100));
+        out(`first example (${shardFileName(0, 8)}, ⟦ ⟧ = prediction targets as written):`);
+        out(shownTokens.slice(0, 48).join(' ') + (shownTokens.length > 48 ? ' …' : ''));
+        break;
       }
       out();
-      out(`next: npx kbb tokenize "문장"  ·  npx kbb corpus stats ${shown(options.corpus_dir)}  ·  npx kbb --help`);
+      out(`next: npx kbb build-tfrecord --help  ·  npx kbb tokenize "문장"  ·  npx kbb corpus stats ${shown(sampleCorpusDir)}`);
     });
 }

@@ -1,0 +1,198 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { findCorpusFiles } from '../corpus/find-corpus-files.js';
+import { loadTokenizer } from '../tokenizer/load-tokenizer.js';
+import { type BuildStats, emptyStats, mergeStats } from './build-stats.js';
+import type { PackingConfig } from './example-builder.js';
+import type { JobMessage, JobWorkerData } from './job-worker.js';
+import { type JobResult, runJob } from './run-job.js';
+import { shardFileName } from './shard-writers.js';
+
+/** The reference builder's flags (same names and defaults), plus kbb's own. */
+export interface BuildOptions {
+  readonly inputDir: string;
+  readonly tokenizerDir: string;
+  readonly outputDir: string;
+  readonly maxSeqLength?: number;
+  readonly maxPredictionsPerSeq?: number;
+  /** 0 = one per CPU, as the reference; set it for reproducible output. */
+  readonly numProcesses?: number;
+  readonly sentencePairProb?: number;
+  readonly shortSeqProb?: number;
+  readonly doWholeWordMask?: boolean;
+  readonly maxNgramSize?: number;
+  readonly dupeFactor?: number;
+  readonly maskedLmProb?: number;
+  readonly seed?: number;
+  readonly longSeqThreshold?: number;
+  /** Output shards (the reference hard-codes 1000). */
+  readonly numShards?: number;
+  /** Replace earlier output in `outputDir` (kbb never deletes anything without it). */
+  readonly overwrite?: boolean;
+  /** Run every job on this thread instead of worker threads. */
+  readonly inProcess?: boolean;
+  readonly onProgress?: (progress: { readonly bytes: number; readonly totalBytes: number; readonly examples: number }) => void;
+}
+
+export interface BuildManifest {
+  readonly kbb_version: string;
+  readonly flags: Record<string, unknown>;
+  readonly tokenizer: { readonly dir: string; readonly sha256: string; readonly vocab_size: number };
+  readonly input_files: { readonly path: string; readonly bytes: number }[];
+  readonly jobs: { readonly job: number; readonly seed: number; readonly files: string[]; readonly examples: number }[];
+  readonly shards: { readonly file: string; readonly examples: number }[];
+  readonly totals: { readonly examples: number; readonly shards: number; readonly nonempty_shards: number; readonly seconds: number };
+  readonly statistics: BuildStats & { readonly tokens_per_example: number; readonly padding_fraction: number };
+}
+
+export class BuildError extends Error {
+  override name = 'BuildError';
+}
+
+const OUTPUT_FILE = /^(\.)?pretrain_data\.tfrecord-\d+-of-\d+(\.tmp-.*)?$|^build_manifest\.json$/;
+
+/**
+ * Builds pretraining TFRecords exactly as KoBigBird's create_pretraining_data.py, seed for seed,
+ * with the reference's failure modes fixed: bad flags are refused before any work, an existing
+ * output folder is never wiped without `overwrite`, and every shard appears under its final name
+ * only when complete.
+ */
+export async function buildPretrainingData(options: BuildOptions): Promise<BuildManifest> {
+  const started = performance.now();
+  const config: PackingConfig = {
+    maxSeqLength: options.maxSeqLength ?? 512,
+    maxPredictionsPerSeq: options.maxPredictionsPerSeq ?? 76,
+    maskedLmProb: options.maskedLmProb ?? 0.15,
+    sentencePairProb: options.sentencePairProb ?? 0.05,
+    shortSeqProb: options.shortSeqProb ?? 0.01,
+    longSeqThreshold: options.longSeqThreshold ?? 1.8,
+    doWholeWordMask: options.doWholeWordMask ?? false,
+    maxNgramSize: options.maxNgramSize ?? 1,
+  };
+  const numJobs = options.numProcesses || availableParallelism();
+  const numShards = options.numShards ?? 1000;
+  const seed = options.seed ?? 12345;
+  const dupeFactor = options.dupeFactor ?? 2;
+  validate(config, numJobs, numShards, dupeFactor, options.maxNgramSize);
+
+  const files = await findCorpusFiles(options.inputDir);
+  const tokenizer = await loadTokenizer(options.tokenizerDir);
+  await prepareOutputDir(options.outputDir, options.overwrite ?? false);
+  const sizes = await Promise.all(files.map(async (f) => (await stat(f)).size));
+  const totalBytes = sizes.reduce((a, b) => a + b, 0) * dupeFactor;
+
+  const jobOptions = (job: number) => ({ files, job, numJobs, seed, dupeFactor, numShards, outputDir: options.outputDir, config });
+  const progressBytes = new Array<number>(numJobs).fill(0);
+  const progressExamples = new Array<number>(numJobs).fill(0);
+  const report = (job: number, bytes: number, examples: number): void => {
+    progressBytes[job] += bytes;
+    progressExamples[job] = examples;
+    options.onProgress?.({ bytes: progressBytes.reduce((a, b) => a + b, 0), totalBytes, examples: progressExamples.reduce((a, b) => a + b, 0) });
+  };
+
+  let results: JobResult[];
+  if (options.inProcess || numJobs === 1) {
+    results = [];
+    for (let job = 0; job < numJobs; job++) results.push(await runJob(tokenizer, { ...jobOptions(job), onProgress: (bytes, examples) => report(job, bytes, examples) }));
+  } else {
+    results = await Promise.all(Array.from({ length: numJobs }, (_, job) => runInWorker({ tokenizerDir: options.tokenizerDir, options: jobOptions(job) }, report)));
+  }
+
+  const statistics = emptyStats();
+  for (const r of results) mergeStats(statistics, r.stats);
+  const shardCounts = new Map<number, number>();
+  for (const r of results) for (const [shard, count] of r.shardCounts) shardCounts.set(shard, count);
+  const shards = Array.from({ length: numShards }, (_, i) => ({ file: shardFileName(i, numShards), examples: shardCounts.get(i) ?? 0 }));
+  const manifest: BuildManifest = {
+    kbb_version: '0.1.0',
+    flags: {
+      input_dir: options.inputDir,
+      tokenizer_dir: options.tokenizerDir,
+      output_dir: options.outputDir,
+      max_seq_length: config.maxSeqLength,
+      max_predictions_per_seq: config.maxPredictionsPerSeq,
+      num_processes: numJobs,
+      sentence_pair_prob: config.sentencePairProb,
+      short_seq_prob: config.shortSeqProb,
+      do_whole_word_mask: config.doWholeWordMask,
+      max_ngram_size: options.maxNgramSize ?? null,
+      dupe_factor: dupeFactor,
+      masked_lm_prob: config.maskedLmProb,
+      seed,
+      long_seq_threshold: config.longSeqThreshold,
+      num_shards: numShards,
+    },
+    tokenizer: { dir: options.tokenizerDir, sha256: await tokenizerHash(options.tokenizerDir), vocab_size: tokenizer.vocabSize },
+    input_files: files.map((path, i) => ({ path, bytes: sizes[i] })),
+    jobs: results.map((r) => ({ job: r.job, seed: r.seed, files: r.fileOrder, examples: r.examples })),
+    shards,
+    totals: {
+      examples: statistics.examples,
+      shards: numShards,
+      nonempty_shards: shards.filter((s) => s.examples > 0).length,
+      seconds: Number(((performance.now() - started) / 1000).toFixed(3)),
+    },
+    statistics: {
+      ...statistics,
+      gramsByLength: Array.from(statistics.gramsByLength, (c) => c ?? 0),
+      tokens_per_example: statistics.examples ? statistics.tokens / statistics.examples : 0,
+      padding_fraction: statistics.examples ? statistics.paddingTokens / (statistics.examples * config.maxSeqLength) : 0,
+    },
+  };
+  const manifestPath = join(options.outputDir, 'build_manifest.json');
+  await writeFile(`${manifestPath}.tmp`, `${JSON.stringify(manifest, null, 2)}\n`);
+  await rename(`${manifestPath}.tmp`, manifestPath);
+  return manifest;
+}
+
+function validate(config: PackingConfig, numJobs: number, numShards: number, dupeFactor: number, maxNgramSize: number | undefined): void {
+  const fail = (message: string): never => {
+    throw new BuildError(message);
+  };
+  if (!(config.longSeqThreshold > 1)) fail(`--long_seq_threshold must be greater than 1.0 (got ${config.longSeqThreshold})`);
+  if (maxNgramSize !== undefined && maxNgramSize > 1 && !config.doWholeWordMask) fail('--max_ngram_size needs --do_whole_word_mask (n-grams are made of whole words)');
+  if (!Number.isInteger(config.maxSeqLength) || config.maxSeqLength < 5) fail(`--max_seq_length must be an integer of at least 5 (got ${config.maxSeqLength})`);
+  if (!Number.isInteger(config.maxPredictionsPerSeq) || config.maxPredictionsPerSeq < 1) fail(`--max_predictions_per_seq must be a positive integer (got ${config.maxPredictionsPerSeq})`);
+  if (!Number.isInteger(numShards) || numShards < 1) fail(`--num_shards must be a positive integer (got ${numShards})`);
+  if (numJobs > numShards) fail(`--num_processes ${numJobs} is more than --num_shards ${numShards}: some workers would own no shard`);
+  if (!Number.isInteger(dupeFactor) || dupeFactor < 1) fail(`--dupe_factor must be a positive integer (got ${dupeFactor})`);
+}
+
+/** Creates the output folder; refuses one that holds anything unless `overwrite`, then removes only earlier build output. */
+async function prepareOutputDir(dir: string, overwrite: boolean): Promise<void> {
+  if (existsSync(dir)) {
+    const entries = await readdir(dir);
+    if (entries.length > 0 && !overwrite) throw new BuildError(`${dir}: the output folder is not empty (${entries.length} entries); pass --overwrite to replace earlier output`);
+    const foreign = entries.filter((e) => !OUTPUT_FILE.test(e));
+    if (foreign.length > 0) throw new BuildError(`${dir}: holds files that are not build output (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}); refusing to mix outputs`);
+    await Promise.all(entries.map((e) => rm(join(dir, e), { force: true })));
+  }
+  await mkdir(dir, { recursive: true });
+}
+
+async function tokenizerHash(dir: string): Promise<string> {
+  const hash = createHash('sha256');
+  for (const name of ['vocab.txt', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json']) {
+    if (existsSync(join(dir, name))) hash.update(name).update(await readFile(join(dir, name)));
+  }
+  return hash.digest('hex');
+}
+
+function runInWorker(data: JobWorkerData, report: (job: number, bytes: number, examples: number) => void): Promise<JobResult> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./job-worker-entry.js', import.meta.url), { workerData: data });
+    worker.on('message', (message: JobMessage) => {
+      if (message.kind === 'progress') report(message.job, message.bytes, message.examples);
+      else if (message.kind === 'done') resolve(message.result);
+      else reject(new BuildError(`job ${data.options.job}: ${message.message}`));
+    });
+    worker.on('error', reject);
+    worker.on('exit', (code) => {
+      if (code !== 0) reject(new BuildError(`job ${data.options.job}: worker exited with code ${code}`));
+    });
+  });
+}
