@@ -30,6 +30,9 @@ export interface MaskedPredictions {
   readonly gramSizes: number[];
 }
 
+/** Packs a span [begin, end) as begin × SPAN + end; exact in a double for any example length below 2^24. */
+const SPAN = 2 ** 24;
+
 /** Python 3 `round()` of a double: ties go to the even neighbour. */
 export function roundHalfEven(x: number): number {
   const floor = Math.floor(x);
@@ -72,13 +75,14 @@ export function createMaskedLmPredictions(tokens: Int32Array, rng: PyRandom, con
   const n = Math.max(1, config.maxNgramSize);
 
   // Candidate spans of 1..n contiguous grams, left to right, then shuffled per size in size order.
-  const candidates: [number, number][][] = [];
+  // A span is packed into one number (begin × 2^24 + end) so long examples allocate no tuples.
+  const candidates: number[][] = [];
   for (let size = 1; size <= n; size++) {
-    const spans: [number, number][] = [];
+    const spans: number[] = [];
     for (let i = 0; i + size <= grams.length; i++) {
       let contiguous = true;
       for (let k = i; k < i + size - 1; k++) if (grams[k][1] !== grams[k + 1][0]) contiguous = false;
-      if (contiguous) spans.push([grams[i][0], grams[i + size - 1][1]]);
+      if (contiguous) spans.push(grams[i][0] * SPAN + grams[i + size - 1][1]);
     }
     candidates.push(spans);
   }
@@ -90,7 +94,7 @@ export function createMaskedLmPredictions(tokens: Int32Array, rng: PyRandom, con
   const masked = new Uint8Array(tokens.length);
   let maskedCount = 0;
   let remaining = candidates.reduce((sum, spans) => sum + spans.length, 0);
-  const chosen: [number, number][] = [];
+  const chosen: number[] = [];
   const gramSizes: number[] = [];
   while (maskedCount < numToPredict && remaining > 0) {
     const size = rng.choiceIndexByCumWeights(cumulativeWeights) + 1;
@@ -101,28 +105,32 @@ export function createMaskedLmPredictions(tokens: Int32Array, rng: PyRandom, con
       continue;
     }
     if (spans.length === 0) continue;
-    const [begin, end] = spans.pop()!;
+    const span = spans.pop()!;
     remaining--;
+    const begin = Math.floor(span / SPAN);
+    const end = span % SPAN;
     if (maskedCount + (end - begin) > numToPredict) continue;
     let overlaps = false;
     for (let i = begin; i < end; i++) if (masked[i] === 1) overlaps = true;
     if (overlaps) continue;
     masked.fill(1, begin, end);
     maskedCount += end - begin;
-    chosen.push([begin, end]);
+    chosen.push(span);
     gramSizes.push(size);
   }
 
   const outputIds = tokens.slice();
-  const records: [number, number][] = [];
-  for (const [begin, end] of chosen) {
+  for (const span of chosen) {
+    const begin = Math.floor(span / SPAN);
+    const end = span % SPAN;
     if (rng.random() < 0.8) {
       outputIds.fill(vocab.maskId, begin, end);
     } else if (rng.random() >= 0.5) {
       for (let i = begin; i < end; i++) outputIds[i] = rng.choice(vocab.randomReplacementIds);
     }
-    for (let i = begin; i < end; i++) records.push([i, tokens[i]]);
   }
-  records.sort((a, b) => a[0] - b[0]);
-  return { outputIds, positions: records.map((r) => r[0]), labels: records.map((r) => r[1]), gramSizes };
+  // Chosen spans never overlap, so the masked positions in order are just the marked bitmap.
+  const positions: number[] = [];
+  for (let i = 0; i < masked.length; i++) if (masked[i] === 1) positions.push(i);
+  return { outputIds, positions, labels: positions.map((i) => tokens[i]), gramSizes };
 }

@@ -2,7 +2,7 @@ import { join, relative } from 'node:path';
 import { Command } from 'commander';
 import { corpusStats } from '../../lib/corpus/index.js';
 import { shardFileName } from '../../lib/pretraining/index.js';
-import { readExamples } from '../../lib/tfrecord/index.js';
+import { floatValues, int64Values, readExamples } from '../../lib/tfrecord/index.js';
 import { loadTokenizer } from '../../lib/tokenizer/index.js';
 import { table } from '../format.js';
 import { packageRoot, sampleCorpusDir, sampleTokenizerDir } from '../paths.js';
@@ -46,8 +46,9 @@ export function demoCommand(): Command {
 
       const tokenizer = await loadTokenizer(sampleTokenizerDir);
       for await (const example of readExamples(join(options.output_dir, shardFileName(0, 8)))) {
-        const ids = (example.get('input_ids') as { value: number[] }).value;
-        const positions = new Set((example.get('masked_lm_positions') as { value: number[] }).value.filter((_, k) => (example.get('masked_lm_weights') as { value: Float32Array }).value[k] === 1));
+        const ids = int64Values(example, 'input_ids');
+        const weights = floatValues(example, 'masked_lm_weights');
+        const positions = new Set(int64Values(example, 'masked_lm_positions').filter((_, k) => weights[k] === 1));
         const shownTokens = ids.filter((id) => id !== 0).map((id, i) => (positions.has(i) ? `⟦${tokenizer.idToToken[id]}⟧` : tokenizer.idToToken[id]));
         out();
         out(`first example (${shardFileName(0, 8)}, ⟦ ⟧ = prediction targets as written):`);

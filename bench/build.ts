@@ -1,0 +1,59 @@
+/**
+ * Pretraining-data build throughput with the shipped settings (4096 / 640 / whole words / 2-grams /
+ * dupe 3) over nsmc_reviews_bench.txt, with 1 and 2 workers.
+ *
+ *   npm run bench:build [-- --file corpus.txt --tokenizer_dir DIR --parts 8]
+ *
+ * The reference (and kbb) parallelise over files, so the file is first split into `parts` files at
+ * document boundaries. MB/s = input MB (one pass) / wall seconds. The last line is one JSON object.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const root = resolve(import.meta.dirname, '..');
+const shared = resolve(root, '..', 'shared', 'fixtures');
+const { values } = parseArgs({
+  options: {
+    file: { type: 'string', default: join(shared, 'korean-corpus', 'nsmc_reviews_bench.txt') },
+    tokenizer_dir: { type: 'string', default: join(shared, 'kobigbird-tokenizer') },
+    parts: { type: 'string', default: '8' },
+  },
+});
+let file = values.file!;
+let tokenizerDir = values.tokenizer_dir!;
+if (!existsSync(file) || !existsSync(tokenizerDir)) {
+  console.error(`note: ${existsSync(file) ? tokenizerDir : file} not found; using the project's sample corpus and vocabulary instead`);
+  file = join(root, 'data', 'sample-corpus', 'essays.txt');
+  tokenizerDir = join(root, 'data', 'sample-tokenizer');
+}
+
+const scratch = mkdtempSync(join(tmpdir(), 'kbb-bench-build-'));
+try {
+  const text = readFileSync(file, 'utf8');
+  const documents = text.split('\n\n');
+  const parts = Number(values.parts);
+  const corpus = join(scratch, 'corpus');
+  mkdirSync(corpus);
+  const per = Math.ceil(documents.length / parts);
+  for (let p = 0; p < parts; p++) writeFileSync(join(corpus, `part-${String(p).padStart(2, '0')}.txt`), `${documents.slice(p * per, (p + 1) * per).join('\n\n')}\n`);
+  const megabytes = Buffer.byteLength(text) / 1e6;
+  console.error(`${file}: ${megabytes.toFixed(2)} MB in ${parts} files; shipped settings (4096/640/wwm/2-gram/dupe 3)`);
+
+  const run = (workers: number): { seconds: number; examples: number; maxRssMb: number } => {
+    const result = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'bench', 'build-run.ts'), corpus, tokenizerDir, join(scratch, `out-${workers}`), String(workers)], { encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(result.stderr);
+    const lines = result.stdout.trim().split('\n');
+    return JSON.parse(lines[lines.length - 1]);
+  };
+  const one = run(1);
+  console.error(`1 worker : ${(megabytes / one.seconds).toFixed(2)} MB/s (${one.seconds.toFixed(2)} s, ${one.examples} examples, peak RSS ${one.maxRssMb.toFixed(0)} MB)`);
+  const two = run(2);
+  console.error(`2 workers: ${(megabytes / two.seconds).toFixed(2)} MB/s (${two.seconds.toFixed(2)} s, ${two.examples} examples, peak RSS ${two.maxRssMb.toFixed(0)} MB)`);
+  console.error(`scaling 2/1 = ${(one.seconds / two.seconds).toFixed(2)}x`);
+  console.log(JSON.stringify({ mb_s_1: Number((megabytes / one.seconds).toFixed(2)), mb_s_2: Number((megabytes / two.seconds).toFixed(2)), peak_rss_mb: Math.round(Math.max(one.maxRssMb, two.maxRssMb)) }));
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}
