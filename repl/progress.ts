@@ -11,13 +11,14 @@ export interface ByteProgress {
  * A progress bar over bytes, with rate and ETA, on stderr — only when stderr is a terminal, so
  * piped output and CI logs stay clean.
  */
-export function byteProgress(label: string, totalBytes: number, stream: NodeJS.WriteStream = process.stderr): ByteProgress {
+export function byteProgress(label: string, totalBytes: number, options: { readonly stream?: NodeJS.WriteStream; readonly extra?: string } = {}): ByteProgress {
+  const stream = options.stream ?? process.stderr;
   if (!stream.isTTY || totalBytes <= 0) return { update: () => {}, stop: () => {} };
   const started = performance.now();
   const bar = new cliProgress.SingleBar(
     {
       stream,
-      format: `${label} {bar} {percentage}% | {done} of {total_h} | {rate} | ETA {eta_formatted}`,
+      format: `${label} {bar} {percentage}% | {done} of {total_h}${options.extra ?? ''} | {rate} | ETA {eta_formatted}`,
       barCompleteChar: '█',
       barIncompleteChar: '░',
       hideCursor: true,

@@ -84,4 +84,24 @@ describe('the kbb command line', () => {
       rmSync(out, { recursive: true, force: true });
     }
   });
+
+  it('build-tfrecord takes the reference flags, writes shards and a manifest, and refuses to overwrite without --overwrite', () => {
+    const out = mkdtempSync(join(tmpdir(), 'kbb-cli-build-'));
+    try {
+      const args = ['build-tfrecord', '--input_dir', 'data/sample-corpus', '--tokenizer_dir', 'data/sample-tokenizer', '--output_dir', out, '--max_seq_length', '64', '--max_predictions_per_seq', '10', '--num_processes', '1', '--do_whole_word_mask', '--max_ngram_size', '3', '--dupe_factor', '1', '--num_shards', '4', '--debug'];
+      const first = kbb(...args);
+      expect(first.status).toBe(0);
+      const manifest = JSON.parse(readFileSync(join(out, 'build_manifest.json'), 'utf8'));
+      expect(manifest.flags).toMatchObject({ max_seq_length: 64, max_ngram_size: 3, num_shards: 4, sentence_pair_prob: 0.05, seed: 12345 });
+      expect(first.stdout).toContain(`wrote     ${manifest.totals.examples} examples into 4 of 4 shards`);
+      const again = kbb(...args);
+      expect(again.status).toBe(1);
+      expect(again.stderr).toMatch(/the output folder is not empty .*--overwrite/);
+      expect(kbb(...args, '--overwrite').status).toBe(0);
+      const help = kbb('build-tfrecord', '--help').stdout;
+      for (const flag of ['--input_dir', '--max_seq_length', '--long_seq_threshold', '--num_shards', '--overwrite', '--max_ngram_size']) expect(help).toContain(flag);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
 });

@@ -77,7 +77,7 @@ export async function runBuild(flags: BuildTfrecordFlags): Promise<Awaited<Retur
     numShards: flags.num_shards,
     overwrite: flags.overwrite ?? false,
     onProgress: ({ bytes, totalBytes, examples }) => {
-      progress ??= byteProgress('building', totalBytes);
+      progress ??= byteProgress('building', totalBytes, { extra: ' | {examples} examples' });
       progress.update(Math.min(bytes, totalBytes), { examples });
     },
   });
