@@ -1,62 +1,105 @@
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Decompress } from 'fzstd';
 import { compareCodePoints } from '../text/compare-code-points.js';
 import { CorpusError } from './corpus-error.js';
-import { decodeUtf8, firstInvalidUtf8 } from './utf8.js';
+import { JsonLinesParser, type JsonValue, type KoLmRecord } from './json-lines.js';
+import { ZstdFrameWalker, type ZstdStructureError } from './zstd-frames.js';
 
-/** A document's `text`: a string, a list of sentences, or (rarely) an object, as stored. */
-export type KoLmText = string | string[] | Record<string, unknown>;
-export type KoLmMeta = Record<string, unknown>;
+export type { JsonValue, KoLmRecord } from './json-lines.js';
+
+/** A document's `text` as stored: in practice a string or a list of sentences; anything else is passed on unchanged. */
+export type KoLmText = JsonValue;
+/** A document's `meta` as stored (usually an object); `{}` when the line has none. */
+export type KoLmMeta = JsonValue;
 
 export interface StreamDataOptions {
-  /** Yield `[text, meta]` pairs instead of texts (meta defaults to `{}`). */
+  /** Yield `[text, meta]` pairs instead of texts. */
   readonly getMeta?: boolean;
-  /** Join a list-valued `text` with `sentJoiner`. */
+  /** Join a list-valued `text` with `sentJoiner` (default `' '`). */
   readonly autojoinSentences?: boolean;
   readonly sentJoiner?: string;
   /** Compressed bytes per read (default 1 MiB). */
   readonly chunkSize?: number;
 }
 
-/** One JSON line of a ko_lm_dataformat archive, with where it came from. */
-export interface KoLmRecord {
-  readonly text: KoLmText;
-  readonly meta: KoLmMeta;
-  readonly file: string;
-  /** 1-based JSON line number inside the decompressed stream (of the tar member, for tars). */
-  readonly line: number;
-}
-
 /**
  * What ko_lm_dataformat's `Reader(path).stream_data(get_meta, autojoin_sentences, sent_joiner)`
- * yields, for a `.jsonl.zst` file, a `.jsonl.zst.tar`, or a folder (its entries in sorted order,
- * not recursive; other names — such as the writer's `current_chunk_incomplete_*` — skipped).
+ * yields (Python tuples as 2-element arrays), for a `.jsonl.zst` file, a `.jsonl.zst.tar`, or a
+ * folder: its entries in code-point order, not recursive, names with no reader skipped (such as the
+ * writer's open `current_chunk_incomplete_*`).
+ *
+ * Deviations, all of them errors where the reference would carry on: a `.dat.zst`, `.json.zst`,
+ * `.txt`, `.zip`, `.tar.gz` or `.gz` entry (the reference reads those formats; this reader does
+ * not); a single file with an unknown name (the reference yields nothing); a zstd stream that stops
+ * inside a frame (python-zstandard quietly yields what it decoded).
  */
+export function streamData(path: string, options: StreamDataOptions & { readonly getMeta: true }): AsyncGenerator<[KoLmText, KoLmMeta]>;
+export function streamData(path: string, options?: StreamDataOptions & { readonly getMeta?: false }): AsyncGenerator<KoLmText>;
+export function streamData(path: string, options?: StreamDataOptions): AsyncGenerator<KoLmText | [KoLmText, KoLmMeta]>;
 export async function* streamData(path: string, options: StreamDataOptions = {}): AsyncGenerator<KoLmText | [KoLmText, KoLmMeta]> {
   const joiner = options.sentJoiner ?? ' ';
-  for await (const record of koLmRecords(path, options)) {
-    const text = options.autojoinSentences && Array.isArray(record.text) ? record.text.join(joiner) : record.text;
-    yield options.getMeta ? [text, record.meta] : text;
+  for await (const batch of koLmRecordBatches(path, options)) {
+    for (const record of batch) {
+      let text = record.text;
+      if (options.autojoinSentences && Array.isArray(text)) {
+        if (!text.every((part) => typeof part === 'string')) {
+          const label = record.member === undefined ? record.file : `${record.file}:${record.member}`;
+          throw new CorpusError(label, 'cannot join the sentences of "text": the list holds a non-string', { line: record.line });
+        }
+        text = text.join(joiner);
+      }
+      yield options.getMeta ? [text, record.meta] : text;
+    }
   }
+}
+
+type ArchiveKind = 'jsonl' | 'tar' | 'unsupported' | 'none';
+
+/** How the reference dispatches on a name (first matching suffix wins, in its order). */
+function archiveKind(name: string): ArchiveKind {
+  if (name.endsWith('.jsonl.zst')) return 'jsonl';
+  if (name.endsWith('.jsonl.zst.tar')) return 'tar';
+  if (['.dat.zst', '.json.zst', '.txt', '.zip', '.tar.gz', '.json.gz', '.gz'].some((suffix) => name.endsWith(suffix))) return 'unsupported';
+  return 'none';
 }
 
 /** The documents of a ko_lm_dataformat file or folder, with meta and line numbers. */
 export async function* koLmRecords(path: string, options: Pick<StreamDataOptions, 'chunkSize'> = {}): AsyncGenerator<KoLmRecord> {
+  for await (const batch of koLmRecordBatches(path, options)) yield* batch;
+}
+
+/**
+ * `koLmRecords` in batches (the records decoded from one read each), for callers that go through
+ * millions of documents and should not pay an awaited promise per document.
+ */
+export async function* koLmRecordBatches(path: string, options: Pick<StreamDataOptions, 'chunkSize'> = {}): AsyncGenerator<KoLmRecord[]> {
   const info = await stat(path).catch(() => {
     throw new CorpusError(path, 'not found');
   });
   if (info.isDirectory()) {
     for (const name of (await readdir(path)).sort(compareCodePoints)) {
-      const child = join(path, name);
-      if ((name.endsWith('.jsonl.zst') || name.endsWith('.jsonl.zst.tar')) && (await stat(child)).isFile()) yield* koLmRecords(child, options);
+      if (archiveKind(name) === 'none') continue;
+      yield* archiveRecords(`${path}/${name}`, options.chunkSize);
     }
     return;
   }
-  if (path.endsWith('.jsonl.zst.tar')) yield* tarRecords(path, options.chunkSize);
-  else if (path.endsWith('.jsonl.zst')) yield* zstJsonLines(path, fileChunks(path, options.chunkSize), path);
-  else throw new CorpusError(path, 'not a ko_lm_dataformat archive (expected .jsonl.zst or .jsonl.zst.tar)');
+  if (archiveKind(path) === 'none') throw new CorpusError(path, 'not a ko_lm_dataformat archive (expected a .jsonl.zst or .jsonl.zst.tar file, or a folder of them)');
+  yield* archiveRecords(path, options.chunkSize);
+}
+
+/** The record batches of one `.jsonl.zst` (or `.jsonl.zst.tar`) file — never a folder, whatever its name. */
+export function koLmFileRecordBatches(file: string, options: Pick<StreamDataOptions, 'chunkSize'> = {}): AsyncGenerator<KoLmRecord[]> {
+  return archiveRecords(file, options.chunkSize);
+}
+
+async function* archiveRecords(path: string, chunkSize: number | undefined): AsyncGenerator<KoLmRecord[]> {
+  const kind = archiveKind(path);
+  if (kind === 'unsupported') throw new CorpusError(path, 'ko_lm_dataformat reads this format, but this reader only supports .jsonl.zst and .jsonl.zst.tar');
+  const info = await stat(path).catch(() => undefined);
+  if (!info?.isFile()) throw new CorpusError(path, 'not a readable regular file');
+  if (kind === 'tar') yield* tarRecords(path, chunkSize);
+  else yield* zstJsonLines(fileChunks(path, chunkSize), path);
 }
 
 async function* fileChunks(path: string, chunkSize = 1 << 20): AsyncGenerator<Uint8Array> {
@@ -68,120 +111,192 @@ async function* fileChunks(path: string, chunkSize = 1 << 20): AsyncGenerator<Ui
 }
 
 /**
- * Decompresses a zstd stream (every frame, back to back) and parses it as JSON lines, with memory
- * bounded by the read size and the zstd window.
+ * Decompresses a zstd stream (every frame, back to back) and parses it as JSON lines, as
+ * `jsonlines.Reader` over python-zstandard's stream reader does, yielding the records of each read
+ * chunk together. Memory stays bounded by the read size, the zstd window and the longest line. Each
+ * frame goes to a fresh fzstd decoder, pushed as final once the walker has seen its end, so decoding
+ * errors are pinned to their frame and a stream cut off mid-frame is noticed. Errors come after the
+ * records decoded before them.
  */
-async function* zstJsonLines(file: string, compressed: AsyncIterable<Uint8Array>, label: string): AsyncGenerator<KoLmRecord> {
-  const decompressed: Uint8Array[] = [];
-  const decompressor = new Decompress((chunk) => {
-    if (chunk.length > 0) decompressed.push(chunk);
-  });
-  let compressedOffset = 0;
-  let lineBytes: Uint8Array[] = []; // bytes of the current, unfinished line
-  let lineStart = 0; // decompressed offset of the current line
-  let position = 0; // decompressed offset of the next byte
-  let line = 1;
-  const push = (chunk: Uint8Array, final: boolean): void => {
+async function* zstJsonLines(compressed: AsyncIterable<Uint8Array>, file: string, inTar: { readonly member?: string; readonly baseOffset?: number } = {}): AsyncGenerator<KoLmRecord[]> {
+  const { member, baseOffset = 0 } = inTar; // compressed offsets are reported as offsets in `file`
+  const label = member === undefined ? file : `${file}:${member}`;
+  const walker = new ZstdFrameWalker(baseOffset);
+  const lines = new JsonLinesParser(label, file, member);
+  let records: KoLmRecord[] = [];
+  let failure: unknown;
+  const onData = (chunk: Uint8Array): void => {
+    if (failure !== undefined || chunk.length === 0) return;
     try {
-      decompressor.push(chunk, final);
+      lines.push(chunk, records);
     } catch (error) {
-      const message = (error as Error).message;
-      const truncated = /unexpected EOF/i.test(message);
-      throw new CorpusError(label, truncated ? 'truncated zstd stream: the compressed data ends inside a frame' : `corrupt zstd data (${message})`, {
-        byteOffset: compressedOffset,
-      });
+      failure = error;
     }
   };
-  function* drain(): Generator<KoLmRecord> {
-    for (const chunk of decompressed.splice(0)) {
-      let from = 0;
-      for (;;) {
-        const newline = chunk.indexOf(0x0a, from);
-        if (newline < 0) {
-          lineBytes.push(chunk.subarray(from));
-          position += chunk.length - from;
-          break;
-        }
-        lineBytes.push(chunk.subarray(from, newline));
-        position += newline - from + 1;
-        const bytes = lineBytes.length === 1 ? lineBytes[0] : Buffer.concat(lineBytes);
-        yield parseLine(label, bytes, line, lineStart, file);
-        lineBytes = [];
-        lineStart = position;
-        line++;
-        from = newline + 1;
-      }
+  let decoder = new Decompress(onData);
+  let chunkStart = baseOffset; // offset in the file of the current chunk
+  let frameStart = baseOffset; // offset in the file of the frame the decoder is in
+  const push = (piece: Uint8Array, final: boolean): void => {
+    if (failure !== undefined) return;
+    try {
+      decoder.push(piece, final);
+    } catch (error) {
+      failure ??= new CorpusError(label, `corrupt zstd data in the frame that starts at byte ${frameStart} (fzstd: ${(error as Error).message})`, { byteOffset: frameStart });
     }
-  }
-  for await (const chunk of compressed) {
-    push(chunk, false);
-    compressedOffset += chunk.length;
-    yield* drain();
-  }
-  push(new Uint8Array(0), true);
-  yield* drain();
-  if (lineBytes.some((b) => b.length > 0)) yield parseLine(label, Buffer.concat(lineBytes), line, lineStart, file);
-}
-
-function parseLine(label: string, bytes: Uint8Array, line: number, byteOffset: number, file: string): KoLmRecord {
-  const bad = firstInvalidUtf8(bytes);
-  if (bad >= 0) throw new CorpusError(label, `invalid UTF-8 (byte 0x${bytes[bad].toString(16).padStart(2, '0')}) in the decompressed data`, { line, byteOffset: byteOffset + bad });
-  const text = decodeUtf8(bytes);
-  if (text.trim() === '') throw new CorpusError(label, 'blank line: every line of a .jsonl archive must hold one JSON object', { line, byteOffset });
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new CorpusError(label, `invalid JSON (${(error as Error).message})`, { line, byteOffset });
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new CorpusError(label, 'expected a JSON object {"text": …, "meta": …}', { line, byteOffset });
-  const record = value as Record<string, unknown>;
-  if (!('text' in record)) throw new CorpusError(label, 'the JSON object has no "text" key', { line, byteOffset });
-  const meta = record.meta;
-  return { text: record.text as KoLmText, meta: typeof meta === 'object' && meta !== null ? (meta as KoLmMeta) : {}, file, line };
-}
-
-/** Every regular member of a tar is its own zstd JSON-lines stream (ko_lm_dataformat's `.jsonl.zst.tar`). */
-async function* tarRecords(path: string, chunkSize?: number): AsyncGenerator<KoLmRecord> {
-  const source = fileChunks(path, chunkSize)[Symbol.asyncIterator]();
-  let buffered: Uint8Array = new Uint8Array(0);
-  let offset = 0; // tar offset of buffered[0]
-  const take = async (n: number): Promise<Uint8Array | undefined> => {
-    while (buffered.length < n) {
-      const next = await source.next();
-      if (next.done) return undefined;
-      buffered = buffered.length ? Buffer.concat([buffered, next.value]) : next.value;
-    }
-    const out = buffered.subarray(0, n);
-    buffered = buffered.subarray(n);
-    offset += n;
+  };
+  const take = (): KoLmRecord[] => {
+    const out = records;
+    records = [];
     return out;
   };
-  for (;;) {
-    const headerOffset = offset;
-    const header = await take(512);
-    if (!header || header.every((b) => b === 0)) return; // end-of-archive blocks
-    const name = Buffer.from(header.subarray(0, 100)).toString('utf8').replace(/\0.*$/s, '');
-    const sizeField = Buffer.from(header.subarray(124, 136)).toString('latin1').replace(/[\0 ]+$/g, '').trim();
-    const size = Number.parseInt(sizeField || '0', 8);
-    if (!Number.isFinite(size)) throw new CorpusError(path, `bad tar header for ${JSON.stringify(name)}`, { byteOffset: headerOffset });
-    const type = String.fromCharCode(header[156]);
-    const padded = Math.ceil(size / 512) * 512;
-    if (type === '0' || type === '\0') {
-      const member = `${path}:${name}`;
-      let remaining = size;
-      const memberChunks = async function* (): AsyncGenerator<Uint8Array> {
-        while (remaining > 0) {
-          const piece = await take(Math.min(remaining, 1 << 20));
-          if (!piece) throw new CorpusError(member, 'the tar archive ends inside this member', { byteOffset: offset });
-          remaining -= piece.length;
-          yield piece;
-        }
-      };
-      yield* zstJsonLines(path, memberChunks(), member);
-      if ((await take(padded - size)) === undefined && padded > size) return;
-    } else if ((await take(padded)) === undefined && padded > 0) {
-      throw new CorpusError(path, `the tar archive ends inside ${JSON.stringify(name)}`, { byteOffset: offset });
+
+  for await (const chunk of compressed) {
+    let from = 0;
+    for (const end of walker.feed(chunk)) {
+      push(chunk.subarray(from, end), true);
+      decoder = new Decompress(onData);
+      frameStart = chunkStart + end;
+      from = end;
     }
+    // Bytes past a structural error are never decoded; the error is reported once what preceded it is out.
+    if (from < chunk.length && !walker.error) push(chunk.subarray(from), false);
+    chunkStart += chunk.length;
+    if (records.length > 0) yield take();
+    if (failure !== undefined) throw failure;
+    if (walker.error) break;
+  }
+  try {
+    walker.finish();
+  } catch (error) {
+    const { message, byteOffset } = error as ZstdStructureError;
+    throw new CorpusError(label, message, { byteOffset });
+  }
+  lines.finish(records);
+  if (records.length > 0) yield take();
+}
+
+/**
+ * ko_lm_dataformat's `.jsonl.zst.tar`: every regular member with data is its own zstd JSON-lines
+ * stream, read in archive order. Headers are parsed as its own tar reader parses them: the archive
+ * ends at a header whose size field is all NUL bytes, a pax `size` applies to the next header, and
+ * every type but '0' and NUL is skipped.
+ */
+async function* tarRecords(path: string, chunkSize?: number): AsyncGenerator<KoLmRecord[]> {
+  const source = new ByteSource(fileChunks(path, chunkSize));
+  let paxSize: number | undefined;
+  let paxPath: string | undefined;
+  for (;;) {
+    const headerOffset = source.offset;
+    const header = await source.exactly(512);
+    if (header.length < 512) throw new CorpusError(path, 'the tar archive ends without its end-of-archive block (truncated?)', { byteOffset: headerOffset });
+    if (header.subarray(124, 135).every((b) => b === 0)) return;
+    const field = (from: number, to: number): string => Buffer.from(header.subarray(from, to)).toString('utf8').replace(/\0.*$/s, '');
+    const sizeField = field(124, 136).replace(/^[ ]+|[ ]+$/g, '');
+    if (paxSize === undefined && !/^[0-7]+$/.test(sizeField)) {
+      throw new CorpusError(path, `bad tar header (size field ${JSON.stringify(sizeField)})`, { byteOffset: headerOffset });
+    }
+    const size = paxSize ?? Number.parseInt(sizeField, 8);
+    const prefix = field(257, 262) === 'ustar' ? field(345, 500) : '';
+    const name = paxPath ?? (prefix ? `${prefix}/${field(0, 100)}` : field(0, 100));
+    paxSize = undefined;
+    paxPath = undefined;
+    const padded = Math.ceil(size / 512) * 512;
+    const type = header[156];
+    if (type === 0x78 /* 'x': pax attributes for the next header */) {
+      const body = await source.exactly(padded);
+      if (body.length < padded) throw new CorpusError(path, 'the tar archive ends inside a pax header', { byteOffset: source.offset });
+      const attributes = parsePax(body.subarray(0, size));
+      if (attributes.size !== undefined) {
+        if (!/^[0-9]+$/.test(attributes.size)) throw new CorpusError(path, `bad pax size ${JSON.stringify(attributes.size)}`, { byteOffset: headerOffset });
+        paxSize = Number(attributes.size);
+      }
+      paxPath = attributes.path;
+      continue;
+    }
+    if ((type === 0x30 /* '0' */ || type === 0) && size > 0) {
+      const member = source.take(size, () => new CorpusError(path, `the tar archive ends inside member ${JSON.stringify(name)}`, { byteOffset: source.offset }));
+      yield* zstJsonLines(member, path, { member: name, baseOffset: source.offset });
+      await source.skip(padded - size);
+    } else {
+      await source.skip(padded);
+    }
+  }
+}
+
+/** pax extended header records: `LENGTH KEY=VALUE\n`. */
+function parsePax(body: Uint8Array): Record<string, string> {
+  const attributes: Record<string, string> = {};
+  const text = Buffer.from(body).toString('utf8');
+  for (const record of text.split('\n')) {
+    const space = record.indexOf(' ');
+    const equals = record.indexOf('=', space + 1);
+    if (space < 0 || equals < 0) continue;
+    attributes[record.slice(space + 1, equals)] = record.slice(equals + 1);
+  }
+  return attributes;
+}
+
+/** Reads an async stream of chunks by byte counts, copying only what straddles two chunks. */
+class ByteSource {
+  private buffered: Uint8Array = new Uint8Array(0);
+  private readonly chunks: AsyncIterator<Uint8Array>;
+  private ended = false;
+  /** Bytes handed out so far. */
+  offset = 0;
+
+  constructor(chunks: AsyncIterable<Uint8Array>) {
+    this.chunks = chunks[Symbol.asyncIterator]();
+  }
+
+  /** `n` bytes, or fewer if the stream ends first. */
+  async exactly(n: number): Promise<Uint8Array> {
+    if (this.buffered.length >= n) return this.advance(n);
+    const out = new Uint8Array(n);
+    let filled = 0;
+    while (filled < n) {
+      if (this.buffered.length === 0 && !(await this.refill())) return out.subarray(0, filled);
+      const piece = this.advance(Math.min(n - filled, this.buffered.length));
+      out.set(piece, filled);
+      filled += piece.length;
+    }
+    return out;
+  }
+
+  /** The next `n` bytes as a stream of views; `ended` makes the error thrown if the data stops short. */
+  async *take(n: number, ended: () => Error): AsyncGenerator<Uint8Array> {
+    let remaining = n;
+    while (remaining > 0) {
+      if (this.buffered.length === 0 && !(await this.refill())) throw ended();
+      const piece = this.advance(Math.min(remaining, this.buffered.length));
+      remaining -= piece.length;
+      yield piece;
+    }
+  }
+
+  /** Skips up to `n` bytes (fewer at the end of the stream, which the next header read reports). */
+  async skip(n: number): Promise<void> {
+    let remaining = n;
+    while (remaining > 0) {
+      if (this.buffered.length === 0 && !(await this.refill())) return;
+      remaining -= this.advance(Math.min(remaining, this.buffered.length)).length;
+    }
+  }
+
+  private advance(n: number): Uint8Array {
+    const out = this.buffered.subarray(0, n);
+    this.buffered = this.buffered.subarray(n);
+    this.offset += n;
+    return out;
+  }
+
+  private async refill(): Promise<boolean> {
+    if (this.ended) return false;
+    const next = await this.chunks.next();
+    if (next.done) {
+      this.ended = true;
+      return false;
+    }
+    this.buffered = next.value;
+    return true;
   }
 }

@@ -35,7 +35,7 @@ export async function* readTxtLines(path: string, options: TxtReadOptions = {}):
       const cut = completeUtf8Prefix(bytes);
       const piece = bytes.subarray(0, cut);
       carryBytes = bytes.subarray(cut);
-      const text = decodeOrThrow(path, piece, streamOffset, nextLine, carryText);
+      const text = decodeOrThrow(path, piece, streamOffset, nextLine, carryText, swallowLineFeed);
       streamOffset += cut;
       const batch = split(text);
       if (batch.length > 0) yield { lines: batch, firstLine: nextLine - batch.length };
@@ -45,7 +45,9 @@ export async function* readTxtLines(path: string, options: TxtReadOptions = {}):
     throw new CorpusError(path, `cannot read (${(error as Error).message})`);
   }
   if (carryBytes.length > 0) {
-    throw new CorpusError(path, `invalid UTF-8: the file ends inside a ${carryBytes.length}-byte sequence`, { line: nextLine, byteOffset: streamOffset });
+    const lead = carryBytes[0];
+    const length = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+    throw new CorpusError(path, `invalid UTF-8: the file ends inside a character (${carryBytes.length} of its ${length} bytes)`, { line: nextLine, byteOffset: streamOffset });
   }
   if (carryText !== '') yield { lines: [carryText], firstLine: nextLine };
 
@@ -65,11 +67,13 @@ export async function* readTxtLines(path: string, options: TxtReadOptions = {}):
   }
 }
 
-function decodeOrThrow(path: string, piece: Uint8Array, pieceOffset: number, nextLine: number, carryText: string): string {
+function decodeOrThrow(path: string, piece: Uint8Array, pieceOffset: number, nextLine: number, carryText: string, swallowLineFeed: boolean): string {
   const bad = firstInvalidUtf8(piece);
   if (bad < 0) return decodeUtf8(piece);
-  const before = carryText + decodeUtf8(piece.subarray(0, bad));
-  const line = nextLine + before.split(LINE_BREAK).length - 1;
+  let before = decodeUtf8(piece.subarray(0, bad));
+  // A '\n' right after a '\r' that ended the previous chunk finishes that line break, not a new one.
+  if (swallowLineFeed && before.charCodeAt(0) === 0x0a) before = before.slice(1);
+  const line = nextLine + (carryText + before).split(LINE_BREAK).length - 1;
   throw new CorpusError(path, `invalid UTF-8 (byte 0x${piece[bad].toString(16).padStart(2, '0')})`, { line, byteOffset: pieceOffset + bad });
 }
 
