@@ -9,7 +9,7 @@ export type Int64 = number | bigint;
 
 /** One `tf.train.Feature`. `none` is a Feature with no list set (`feature { key: "x" value {} }`). */
 export type Feature =
-  | { readonly kind: 'int64List'; readonly value: readonly Int64[] }
+  | { readonly kind: 'int64List'; readonly value: readonly Int64[] | Int32Array }
   | { readonly kind: 'floatList'; readonly value: Float32Array }
   | { readonly kind: 'bytesList'; readonly value: readonly Uint8Array[] }
   | { readonly kind: 'none' };
@@ -17,7 +17,11 @@ export type Feature =
 /** A `tf.train.Example`: feature name → feature. Map order is decode order; encoding sorts keys. */
 export type Example = ReadonlyMap<string, Feature>;
 
-export const int64Feature = (value: ArrayLike<number> | readonly Int64[]): Feature => ({ kind: 'int64List', value: Array.from(value as ArrayLike<Int64>) });
+/** An int64 feature; an Int32Array is kept as it is (no copy), which the pretraining builder relies on for speed. */
+export const int64Feature = (value: Int32Array | ArrayLike<number> | readonly Int64[]): Feature => ({
+  kind: 'int64List',
+  value: value instanceof Int32Array ? value : Array.from(value as ArrayLike<Int64>),
+});
 export const floatFeature = (value: ArrayLike<number>): Feature => ({ kind: 'floatList', value: Float32Array.from(value) });
 export const bytesFeature = (value: readonly (Uint8Array | string)[]): Feature => ({
   kind: 'bytesList',
@@ -214,7 +218,7 @@ function featureBodySize(feature: Feature): number {
   }
 }
 
-function packedInt64Size(values: readonly Int64[]): number {
+function packedInt64Size(values: readonly Int64[] | Int32Array): number {
   let size = 0;
   for (const v of values) size += typeof v === 'number' && v >= 0 && v < 2 ** 31 ? varintSize(v) : int64Bytes(v).length;
   return size;
@@ -261,7 +265,7 @@ function writeInt64(out: Uint8Array, at: number, value: Int64): number {
 export function int64Values(example: Example, key: string): number[] {
   const feature = example.get(key);
   if (feature?.kind !== 'int64List') throw new Error(`feature ${JSON.stringify(key)}: expected an int64 list, found ${feature ? feature.kind : 'nothing'}`);
-  return feature.value.map((v) => {
+  return Array.from(feature.value, (v) => {
     if (typeof v === 'bigint') throw new Error(`feature ${JSON.stringify(key)}: ${v} does not fit a JavaScript number`);
     return v;
   });

@@ -29,7 +29,7 @@ const CASES = [
 function asDump(feature: Feature): DumpFeature {
   switch (feature.kind) {
     case 'int64List':
-      return { kind: 'int64_list', values: feature.value.map(Number) };
+      return { kind: 'int64_list', values: Array.from(feature.value, Number) };
     case 'floatList':
       return { kind: 'float_list', values: Array.from(feature.value) };
     case 'bytesList':
