@@ -72,24 +72,27 @@ export class ExampleBuilder {
   private createExamples(): PretrainingExample[] {
     const { rng, config } = this;
     const firstTarget = rng.random() < config.sentencePairProb ? Math.floor((this.targetLength - 3) / 2) : 100000;
-    const first: number[] = [];
-    const second: number[] = [];
+    const first: Int32Array[] = [];
+    const second: Int32Array[] = [];
+    let firstLength = 0;
+    let secondLength = 0;
     for (const sentence of this.sentences) {
-      if (first.length === 0 || first.length + sentence.length < firstTarget || (second.length === 0 && first.length < firstTarget && rng.random() < 0.5)) {
-        for (const id of sentence) first.push(id);
+      if (firstLength === 0 || firstLength + sentence.length < firstTarget || (secondLength === 0 && firstLength < firstTarget && rng.random() < 0.5)) {
+        first.push(sentence);
+        firstLength += sentence.length;
       } else {
-        for (const id of sentence) second.push(id);
+        second.push(sentence);
+        secondLength += sentence.length;
       }
     }
     const examples: PretrainingExample[] = [];
-    const all = first.length + second.length;
     const max = config.maxSeqLength;
-    if (all >= this.longLimit) {
-      const joined = first.concat(second);
-      for (let start = 0; start < all; start += max - 2) this.pushExample(examples, joined.slice(start, start + max - 2), []);
+    if (firstLength + secondLength >= this.longLimit) {
+      const joined = concat([...first, ...second], firstLength + secondLength);
+      for (let start = 0; start < joined.length; start += max - 2) this.pushExample(examples, joined.subarray(start, start + max - 2), EMPTY);
     } else {
-      const head = first.slice(0, max - 2);
-      this.pushExample(examples, head, second.slice(0, Math.max(0, max - head.length - 3)));
+      const head = concat(first, firstLength).subarray(0, max - 2);
+      this.pushExample(examples, head, concat(second, secondLength).subarray(0, Math.max(0, max - head.length - 3)));
     }
     this.sentences = [];
     this.length = 0;
@@ -97,7 +100,7 @@ export class ExampleBuilder {
     return examples;
   }
 
-  private pushExample(out: PretrainingExample[], first: number[], second: number[]): void {
+  private pushExample(out: PretrainingExample[], first: Int32Array, second: Int32Array): void {
     const { vocab, config } = this;
     const tokens = new Int32Array(first.length + 2 + (second.length > 0 ? second.length + 1 : 0));
     tokens[0] = vocab.clsId;
@@ -124,4 +127,17 @@ export class ExampleBuilder {
     maskedLmWeights.fill(1, 0, masked.positions.length);
     out.push({ inputIds, segmentIds, maskedLmPositions, maskedLmIds, maskedLmWeights, tokens, gramSizes: masked.gramSizes });
   }
+}
+
+const EMPTY = new Int32Array(0);
+
+function concat(parts: readonly Int32Array[], length: number): Int32Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Int32Array(length);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }

@@ -42,21 +42,24 @@ export function roundHalfEven(x: number): number {
   return floor % 2 === 0 ? floor : floor + 1;
 }
 
-/** `[begin, end)` token spans of whole words (or of single tokens without whole-word masking). */
-export function wordGrams(tokens: Int32Array, vocab: MaskingVocab, wholeWord: boolean): [number, number][] {
-  const grams: [number, number][] = [];
+/**
+ * `[begin, end)` token spans of whole words (or of single tokens without whole-word masking), flat:
+ * word k is `[grams[2k], grams[2k + 1])`. Flat so a 4,096-token example allocates one array, not thousands.
+ */
+export function wordGrams(tokens: Int32Array, vocab: MaskingVocab, wholeWord: boolean): number[] {
+  const grams: number[] = [];
   if (!wholeWord) {
-    for (let i = 0; i < tokens.length; i++) if (vocab.isSpecial[tokens[i]] !== 1) grams.push([i, i + 1]);
+    for (let i = 0; i < tokens.length; i++) if (vocab.isSpecial[tokens[i]] !== 1) grams.push(i, i + 1);
     return grams;
   }
   let start = -1;
   for (let i = 0; i < tokens.length; i++) {
     const id = tokens[i];
     if (start >= 0 && vocab.isContinuation[id] === 1) continue; // extends the open word
-    if (start >= 0) grams.push([start, i]);
+    if (start >= 0) grams.push(start, i);
     start = vocab.isSpecial[id] === 1 ? -1 : i; // a special token closes the word and is never part of one
   }
-  if (start >= 0) grams.push([start, tokens.length]);
+  if (start >= 0) grams.push(start, tokens.length);
   return grams;
 }
 
@@ -70,7 +73,8 @@ export function wordGrams(tokens: Int32Array, vocab: MaskingVocab, wholeWord: bo
  */
 export function createMaskedLmPredictions(tokens: Int32Array, rng: PyRandom, config: MaskingConfig, vocab: MaskingVocab): MaskedPredictions | undefined {
   const grams = wordGrams(tokens, vocab, config.doWholeWordMask);
-  if (grams.length === 0) return undefined;
+  const words = grams.length / 2;
+  if (words === 0) return undefined;
   const numToPredict = Math.min(config.maxPredictionsPerSeq, Math.max(1, roundHalfEven(tokens.length * config.maskedLmProb)));
   const n = Math.max(1, config.maxNgramSize);
 
@@ -79,10 +83,10 @@ export function createMaskedLmPredictions(tokens: Int32Array, rng: PyRandom, con
   const candidates: number[][] = [];
   for (let size = 1; size <= n; size++) {
     const spans: number[] = [];
-    for (let i = 0; i + size <= grams.length; i++) {
+    for (let i = 0; i + size <= words; i++) {
       let contiguous = true;
-      for (let k = i; k < i + size - 1; k++) if (grams[k][1] !== grams[k + 1][0]) contiguous = false;
-      if (contiguous) spans.push(grams[i][0] * SPAN + grams[i + size - 1][1]);
+      for (let k = i; k < i + size - 1; k++) if (grams[2 * k + 1] !== grams[2 * k + 2]) contiguous = false;
+      if (contiguous) spans.push(grams[2 * i] * SPAN + grams[2 * (i + size - 1) + 1]);
     }
     candidates.push(spans);
   }
