@@ -1,5 +1,15 @@
-export { bytesFeature, decodeExample, encodeExample, type Example, type Feature, floatFeature, floatValues, type Int64, int64Feature, int64Values } from './example.js';
+export { bytesFeature, decodeExample, emptyFeature, encodeExample, type Example, type Feature, floatFeature, type Int64, int64Feature } from './example.js';
+export { bytesValues, floatValues, int64Values } from './example-accessors.js';
 export { maskedCrc32c } from './masked-crc32c.js';
-export { readExamples, readTfRecords, type TfRecord, type TfRecordCompression, type TfRecordReadOptions, type TfRecordStream } from './reader.js';
-export { TfRecordError } from './tfrecord-error.js';
+export {
+  countRecords,
+  type ExampleStream,
+  readExamples,
+  readTfRecords,
+  type TfRecord,
+  type TfRecordCompression,
+  type TfRecordReadOptions,
+  type TfRecordStream,
+} from './reader.js';
+export { TfRecordError, type TfRecordProblem } from './tfrecord-error.js';
 export { TfRecordWriter, type TfRecordWriteOptions } from './writer.js';

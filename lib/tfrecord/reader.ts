@@ -1,28 +1,41 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { decodeExample, type Example } from './example.js';
 import { maskedCrc32c } from './masked-crc32c.js';
-import { TfRecordError } from './tfrecord-error.js';
+import { TfRecordError, type TfRecordProblem } from './tfrecord-error.js';
 
 export type TfRecordCompression = 'none' | 'gzip';
 
 export interface TfRecordReadOptions {
-  /** `auto` (default) looks for the gzip magic bytes. */
+  /**
+   * `auto` (default): GZIP when the file starts with the gzip magic bytes 1f 8b and does not start
+   * with a valid record header (an uncompressed record whose length begins 1f 8b is possible).
+   */
   readonly compression?: TfRecordCompression | 'auto';
   /** Check the masked CRC-32C of every length and payload (default true). */
   readonly verifyChecksums?: boolean;
   /**
-   * `throw` (default) stops at the first problem. `skip` records it in `skipped` and goes on: a bad
-   * payload checksum skips that record; a bad length checksum or a truncated tail ends the file,
-   * because once a length cannot be trusted there is no way to find the next record.
+   * `throw` (default) stops at the first problem. `skip` records it (`skipped`, `onSkip`) and goes
+   * on where it can: a bad payload checksum skips just that record, since its length was verified
+   * and the next header is found from it. A bad length checksum, an absurd length, a truncated tail
+   * or corrupt GZIP data ends the file: once a length cannot be trusted there is no reliable way to
+   * find the next record (scanning for a header whose checksum happens to match could resync on a
+   * false positive inside a payload), so the rest of the file is given up, counted as one problem.
+   * I/O errors (a missing or unreadable file) always throw.
    */
   readonly onCorrupt?: 'throw' | 'skip';
-  /** Read size in bytes (default 1 MiB). */
+  /** Called for each problem passed over in `skip` mode, as it is met. */
+  readonly onSkip?: (error: TfRecordError) => void;
+  /** Bytes per read from the file (default 1 MiB). Memory held is about this plus the largest record. */
   readonly chunkSize?: number;
+  /** Longer lengths are corrupt rather than buffered (default 2^31 − 1, protobuf's own limit). */
+  readonly maxRecordBytes?: number;
 }
 
 export interface TfRecord {
+  /** The payload: a copy, safe to keep. */
   readonly data: Uint8Array;
   /** Position of the record in the file, from 0, counting skipped records too. */
   readonly index: number;
@@ -30,52 +43,91 @@ export interface TfRecord {
   readonly offset: number;
 }
 
-/** Records of one file; `skipped` fills as corrupt records are met in `skip` mode. */
+/** Records of one file. Each iteration reads the file afresh; the counts describe the latest one. */
 export interface TfRecordStream extends AsyncIterable<TfRecord> {
-  readonly skipped: TfRecordError[];
+  /** Problems passed over in `skip` mode, with file, record index and offset. */
+  readonly skipped: readonly TfRecordError[];
+  /** Good records yielded so far. */
+  readonly records: number;
 }
 
-/** Refuses lengths that cannot be a real record rather than trying to buffer them. */
-const MAX_RECORD_BYTES = 2 ** 31 - 1;
-const GZIP_MAGIC = [0x1f, 0x8b];
-
-async function detectGzip(path: string): Promise<boolean> {
-  const handle = await open(path, 'r');
-  try {
-    const head = Buffer.alloc(2);
-    const { bytesRead } = await handle.read(head, 0, 2, 0);
-    return bytesRead === 2 && head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1];
-  } finally {
-    await handle.close();
-  }
+/** Decoded Examples of one file, with the same counts as `TfRecordStream`. */
+export interface ExampleStream extends AsyncIterable<Example> {
+  readonly skipped: readonly TfRecordError[];
+  readonly records: number;
 }
+
+const HEADER_BYTES = 12; // u64 length + u32 masked CRC of the length
+const FOOTER_BYTES = 4; // u32 masked CRC of the payload
+const DEFAULT_MAX_RECORD_BYTES = 2 ** 31 - 1;
+const EMPTY = Buffer.alloc(0);
 
 /** Streams the records of a TFRecord file (uncompressed or GZIP) with bounded memory. */
 export function readTfRecords(path: string, options: TfRecordReadOptions = {}): TfRecordStream {
-  const skipped: TfRecordError[] = [];
-  const verify = options.verifyChecksums ?? true;
-  const skip = options.onCorrupt === 'skip';
-  async function* records(): AsyncGenerator<TfRecord> {
-    const compression = options.compression ?? 'auto';
-    const gzip = compression === 'gzip' || (compression === 'auto' && (await detectGzip(path)));
-    const file = createReadStream(path, { highWaterMark: options.chunkSize ?? 1 << 20 });
-    const source: AsyncIterable<Buffer> = gzip ? file.pipe(createGunzip()) : file;
-    if (gzip) file.on('error', (error) => (source as NodeJS.ReadableStream as import('node:stream').Transform).destroy(error));
+  return new RecordStream(path, options);
+}
 
-    let pending: Buffer = Buffer.alloc(0); // bytes read but not yet consumed
+class RecordStream implements TfRecordStream {
+  readonly skipped: TfRecordError[] = [];
+  records = 0;
+
+  constructor(
+    private readonly path: string,
+    private readonly options: TfRecordReadOptions,
+  ) {}
+
+  [Symbol.asyncIterator](): AsyncIterator<TfRecord> {
+    return this.read();
+  }
+
+  /** In skip mode records the problem and returns; otherwise throws it. */
+  private corrupt(error: TfRecordError): void {
+    if (this.options.onCorrupt !== 'skip') throw error;
+    this.skipped.push(error);
+    this.options.onSkip?.(error);
+  }
+
+  private async *read(): AsyncGenerator<TfRecord> {
+    const { path, options } = this;
+    this.skipped.length = 0;
+    this.records = 0;
+    const verify = options.verifyChecksums ?? true;
+    const maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+    const compression = options.compression ?? 'auto';
+    const gzip = compression === 'gzip' || (compression === 'auto' && (await looksGzipped(path)));
+
+    const chunkSize = options.chunkSize ?? 1 << 20;
+    const file = createReadStream(path, { highWaterMark: chunkSize });
+    // pipeline, not pipe: a read error on the file must reach the gunzip stream we read. Node's
+    // zlib takes non-zero bytes after the last member for a bad member ("incorrect header check")
+    // and drops the output of that last inflate step (at most one 64 KiB chunk) with the error.
+    const source: Readable = gzip ? pipeline(file, createGunzip({ chunkSize: Math.min(chunkSize, 1 << 16) }), () => {}) : file;
+    const chunks = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+
+    let pending: Buffer = EMPTY; // bytes read but not yet consumed
     let pendingOffset = 0; // stream offset of pending[0]
     let index = 0;
-    const iterator = source[Symbol.asyncIterator]();
     let ended = false;
+    let broken = false; // the stream failed and that failure is already counted
+    const problem = (offset: number, code: TfRecordProblem, message: string, cause?: unknown): TfRecordError =>
+      new TfRecordError(path, index, offset, code, message, cause === undefined ? undefined : { cause });
+
+    /** Makes `pending` hold at least `needed` bytes unless the stream ends first. */
     const fill = async (needed: number): Promise<boolean> => {
+      if (pending.length >= needed) return true;
       const parts: Buffer[] = [pending];
       let have = pending.length;
       while (have < needed && !ended) {
         let next: IteratorResult<Buffer>;
         try {
-          next = await iterator.next();
+          next = await chunks.next();
         } catch (error) {
-          throw new TfRecordError(path, index, pendingOffset + have, `${gzip ? 'GZIP stream' : 'file'} could not be read (${(error as Error).message})`);
+          const failure = readFailure(error, pendingOffset + have);
+          if (failure.code !== 'bad-gzip') throw failure;
+          this.corrupt(failure); // throws unless skipping; then the data ends here, already counted
+          broken = true;
+          ended = true;
+          break;
         }
         if (next.done) ended = true;
         else {
@@ -83,79 +135,132 @@ export function readTfRecords(path: string, options: TfRecordReadOptions = {}): 
           have += next.value.length;
         }
       }
-      if (parts.length > 1) pending = Buffer.concat(parts, have);
-      return pending.length >= needed;
+      pending = parts.length === 1 ? parts[0] : Buffer.concat(parts, have);
+      return have >= needed;
     };
-    const problem = (offset: number, message: string): TfRecordError => new TfRecordError(path, index, offset, message);
+    const readFailure = (error: unknown, at: number): TfRecordError => {
+      const code = (error as NodeJS.ErrnoException).code ?? '';
+      const reason = (error as Error).message;
+      // zlib's codes start Z_ (bad data, or a stream cut off): the file is corrupt, not unreadable.
+      if (gzip && code.startsWith('Z_')) return problem(pendingOffset, 'bad-gzip', `GZIP data is corrupt after ${at} decompressed bytes (zlib: ${reason})`, error);
+      return problem(pendingOffset, 'unreadable', `${gzip ? 'GZIP file' : 'file'} could not be read (${reason})`, error);
+    };
 
-    for (;;) {
-      const offset = pendingOffset;
-      if (!(await fill(1))) return; // clean end of file
-      if (!(await fill(12))) {
-        const error = problem(offset, `truncated record header: expected 12 bytes, found ${pending.length}`);
-        if (!skip) throw error;
-        skipped.push(error);
-        return;
-      }
-      const low = pending.readUInt32LE(0);
-      const high = pending.readUInt32LE(4);
-      if (verify) {
-        const stored = pending.readUInt32LE(8);
-        const computed = maskedCrc32c(pending.subarray(0, 8));
-        if (stored !== computed) {
-          const error = problem(offset, `length checksum mismatch (stored 0x${hex(stored)}, computed 0x${hex(computed)}): the file is corrupt from here on`);
-          if (!skip) throw error;
-          skipped.push(error);
+    try {
+      for (;;) {
+        const offset = pendingOffset;
+        if (!(await fill(1))) return; // end of file (or of readable GZIP data, counted)
+        if (!(await fill(HEADER_BYTES))) {
+          if (!broken) this.corrupt(problem(offset, 'truncated', `truncated record header: expected ${HEADER_BYTES} bytes, only ${pending.length} left`));
           return;
         }
-      }
-      const length = high * 2 ** 32 + low;
-      if (length > MAX_RECORD_BYTES) {
-        const error = problem(offset, `record length ${length} is larger than ${MAX_RECORD_BYTES} bytes`);
-        if (!skip) throw error;
-        skipped.push(error);
-        return;
-      }
-      const total = 12 + length + 4;
-      if (!(await fill(total))) {
-        const error = problem(offset, `truncated record: header says ${length} payload bytes plus a 4-byte checksum, only ${pending.length - 12} bytes left`);
-        if (!skip) throw error;
-        skipped.push(error);
-        return;
-      }
-      const data = pending.subarray(12, 12 + length);
-      let good = true;
-      if (verify) {
-        const stored = pending.readUInt32LE(12 + length);
-        const computed = maskedCrc32c(data);
-        if (stored !== computed) {
-          const error = problem(offset, `payload checksum mismatch (stored 0x${hex(stored)}, computed 0x${hex(computed)})`);
-          if (!skip) throw error;
-          skipped.push(error);
-          good = false;
+        const length = pending.readUInt32LE(4) * 2 ** 32 + pending.readUInt32LE(0);
+        if (verify) {
+          const stored = pending.readUInt32LE(8);
+          const computed = maskedCrc32c(pending.subarray(0, 8));
+          if (stored !== computed) {
+            this.corrupt(problem(offset, 'length-crc', `length CRC mismatch (stored 0x${hex(stored)}, computed 0x${hex(computed)}); the rest of the file cannot be trusted`));
+            return;
+          }
+        }
+        if (length > maxRecordBytes) {
+          this.corrupt(problem(offset, 'too-large', `record length ${length} is over the ${maxRecordBytes}-byte limit`));
+          return;
+        }
+        const total = HEADER_BYTES + length + FOOTER_BYTES;
+        if (!(await fill(total))) {
+          if (!broken) this.corrupt(problem(offset, 'truncated', `truncated record: header says ${length} data bytes + ${FOOTER_BYTES}-byte CRC, only ${pending.length - HEADER_BYTES} bytes left`));
+          return;
+        }
+        const data = pending.subarray(HEADER_BYTES, HEADER_BYTES + length);
+        let good = true;
+        if (verify) {
+          const stored = pending.readUInt32LE(HEADER_BYTES + length);
+          const computed = maskedCrc32c(data);
+          if (stored !== computed) {
+            this.corrupt(problem(offset, 'data-crc', `data CRC mismatch (stored 0x${hex(stored)}, computed 0x${hex(computed)})`));
+            good = false;
+          }
+        }
+        pending = pending.subarray(total);
+        pendingOffset += total;
+        index++;
+        if (good) {
+          this.records++;
+          yield { data: new Uint8Array(data), index: index - 1, offset };
         }
       }
-      // Copy out so consumers may keep the record after the buffer moves on.
-      if (good) yield { data: Uint8Array.prototype.slice.call(data), index, offset };
-      pending = pending.subarray(total);
-      pendingOffset += total;
-      index++;
+    } finally {
+      // Also reached when the consumer stops early: release the file descriptor now.
+      source.destroy();
+      file.destroy();
     }
   }
-  return { skipped, [Symbol.asyncIterator]: () => records() };
 }
 
-/** Decoded `tf.train.Example`s of a TFRecord file; a record that does not parse is an error naming it. */
-export async function* readExamples(path: string, options: TfRecordReadOptions = {}): AsyncGenerator<Example> {
-  for await (const record of readTfRecords(path, options)) {
-    let example: Example;
-    try {
-      example = decodeExample(record.data);
-    } catch (error) {
-      throw new TfRecordError(path, record.index, record.offset, `not a tf.train.Example (${(error as Error).message})`);
-    }
-    yield example;
+/**
+ * GZIP magic at the start, unless the first 12 bytes are a valid record header: a record whose
+ * length happens to start 1f 8b would otherwise be taken for GZIP (1 in 2^32 the other way).
+ */
+async function looksGzipped(path: string): Promise<boolean> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    throw new TfRecordError(path, 0, 0, 'unreadable', `file could not be opened (${(error as Error).message})`, { cause: error });
   }
+  try {
+    const head = Buffer.alloc(HEADER_BYTES);
+    const { bytesRead } = await handle.read(head, 0, HEADER_BYTES, 0);
+    if (bytesRead < 2 || head[0] !== 0x1f || head[1] !== 0x8b) return false;
+    return bytesRead < HEADER_BYTES || maskedCrc32c(head.subarray(0, 8)) !== head.readUInt32LE(8);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Decoded `tf.train.Example`s of a TFRecord file. A payload that is not an Example is a
+ * `not-example` problem naming the record: thrown, or in `skip` mode passed over like a bad CRC.
+ */
+export function readExamples(path: string, options: TfRecordReadOptions = {}): ExampleStream {
+  const records = new RecordStream(path, options);
+  const skippedHere: TfRecordError[] = [];
+  let decoded = 0;
+  async function* examples(): AsyncGenerator<Example> {
+    skippedHere.length = 0;
+    decoded = 0;
+    for await (const record of records) {
+      let example: Example;
+      try {
+        example = decodeExample(record.data);
+      } catch (error) {
+        const problem = new TfRecordError(path, record.index, record.offset, 'not-example', `not a tf.train.Example: ${(error as Error).message}`, { cause: error });
+        if (options.onCorrupt !== 'skip') throw problem;
+        skippedHere.push(problem);
+        options.onSkip?.(problem);
+        continue;
+      }
+      decoded++;
+      yield example;
+    }
+  }
+  return {
+    get skipped() {
+      return [...records.skipped, ...skippedHere].sort((a, b) => a.recordIndex - b.recordIndex);
+    },
+    get records() {
+      return decoded;
+    },
+    [Symbol.asyncIterator]: () => examples(),
+  };
+}
+
+/** Number of good records in a file (every checksum verified unless turned off). */
+export async function countRecords(path: string, options: TfRecordReadOptions = {}): Promise<number> {
+  const stream = readTfRecords(path, options);
+  for await (const _ of stream) void _;
+  return stream.records;
 }
 
 const hex = (n: number): string => n.toString(16).padStart(8, '0');

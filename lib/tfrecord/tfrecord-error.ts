@@ -1,12 +1,27 @@
-/** A problem in a TFRecord file, with where it is: the file, the record number and the byte offset. */
+/** What went wrong, for callers that react differently to a bad checksum and a cut-off file. */
+export type TfRecordProblem =
+  | 'length-crc' // the 8 length bytes do not match their checksum
+  | 'data-crc' // the payload does not match its checksum
+  | 'truncated' // the file ends inside a record
+  | 'too-large' // a length no real record has (only reachable with checksums off)
+  | 'bad-gzip' // the GZIP stream is corrupt or cut off
+  | 'unreadable' // the file could not be opened or read
+  | 'not-example'; // the payload is not a tf.train.Example (readExamples only)
+
+/**
+ * A problem in a TFRecord file, with where it is: the file, the record number (from 0, counting
+ * skipped records) and the byte offset of the record's header in the (decompressed) stream.
+ */
 export class TfRecordError extends Error {
   constructor(
     readonly file: string,
     readonly recordIndex: number,
     readonly offset: number,
+    readonly code: TfRecordProblem,
     readonly problem: string,
+    options?: ErrorOptions,
   ) {
-    super(`${file}: record ${recordIndex} at byte ${offset}: ${problem}`);
+    super(`${file}: record ${recordIndex} at byte ${offset}: ${problem}`, options);
     this.name = 'TfRecordError';
   }
 }

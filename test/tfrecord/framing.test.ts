@@ -2,19 +2,20 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   bytesFeature,
-  decodeExample,
+  countRecords,
   encodeExample,
   floatFeature,
   int64Feature,
   maskedCrc32c,
   readExamples,
   readTfRecords,
-  TfRecordError,
+  type TfRecordReadOptions,
   TfRecordWriter,
+  type TfRecordWriteOptions,
 } from '../../lib/tfrecord/index.js';
 
 let dir = '';
@@ -23,169 +24,217 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-async function collect(path: string, options = {}): Promise<{ data: Buffer[]; skipped: TfRecordError[] }> {
-  const stream = readTfRecords(path, options);
-  const data: Buffer[] = [];
-  for await (const record of stream) data.push(Buffer.from(record.data));
-  return { data, skipped: stream.skipped };
+interface Read {
+  data: Buffer[];
+  index: number[];
+  offset: number[];
 }
 
-async function writeRecords(path: string, records: Uint8Array[], compression: 'none' | 'gzip' = 'none'): Promise<void> {
-  const writer = TfRecordWriter.open(path, { compression });
+async function collect(path: string, options: TfRecordReadOptions = {}): Promise<Read> {
+  const read: Read = { data: [], index: [], offset: [] };
+  for await (const record of readTfRecords(path, options)) {
+    read.data.push(Buffer.from(record.data));
+    read.index.push(record.index);
+    read.offset.push(record.offset);
+  }
+  return read;
+}
+
+async function writeRecords(path: string, records: readonly Uint8Array[], options: TfRecordWriteOptions = {}): Promise<void> {
+  const writer = TfRecordWriter.open(path, options);
   for (const r of records) await writer.write(r);
   await writer.close();
 }
 
-const payloads = [Buffer.from('first record'), Buffer.alloc(0), Buffer.from('third'), Buffer.alloc(3_000_000, 7)];
+/** The framing spelled out: u64le length | u32le masked CRC(length) | data | u32le masked CRC(data). */
+function frameByHand(data: Uint8Array): Buffer {
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(data.length));
+  const crc = (bytes: Uint8Array): Buffer => {
+    const out = Buffer.alloc(4);
+    out.writeUInt32LE(maskedCrc32c(bytes));
+    return out;
+  };
+  return Buffer.concat([length, crc(length), data, crc(data)]);
+}
 
-describe('masked CRC-32C', () => {
-  it('matches the CRC-32C check value and the TFRecord mask, computed by hand', () => {
-    // CRC-32C("123456789") = 0xE3069283 (the standard check value); mask = rotr15 + 0xA282EAD8.
-    const crc = 0xe3069283;
-    const masked = ((((crc >>> 15) | (crc << 17)) >>> 0) + 0xa282ead8) % 2 ** 32;
-    expect(maskedCrc32c(Buffer.from('123456789'))).toBe(masked);
+/** Records of many sizes: empty, tiny, around the writer's 64 KiB buffer, and larger than it many times over. */
+const payloads: Buffer[] = [
+  Buffer.from('first record'),
+  Buffer.alloc(0),
+  Buffer.from('third'),
+  Buffer.alloc(3_000_000, 7),
+  ...Array.from({ length: 200 }, (_, i) => Buffer.alloc(i * 37, i)),
+  Buffer.alloc((1 << 16) - 16, 1),
+  Buffer.alloc(1 << 16, 2),
+  Buffer.from(Array.from({ length: 100_000 }, (_, i) => (i * 31) & 0xff)),
+];
+const offsetsOf = (records: readonly Uint8Array[]): number[] => {
+  let at = 0;
+  return records.map((r) => {
+    const offset = at;
+    at += 16 + r.length;
+    return offset;
   });
-});
-
-describe('tf.train.Example codec', () => {
-  it('encodes a known example byte for byte', () => {
-    // Example{features{feature{key:"a" value{int64_list{value:[1]}}}}}, worked out from the .proto by hand.
-    const bytes = encodeExample(new Map([['a', int64Feature([1])]]));
-    expect(Buffer.from(bytes).toString('hex')).toBe('0a0c0a0a0a01611205' + '1a030a0101');
-  });
-
-  it('decodes unpacked repeated numbers (legal protobuf) and skips unknown fields', () => {
-    // Feature{int64_list{value:1 value:300}} written unpacked, plus an unknown field 9 in Example.
-    const feature = Buffer.from([0x1a, 0x05, 0x08, 0x01, 0x08, 0xac, 0x02]);
-    const entry = Buffer.concat([Buffer.from([0x0a, 0x01, 0x78, 0x12, feature.length]), feature]);
-    const features = Buffer.concat([Buffer.from([0x0a, entry.length]), entry]);
-    const example = Buffer.concat([Buffer.from([0x48, 0x05, 0x0a, features.length]), features]);
-    expect(decodeExample(example).get('x')).toEqual({ kind: 'int64List', value: [1, 300] });
-  });
-
-  it('keeps int64 values beyond 2^53 exact and sorts keys on encode', () => {
-    const big = 2n ** 62n + 1n;
-    const example = new Map([
-      ['z', int64Feature([-1, 2 ** 40, big])],
-      ['a', floatFeature([0.1, -2.5])],
-      ['m', bytesFeature(['한국어', new Uint8Array([0, 255])])],
-    ]);
-    const decoded = decodeExample(encodeExample(example));
-    expect([...decoded.keys()]).toEqual(['a', 'm', 'z']);
-    expect(decoded.get('z')).toEqual({ kind: 'int64List', value: [-1, 2 ** 40, big] });
-    expect(Array.from((decoded.get('a') as { value: Float32Array }).value)).toEqual([Math.fround(0.1), -2.5]);
-    expect(new TextDecoder().decode((decoded.get('m') as unknown as { value: Uint8Array[] }).value[0])).toBe('한국어');
-  });
-});
+};
 
 describe('TFRecord writer and reader', () => {
   for (const compression of ['none', 'gzip'] as const) {
-    it(`round-trips records of every size (${compression})`, async () => {
+    it(`round-trips records of every size, with index and offset (${compression})`, async () => {
       const path = join(dir, `rt-${compression}.tfrecord`);
-      await writeRecords(path, payloads, compression);
-      const { data, skipped } = await collect(path, { chunkSize: 1000 });
-      expect(data.map((d) => d.toString('hex'))).toEqual(payloads.map((p) => p.toString('hex')));
-      expect(skipped).toEqual([]);
+      await writeRecords(path, payloads, { compression });
+      // Small reads make records straddle chunk boundaries.
+      for (const chunkSize of [1000, 1 << 20]) {
+        const read = await collect(path, { chunkSize });
+        expect(read.data.length).toBe(payloads.length);
+        read.data.forEach((d, i) => expect(d.equals(payloads[i]), `record ${i}`).toBe(true));
+        expect(read.index).toEqual(payloads.map((_, i) => i));
+        expect(read.offset).toEqual(offsetsOf(payloads));
+      }
     });
   }
 
-  it('writes an empty file for zero records, and reads it as zero records', async () => {
-    const path = join(dir, 'empty.tfrecord');
-    await writeRecords(path, []);
-    expect(readFileSync(path).length).toBe(0);
-    expect((await collect(path)).data).toEqual([]);
+  it('writes exactly the TFRecord framing, and GZIP of exactly that', async () => {
+    const records = [Buffer.from('first record'), Buffer.alloc(0), Buffer.alloc(70_000, 9)];
+    const expected = Buffer.concat(records.map(frameByHand));
+    await writeRecords(join(dir, 'exact.tfrecord'), records);
+    expect(readFileSync(join(dir, 'exact.tfrecord')).equals(expected)).toBe(true);
+    await writeRecords(join(dir, 'exact.tfrecord.gz'), records, { compression: 'gzip' });
+    const zipped = readFileSync(join(dir, 'exact.tfrecord.gz'));
+    expect([zipped[0], zipped[1]]).toEqual([0x1f, 0x8b]);
+    expect(gunzipSync(zipped).equals(expected)).toBe(true);
   });
 
-  it('writes under a temporary name and renames on close; abort leaves nothing', async () => {
+  it('reads files framed by hand, GZIP made by zlib, and several concatenated GZIP members', async () => {
+    const records = [Buffer.from('a'), Buffer.from('bb'), Buffer.from('ccc')];
+    const raw = Buffer.concat(records.map(frameByHand));
+    writeFileSync(join(dir, 'hand.tfrecord'), raw);
+    writeFileSync(join(dir, 'hand.gz'), gzipSync(raw));
+    writeFileSync(join(dir, 'members.gz'), Buffer.concat([gzipSync(raw.subarray(0, 20)), gzipSync(raw.subarray(20))]));
+    for (const name of ['hand.tfrecord', 'hand.gz', 'members.gz']) expect((await collect(join(dir, name))).data.map(String), name).toEqual(['a', 'bb', 'ccc']);
+  });
+
+  it('auto-detection: an uncompressed file whose first length starts 1f 8b is not taken for GZIP', async () => {
+    const record = Buffer.alloc(0x8b1f, 3); // length bytes 1f 8b 00 …
+    const path = join(dir, 'looks-gzipped.tfrecord');
+    await writeRecords(path, [record]);
+    expect([...readFileSync(path).subarray(0, 2)]).toEqual([0x1f, 0x8b]);
+    expect((await collect(path)).data[0].equals(record)).toBe(true);
+    expect((await collect(path, { compression: 'none' })).data).toHaveLength(1);
+  });
+
+  for (const compression of ['none', 'gzip'] as const) {
+    it(`zero records: a valid empty file that reads as zero records (${compression})`, async () => {
+      const path = join(dir, `empty-${compression}.tfrecord`);
+      await writeRecords(path, [], { compression });
+      if (compression === 'none') expect(readFileSync(path).length).toBe(0);
+      else expect(gunzipSync(readFileSync(path)).length).toBe(0);
+      expect((await collect(path)).data).toEqual([]);
+      expect(await countRecords(path)).toBe(0);
+    });
+  }
+
+  it('writes not awaited one by one still land in call order', async () => {
+    const path = join(dir, 'unawaited.tfrecord');
+    const writer = TfRecordWriter.open(path, { bufferSize: 100 });
+    const records = Array.from({ length: 500 }, (_, i) => Buffer.from(`record ${i} `.repeat(i % 7)));
+    await Promise.all(records.map((r) => writer.write(r)));
+    await writer.close();
+    expect((await collect(path)).data).toEqual(records);
+    expect(writer.records).toBe(500);
+  });
+
+  it('a caller may reuse its buffer as soon as write() returns', async () => {
+    const path = join(dir, 'reuse.tfrecord');
+    const writer = TfRecordWriter.open(path, { compression: 'gzip', bufferSize: 64 });
+    const scratch = Buffer.alloc(100);
+    for (let i = 0; i < 50; i++) {
+      scratch.fill(i);
+      await writer.write(scratch);
+    }
+    await writer.close();
+    expect((await collect(path)).data.map((d) => d[0])).toEqual(Array.from({ length: 50 }, (_, i) => i));
+  });
+
+  it('readExamples and countRecords; the stream counts its records and can be read again', async () => {
+    const path = join(dir, 'examples.tfrecord');
+    const examples = [
+      new Map([['k', int64Feature([5])], ['w', floatFeature([0.5])]]),
+      new Map([['k', int64Feature([6])], ['t', bytesFeature(['x'])]]),
+    ];
+    await writeRecords(path, examples.map(encodeExample));
+    const stream = readExamples(path);
+    for (let pass = 0; pass < 2; pass++) {
+      const read = [];
+      for await (const example of stream) read.push(example);
+      expect(read).toEqual(examples);
+      expect(stream.records).toBe(2);
+      expect(stream.skipped).toEqual([]);
+    }
+    expect(await countRecords(path)).toBe(2);
+  });
+
+  it.skipIf(!existsSync('/proc/self/fd'))('stopping early closes the file', async () => {
+    const path = join(dir, 'early.tfrecord');
+    await writeRecords(path, payloads.slice(0, 3));
+    const open = (): number => readdirSync('/proc/self/fd').length;
+    const before = open();
+    for (const compression of ['none', 'gzip'] as const) {
+      if (compression === 'gzip') await writeRecords(path, payloads.slice(0, 3), { compression });
+      for await (const record of readTfRecords(path)) {
+        expect(record.index).toBe(0);
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(open()).toBe(before);
+    }
+  });
+});
+
+describe('TfRecordWriter: temporary name, then rename', () => {
+  const leftovers = (name: string): string[] => readdirSync(dir).filter((f) => f.includes(name));
+
+  it('the final name appears only on close(); the temporary one is hidden beside it', async () => {
     const path = join(dir, 'atomic.tfrecord');
     const writer = TfRecordWriter.open(path);
-    await writer.write(Buffer.from('x'));
+    // Two records bigger than the buffer: the first is handed to the stream, so the file is open.
+    await writer.write(Buffer.alloc(200_000, 1));
+    await writer.write(Buffer.alloc(200_000, 2));
     expect(existsSync(path)).toBe(false);
+    expect(leftovers('atomic')).toEqual([writer.tempPath.slice(dir.length + 1)]);
+    expect(writer.tempPath.startsWith(join(dir, '.atomic.tfrecord.tmp-'))).toBe(true);
     await writer.close();
-    expect(existsSync(path)).toBe(true);
-
-    const aborted = join(dir, 'aborted.tfrecord');
-    const second = TfRecordWriter.open(aborted);
-    await second.write(Buffer.from('y'));
-    await second.abort();
-    expect(existsSync(aborted)).toBe(false);
-    expect(readdirSync(dir).filter((f) => f.includes('aborted'))).toEqual([]);
+    expect(leftovers('atomic')).toEqual(['atomic.tfrecord']);
+    await writer.close(); // a second close is a no-op
+    await writer.abort(); // and an abort after close takes nothing back
+    expect((await collect(path)).data).toHaveLength(2);
+    await expect(writer.write(Buffer.from('late'))).rejects.toThrow(`${path}: write after close`);
   });
 
-  it('readExamples decodes every record', async () => {
-    const path = join(dir, 'examples.tfrecord');
-    await writeRecords(path, [encodeExample(new Map([['k', int64Feature([5])]])), encodeExample(new Map([['k', int64Feature([6])]]))]);
-    const values: unknown[] = [];
-    for await (const example of readExamples(path)) values.push(example.get('k'));
-    expect(values).toEqual([int64Feature([5]), int64Feature([6])]);
-  });
-});
+  for (const compression of ['none', 'gzip'] as const) {
+    it(`abort() leaves nothing behind (${compression})`, async () => {
+      const name = `aborted-${compression}`;
+      const writer = TfRecordWriter.open(join(dir, `${name}.tfrecord`), { compression });
+      await writer.write(Buffer.alloc(300_000, 2));
+      await writer.write(Buffer.from('y'));
+      await writer.abort();
+      await writer.abort();
+      expect(leftovers(name)).toEqual([]);
+      await expect(writer.write(Buffer.from('z'))).rejects.toThrow('write after abort');
+      await expect(writer.close()).rejects.toThrow('close after abort');
+      expect(leftovers(name)).toEqual([]);
+    });
+  }
 
-describe('corrupt TFRecord files', () => {
-  const good = (): Buffer => {
-    const path = join(dir, 'good.tfrecord');
-    return readFileSync(path);
-  };
-  beforeAll(() => writeRecords(join(dir, 'good.tfrecord'), [Buffer.from('aaaa'), Buffer.from('bbbbbb'), Buffer.from('cc')]));
-  // Record layout: 12-byte header + payload + 4-byte checksum → records at 0, 20, 42; file is 60 bytes.
-
-  it('a flipped payload byte: error names file, record and offset; skip mode drops just that record', async () => {
-    const bytes = good();
-    bytes[20 + 12 + 2] ^= 0xff;
-    const path = join(dir, 'bad-data.tfrecord');
-    writeFileSync(path, bytes);
-    await expect(collect(path)).rejects.toThrow(`${path}: record 1 at byte 20: payload checksum mismatch`);
-    const { data, skipped } = await collect(path, { onCorrupt: 'skip' });
-    expect(data.map(String)).toEqual(['aaaa', 'cc']);
-    expect(skipped.map((e) => [e.recordIndex, e.offset])).toEqual([[1, 20]]);
-  });
-
-  it('a flipped length byte: length checksum error; skip mode keeps what came before and stops', async () => {
-    const bytes = good();
-    bytes[42] ^= 0x01;
-    const path = join(dir, 'bad-length.tfrecord');
-    writeFileSync(path, bytes);
-    await expect(collect(path)).rejects.toThrow(/record 2 at byte 42: length checksum mismatch/);
-    const { data, skipped } = await collect(path, { onCorrupt: 'skip' });
-    expect(data.map(String)).toEqual(['aaaa', 'bbbbbb']);
-    expect(skipped).toHaveLength(1);
-    expect(skipped[0]).toBeInstanceOf(TfRecordError);
-  });
-
-  it('a file cut inside a header or inside a payload: truncated, with the offset', async () => {
-    const cutHeader = join(dir, 'cut-header.tfrecord');
-    writeFileSync(cutHeader, good().subarray(0, 25));
-    await expect(collect(cutHeader)).rejects.toThrow(/record 1 at byte 20: truncated record header: expected 12 bytes, found 5/);
-    const cutData = join(dir, 'cut-data.tfrecord');
-    writeFileSync(cutData, good().subarray(0, 55));
-    await expect(collect(cutData)).rejects.toThrow(/record 2 at byte 42: truncated record: header says 2 payload bytes plus a 4-byte checksum, only 1 bytes left/);
-    expect((await collect(cutData, { onCorrupt: 'skip' })).data.map(String)).toEqual(['aaaa', 'bbbbbb']);
-  });
-
-  it('checksums can be left unverified on request', async () => {
-    const bytes = good();
-    bytes[20 + 12 + 2] ^= 0xff;
-    const path = join(dir, 'unverified.tfrecord');
-    writeFileSync(path, bytes);
-    expect((await collect(path, { verifyChecksums: false })).data).toHaveLength(3);
-  });
-
-  it('a broken GZIP stream is an error naming the file', async () => {
-    const zipped = gzipSync(good());
-    const path = join(dir, 'broken.tfrecord.gz');
-    writeFileSync(path, Buffer.concat([zipped.subarray(0, 10), Buffer.alloc(20, 0x55)]));
-    await expect(collect(path)).rejects.toThrow(new RegExp(`${path.replace(/[.]/g, '\\.')}: record 0 at byte 0: GZIP stream could not be read`));
-  });
-
-  it('a payload that is not a tf.train.Example is named by record', async () => {
-    const path = join(dir, 'not-example.tfrecord');
-    await writeRecords(path, [Buffer.from([0x0a, 0x05, 0x01])]);
-    const read = async (): Promise<void> => {
-      for await (const _ of readExamples(path)) void _;
-    };
-    await expect(read()).rejects.toThrow(/record 0 at byte 0: not a tf\.train\.Example/);
+  it('a folder that does not exist: write or close fails naming the file, and the process lives on', async () => {
+    const path = join(dir, 'no-such-folder', 'x.tfrecord');
+    const writer = TfRecordWriter.open(path);
+    await writer.write(Buffer.from('x'));
+    await expect(writer.close()).rejects.toThrow(`${path}: writing ${writer.tempPath} failed (ENOENT`);
+    expect(existsSync(join(dir, 'no-such-folder'))).toBe(false);
   });
 });
+
 
 describe('the hand-written Example encoder against @bufbuild/protobuf BinaryWriter', () => {
   /** The same deterministic encoding built with the library's writer: an independent reference. */
