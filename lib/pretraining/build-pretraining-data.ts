@@ -11,6 +11,7 @@ import type { PackingConfig } from './example-builder.js';
 import type { JobMessage, JobWorkerData } from './job-worker.js';
 import { type JobResult, runJob } from './run-job.js';
 import { shardFileName } from './shard-writers.js';
+import { builderWorkerScript } from './worker-script.js';
 
 /** The reference builder's flags (same names and defaults), plus kbb's own. */
 export interface BuildOptions {
@@ -99,7 +100,8 @@ export async function buildPretrainingData(options: BuildOptions): Promise<Build
     results = [];
     for (let job = 0; job < numJobs; job++) results.push(await runJob(tokenizer, { ...jobOptions(job), onProgress: (bytes, examples) => report(job, bytes, examples) }));
   } else {
-    results = await Promise.all(Array.from({ length: numJobs }, (_, job) => runInWorker({ tokenizerDir: options.tokenizerDir, options: jobOptions(job) }, report)));
+    const script = await builderWorkerScript();
+    results = await Promise.all(Array.from({ length: numJobs }, (_, job) => runInWorker(script, { tokenizerDir: options.tokenizerDir, options: jobOptions(job) }, report)));
   }
 
   const statistics = emptyStats();
@@ -182,9 +184,11 @@ async function tokenizerHash(dir: string): Promise<string> {
   return hash.digest('hex');
 }
 
-function runInWorker(data: JobWorkerData, report: (job: number, bytes: number, examples: number) => void): Promise<JobResult> {
+function runInWorker(script: URL, data: JobWorkerData, report: (job: number, bytes: number, examples: number) => void): Promise<JobResult> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./job-worker-entry.js', import.meta.url), { workerData: data });
+    // The script is plain JavaScript (or registers tsx itself). A larger young generation means fewer
+    // scavenges, whose helper threads otherwise compete with the other worker for the cores.
+    const worker = new Worker(script, { workerData: data, execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: 48 } });
     worker.on('message', (message: JobMessage) => {
       if (message.kind === 'progress') report(message.job, message.bytes, message.examples);
       else if (message.kind === 'done') resolve(message.result);
