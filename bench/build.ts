@@ -9,35 +9,18 @@
  * configuration (runs on this 2-core machine vary by ±15%). The last line is one JSON object.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { join } from 'node:path';
+import { benchInputs, projectRoot } from './bench-inputs.js';
 
-const root = resolve(import.meta.dirname, '..');
-const shared = resolve(root, '..', 'shared', 'fixtures');
-const { values } = parseArgs({
-  options: {
-    file: { type: 'string', default: join(shared, 'korean-corpus', 'nsmc_reviews_bench.txt') },
-    tokenizer_dir: { type: 'string', default: join(shared, 'kobigbird-tokenizer') },
-    parts: { type: 'string', default: '8' },
-    repeats: { type: 'string', default: '3' },
-  },
-});
-let file = values.file!;
-let tokenizerDir = values.tokenizer_dir!;
-if (!existsSync(file) || !existsSync(tokenizerDir)) {
-  console.error(`note: ${existsSync(file) ? tokenizerDir : file} not found; using the project's sample corpus and vocabulary instead`);
-  file = join(root, 'data', 'sample-corpus', 'essays.txt');
-  tokenizerDir = join(root, 'data', 'sample-tokenizer');
-}
+const { file, tokenizerDir, parts, repeats } = benchInputs({ parts: 8, repeats: 3 });
 
 const scratch = mkdtempSync(join(tmpdir(), 'kbb-bench-build-'));
 try {
   const text = readFileSync(file, 'utf8');
   const documents = text.split('\n\n');
-  const parts = Number(values.parts);
-  const corpus = join(scratch, 'corpus');
+    const corpus = join(scratch, 'corpus');
   mkdirSync(corpus);
   const per = Math.ceil(documents.length / parts);
   for (let p = 0; p < parts; p++) writeFileSync(join(corpus, `part-${String(p).padStart(2, '0')}.txt`), `${documents.slice(p * per, (p + 1) * per).join('\n\n')}\n`);
@@ -45,13 +28,13 @@ try {
   console.error(`${file}: ${megabytes.toFixed(2)} MB in ${parts} files; shipped settings (4096/640/wwm/2-gram/dupe 3)`);
 
   const once = (workers: number): { seconds: number; examples: number; maxRssMb: number } => {
-    const result = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'bench', 'build-run.ts'), corpus, tokenizerDir, join(scratch, `out-${workers}`), String(workers)], { encoding: 'utf8' });
+    const result = spawnSync(process.execPath, ['--import', 'tsx', join(projectRoot, 'bench', 'build-run.ts'), corpus, tokenizerDir, join(scratch, `out-${workers}`), String(workers)], { encoding: 'utf8' });
     if (result.status !== 0) throw new Error(result.stderr);
     const lines = result.stdout.trim().split('\n');
     return JSON.parse(lines[lines.length - 1]);
   };
   const run = (workers: number): { seconds: number; examples: number; maxRssMb: number } => {
-    const runs = Array.from({ length: Number(values.repeats) }, () => once(workers));
+    const runs = Array.from({ length: repeats }, () => once(workers));
     console.error(`${workers} worker(s), each run: ${runs.map((r) => `${r.seconds.toFixed(2)} s`).join(', ')}`);
     return { ...runs.reduce((a, b) => (b.seconds < a.seconds ? b : a)), maxRssMb: Math.max(...runs.map((r) => r.maxRssMb)) };
   };

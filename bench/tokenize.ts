@@ -9,31 +9,15 @@
  * repeat (our word cache starts cold every time) and the best repeat is reported.
  * The last line printed is one JSON object.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { join } from 'node:path';
 import { Tokenizer as JsTokenizer } from '@huggingface/tokenizers';
 import { loadTokenizer } from '../lib/tokenizer/index.js';
 import { hfBertTokenizer } from '../test/helpers/hf-tokenizer.js';
+import { benchInputs } from './bench-inputs.js';
 
-const root = resolve(import.meta.dirname, '..');
-const shared = resolve(root, '..', 'shared', 'fixtures');
-const { values } = parseArgs({
-  options: {
-    file: { type: 'string', default: join(shared, 'korean-corpus', 'nsmc_reviews_bench.txt') },
-    tokenizer_dir: { type: 'string', default: join(shared, 'kobigbird-tokenizer') },
-    repeats: { type: 'string', default: '3' },
-  },
-});
-let file = values.file!;
-let tokenizerDir = values.tokenizer_dir!;
-if (!existsSync(file) || !existsSync(tokenizerDir)) {
-  console.error(`note: ${existsSync(file) ? tokenizerDir : file} not found; using the project's sample corpus and vocabulary instead`);
-  file = join(root, 'data', 'sample-corpus', 'essays.txt');
-  tokenizerDir = join(root, 'data', 'sample-tokenizer');
-}
-const repeats = Number(values.repeats);
+const { file, tokenizerDir, repeats } = benchInputs({ repeats: 3 });
 
 const lines = readFileSync(file, 'utf8').split(/\r\n|\r|\n/).filter((l) => l.length > 0);
 const megabytes = lines.reduce((n, l) => n + Buffer.byteLength(l), 0) / 1e6;
