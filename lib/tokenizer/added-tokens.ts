@@ -22,12 +22,6 @@ export class AddedTokenMatcher {
     }
   }
 
-  /** True when `text` may contain an added token (cheap pre-check for the fast path). */
-  mayMatch(text: string): boolean {
-    for (const key of this.byFirstChar.keys()) if (text.indexOf(String.fromCharCode(key)) >= 0) return true;
-    return false;
-  }
-
   split(text: string, from = 0, to = text.length): Segment[] {
     const segments: Segment[] = [];
     let plainStart = from;
