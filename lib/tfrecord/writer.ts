@@ -1,5 +1,5 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
+import { rename, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
@@ -28,16 +28,27 @@ const NO_BYTES = Buffer.alloc(0);
 
 type State = 'open' | 'closing' | 'closed' | 'aborted';
 
+interface Streams {
+  readonly file: WriteStream;
+  /** Where records go: the file itself, or a gzip stream piped into it. */
+  readonly sink: Writable;
+}
+
 /**
  * Writes a TFRecord file under a temporary name in the same folder (`.NAME.tmp-PID-RANDOM`, hidden
  * so globs for the final names do not see it) and renames it to `path` on `close()`; an
  * interrupted run never leaves a half-written file under the final name. `abort()` removes it.
+ *
+ * The file is created only when the first buffer fills, or at `close()`: a pretraining build keeps
+ * a thousand shards open, most of which hold a few records, and then each shard costs one open
+ * (create, write, fsync, close) rather than a stream opened early and reopened to fsync.
  */
 export class TfRecordWriter {
   private state: State = 'open';
   private failure: Error | undefined;
   private backlog: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
+  private streams: Streams | undefined;
   /** Allocated on the first write, so a writer that gets no record (an empty shard) holds none. */
   private batch: Buffer = NO_BYTES;
   private used = 0;
@@ -47,10 +58,26 @@ export class TfRecordWriter {
   private constructor(
     readonly path: string,
     readonly tempPath: string,
-    private readonly file: WriteStream,
-    private readonly sink: Writable,
     private readonly options: TfRecordWriteOptions,
-  ) {
+  ) {}
+
+  /** Starts a file; problems creating it (a missing folder, say) surface from `write` or `close`. */
+  static open(path: string, options: TfRecordWriteOptions = {}): TfRecordWriter {
+    const tempPath = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+    return new TfRecordWriter(path, tempPath, options);
+  }
+
+  private openStreams(): Streams {
+    if (this.streams) return this.streams;
+    // Two buffers may be in flight before write() waits, so framing overlaps the disk write.
+    // `flush` fsyncs before the close, so after a power loss the final name never holds a hole.
+    const file = createWriteStream(this.tempPath, { highWaterMark: 2 * this.bufferSize, flush: this.options.fsync ?? true });
+    let sink: Writable = file;
+    if (this.options.compression === 'gzip') {
+      const gzip = createGzip({ chunkSize: 1 << 16 });
+      gzip.pipe(file);
+      sink = gzip;
+    }
     // A stream error with no listener would crash the process: keep it, report it from write/close,
     // and take both streams down so that nobody waits for a drain or close that never comes.
     const keep = (error: Error): void => {
@@ -61,20 +88,8 @@ export class TfRecordWriter {
     };
     file.on('error', keep);
     if (sink !== file) sink.on('error', keep);
-  }
-
-  /** Starts a file; problems opening it (a missing folder, say) surface from `write` or `close`. */
-  static open(path: string, options: TfRecordWriteOptions = {}): TfRecordWriter {
-    const tempPath = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
-    // Two buffers may be in flight before write() waits, so framing overlaps the disk write.
-    const file = createWriteStream(tempPath, { highWaterMark: 2 * (options.bufferSize ?? DEFAULT_BUFFER_BYTES) });
-    let sink: Writable = file;
-    if (options.compression === 'gzip') {
-      const gzip = createGzip({ chunkSize: 1 << 16 });
-      gzip.pipe(file);
-      sink = gzip;
-    }
-    return new TfRecordWriter(path, tempPath, file, sink, options);
+    this.streams = { file, sink };
+    return this.streams;
   }
 
   /** Records written so far. */
@@ -119,7 +134,7 @@ export class TfRecordWriter {
     const chunk = this.batch.subarray(0, this.used);
     this.batch = NO_BYTES;
     this.used = 0;
-    if (!this.sink.write(chunk) && !this.backlog) {
+    if (!this.openStreams().sink.write(chunk) && !this.backlog) {
       this.backlog = this.drained().then(() => {
         this.backlog = undefined;
       });
@@ -128,16 +143,17 @@ export class TfRecordWriter {
 
   /** Resolves on drain, or when the stream dies (whoever resumes checks `failure`). */
   private drained(): Promise<void> {
+    const { sink } = this.openStreams();
     return new Promise<void>((resolve) => {
       const done = (): void => {
-        this.sink.off('drain', done);
-        this.sink.off('error', done);
-        this.sink.off('close', done);
+        sink.off('drain', done);
+        sink.off('error', done);
+        sink.off('close', done);
         resolve();
       };
-      this.sink.on('drain', done);
-      this.sink.on('error', done);
-      this.sink.on('close', done);
+      sink.on('drain', done);
+      sink.on('error', done);
+      sink.on('close', done);
     });
   }
 
@@ -167,21 +183,21 @@ export class TfRecordWriter {
       const chunk = this.batch.subarray(0, this.used);
       this.batch = NO_BYTES;
       this.used = 0;
-      if (!this.file.closed) {
-        await new Promise<void>((resolve) => {
-          this.file.once('close', resolve);
-          if (chunk.length > 0) this.sink.end(chunk);
-          else this.sink.end();
+      if (!this.streams && this.options.compression !== 'gzip') {
+        // Everything is still in memory: one open, one write, one fsync.
+        await writeFile(this.tempPath, chunk, { flush: this.options.fsync ?? true }).catch((error: Error) => {
+          throw this.failed(error);
         });
-      }
-      if (this.failure) throw this.failed(this.failure);
-      if (this.options.fsync ?? true) {
-        const handle = await open(this.tempPath, 'r+');
-        try {
-          await handle.sync();
-        } finally {
-          await handle.close();
+      } else {
+        const { file, sink } = this.openStreams();
+        if (!file.closed) {
+          await new Promise<void>((resolve) => {
+            file.once('close', resolve);
+            if (chunk.length > 0) sink.end(chunk);
+            else sink.end();
+          });
         }
+        if (this.failure) throw this.failed(this.failure);
       }
       await rename(this.tempPath, this.path);
       this.state = 'closed';
@@ -207,11 +223,12 @@ export class TfRecordWriter {
   }
 
   private async discard(): Promise<void> {
-    if (!this.file.closed) {
+    const streams = this.streams;
+    if (streams && !streams.file.closed) {
       await new Promise<void>((resolve) => {
-        this.file.once('close', resolve);
-        this.sink.destroy();
-        this.file.destroy();
+        streams.file.once('close', resolve);
+        streams.sink.destroy();
+        streams.file.destroy();
       });
     }
     await unlink(this.tempPath).catch(() => {});

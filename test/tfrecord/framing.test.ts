@@ -212,6 +212,16 @@ describe('TfRecordWriter: temporary name, then rename', () => {
     await expect(writer.write(Buffer.from('late'))).rejects.toThrow(`${path}: write after close`);
   });
 
+  it('a file whose records fit in the buffer is created only at close(), in one go', async () => {
+    const path = join(dir, 'lazy.tfrecord');
+    const writer = TfRecordWriter.open(path);
+    await writer.write(Buffer.from('small'));
+    expect(leftovers('lazy')).toEqual([]);
+    await writer.close();
+    expect(leftovers('lazy')).toEqual(['lazy.tfrecord']);
+    expect((await collect(path)).data.map((d) => Buffer.from(d).toString())).toEqual(['small']);
+  });
+
   for (const compression of ['none', 'gzip'] as const) {
     it(`abort() leaves nothing behind (${compression})`, async () => {
       const name = `aborted-${compression}`;
