@@ -53,6 +53,27 @@ export async function* readCorpusFile(file: string, options: ReadCorpusOptions =
   yield { file, sentences: [], documents: 0, ...previous, last: true };
 }
 
+/**
+ * The same sentences as `readCorpusFile`, as bare strings: what the pretraining builder needs, without
+ * an object per sentence (on a large corpus those objects are most of what the reader allocates).
+ */
+export async function* readCorpusTexts(file: string, options: ReadCorpusOptions = {}): AsyncGenerator<string[]> {
+  if (!file.endsWith('.txt')) {
+    for await (const batch of readCorpusFile(file, options)) yield batch.sentences.map((sentence) => sentence.text);
+    return;
+  }
+  for await (const batch of readTxtLines(file, options)) {
+    const texts = batch.lines;
+    let kept = 0;
+    for (let k = 0; k < texts.length; k++) {
+      const text = pyStrip(texts[k]);
+      if (text !== '') texts[kept++] = text;
+    }
+    texts.length = kept;
+    yield texts;
+  }
+}
+
 /** Every sentence of every file, file after file; `last` marks where each file ends. */
 export async function* readCorpusSentences(files: Iterable<string>, options: ReadCorpusOptions = {}): AsyncGenerator<SentenceBatch> {
   for (const file of files) yield* readCorpusFile(file, options);

@@ -1,5 +1,6 @@
 import { createMaskedLmPredictions, type MaskingConfig, type MaskingVocab } from './masking.js';
 import type { PyRandom } from './py-random.js';
+import { IdBuffer } from '../tokenizer/id-buffer.js';
 
 export interface PackingConfig extends MaskingConfig {
   readonly maxSeqLength: number;
@@ -35,8 +36,11 @@ export interface PretrainingExample {
  * The random draws happen in the reference's order, so a seeded builder reproduces its examples.
  */
 export class ExampleBuilder {
-  private sentences: Int32Array[] = [];
-  private length = 0;
+  /** The buffered sentences' ids back to back, and each sentence's length: no array per sentence. */
+  private readonly pending = new IdBuffer(8192);
+  private readonly sentenceLengths = new IdBuffer(256);
+  private readonly first = new IdBuffer(8192);
+  private readonly second = new IdBuffer(256);
   private targetLength: number;
   private readonly longLimit: number;
   /** Examples dropped because nothing in them could be masked (where the reference crashes). */
@@ -54,48 +58,50 @@ export class ExampleBuilder {
 
   /** Tokens buffered for the next example. */
   get bufferedLength(): number {
-    return this.length;
+    return this.pending.length;
   }
 
-  /** Adds one tokenized sentence (possibly empty); returns the examples it completed. */
-  addSentence(ids: Int32Array): PretrainingExample[] {
-    this.sentences.push(ids);
-    this.length += ids.length;
-    return this.length >= this.targetLength ? this.createExamples() : [];
+  /**
+   * Adds one tokenized sentence, `ids[start, end)` (possibly empty); returns the examples it
+   * completed. The ids are copied, so `ids` may be a scratch buffer reused for the next sentence.
+   */
+  addSentence(ids: Int32Array, start = 0, end = ids.length): PretrainingExample[] {
+    this.pending.pushRange(ids, start, end);
+    this.sentenceLengths.push(end - start);
+    return this.pending.length >= this.targetLength ? this.createExamples() : [];
   }
 
   /** The reference flushes at the end of every file, but only when some token is buffered. */
   flush(): PretrainingExample[] {
-    return this.length !== 0 ? this.createExamples() : [];
+    return this.pending.length !== 0 ? this.createExamples() : [];
   }
 
   private createExamples(): PretrainingExample[] {
-    const { rng, config } = this;
+    const { rng, config, pending, first, second } = this;
     const firstTarget = rng.random() < config.sentencePairProb ? Math.floor((this.targetLength - 3) / 2) : 100000;
-    const first: Int32Array[] = [];
-    const second: Int32Array[] = [];
-    let firstLength = 0;
-    let secondLength = 0;
-    for (const sentence of this.sentences) {
-      if (firstLength === 0 || firstLength + sentence.length < firstTarget || (secondLength === 0 && firstLength < firstTarget && rng.random() < 0.5)) {
-        first.push(sentence);
-        firstLength += sentence.length;
+    first.clear();
+    second.clear();
+    const lengths = this.sentenceLengths.data;
+    for (let k = 0, at = 0; k < this.sentenceLengths.length; at += lengths[k++]) {
+      const length = lengths[k];
+      if (first.length === 0 || first.length + length < firstTarget || (second.length === 0 && first.length < firstTarget && rng.random() < 0.5)) {
+        first.pushRange(pending.data, at, at + length);
       } else {
-        second.push(sentence);
-        secondLength += sentence.length;
+        second.pushRange(pending.data, at, at + length);
       }
     }
     const examples: PretrainingExample[] = [];
     const max = config.maxSeqLength;
-    if (firstLength + secondLength >= this.longLimit) {
-      const joined = concat([...first, ...second], firstLength + secondLength);
+    if (first.length + second.length >= this.longLimit) {
+      first.pushRange(second.data, 0, second.length);
+      const joined = first.data.subarray(0, first.length);
       for (let start = 0; start < joined.length; start += max - 2) this.pushExample(examples, joined.subarray(start, start + max - 2), EMPTY);
     } else {
-      const head = concat(first, firstLength).subarray(0, max - 2);
-      this.pushExample(examples, head, concat(second, secondLength).subarray(0, Math.max(0, max - head.length - 3)));
+      const head = first.data.subarray(0, Math.min(first.length, max - 2));
+      this.pushExample(examples, head, second.data.subarray(0, Math.min(second.length, Math.max(0, max - head.length - 3))));
     }
-    this.sentences = [];
-    this.length = 0;
+    pending.clear();
+    this.sentenceLengths.clear();
     this.targetLength = rng.random() < config.shortSeqProb ? rng.randint(5, max) : max;
     return examples;
   }
@@ -130,14 +136,3 @@ export class ExampleBuilder {
 }
 
 const EMPTY = new Int32Array(0);
-
-function concat(parts: readonly Int32Array[], length: number): Int32Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Int32Array(length);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}

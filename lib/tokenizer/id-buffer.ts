@@ -18,8 +18,27 @@ export class IdBuffer {
     this.length += ids.length;
   }
 
+  /** Appends `ids[start, end)`. */
+  pushRange(ids: Int32Array, start: number, end: number): void {
+    const count = end - start;
+    if (this.length + count > this.data.length) this.grow(this.length + count);
+    if (count < 16) {
+      // Short copies (most sentences) are cheaper as a loop than as a subarray view plus set().
+      for (let i = 0; i < count; i++) this.data[this.length + i] = ids[start + i];
+    } else {
+      this.data.set(ids.subarray(start, end), this.length);
+    }
+    this.length += count;
+  }
+
   clear(): void {
     this.length = 0;
+  }
+
+  /** Empties the buffer and gives its memory back, keeping `capacity` ids of room. */
+  release(capacity: number): void {
+    this.length = 0;
+    this.data = new Int32Array(capacity);
   }
 
   /** A copy of the ids written so far. */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CorpusError, type CorpusSentence, readCorpusFile, readCorpusSentences } from '../../lib/corpus/index.js';
+import { CorpusError, type CorpusSentence, readCorpusFile, readCorpusSentences, readCorpusTexts } from '../../lib/corpus/index.js';
 import { fixture, hasFixtures } from '../helpers/fixtures.js';
 import { collect, jsonl, put, useTempDir, zst } from './support.js';
 
@@ -67,6 +67,18 @@ describe('readCorpusFile on files written here', () => {
       ]);
       expect(batches.at(-1)).toMatchObject({ last: true, documents: 3 });
       expect(batches.filter((b) => b.last).length).toBe(1);
+    }
+  });
+
+  it('readCorpusTexts gives the same sentences as bare strings, for .txt and .jsonl.zst', async () => {
+    const txt = put(tmp(), 'texts.txt', '\n  첫 문장.  \n둘째 문장.\n \t\u3000\n\n셋째\r\n\r\n\x1c\n넷째\u2028\n');
+    const zstPath = put(tmp(), 'texts.jsonl.zst', zst(jsonl({ text: '  첫 문장\n둘째 줄 \n' }, { text: ['', ' \t', '가', ' 나\n다 '] })));
+    for (const path of [txt, zstPath]) {
+      for (const chunkSize of [1, 4, undefined]) {
+        const texts = (await collect(readCorpusTexts(path, { chunkSize }))).flat();
+        expect(texts).toEqual((await sentences(path, chunkSize)).map((s) => s.text));
+        expect(texts.length).toBeGreaterThan(2);
+      }
     }
   });
 
