@@ -8,7 +8,8 @@ import { findCorpusFiles } from '../corpus/find-corpus-files.js';
 import { loadTokenizer } from '../tokenizer/load-tokenizer.js';
 import { type BuildStats, emptyStats, mergeStats } from './build-stats.js';
 import type { PackingConfig } from './example-builder.js';
-import type { JobMessage, JobWorkerData } from './job-worker.js';
+import type { WordPieceTokenizer } from '../tokenizer/wordpiece-tokenizer.js';
+import type { JobMessage, JobWorkerData, JobWorkerStart } from './job-worker.js';
 import { type JobResult, runJob } from './run-job.js';
 import { shardFileName } from './shard-writers.js';
 import { builderWorkerScript } from './worker-script.js';
@@ -34,6 +35,11 @@ export interface BuildOptions {
   readonly numShards?: number;
   /** Replace earlier output in `outputDir` (kbb never deletes anything without it). */
   readonly overwrite?: boolean;
+  /**
+   * Memory for token ids kept from the first pass for the other dupe passes, in MiB across all
+   * workers (default 1024). A corpus that fits is tokenized once; the rest is tokenized every pass.
+   */
+  readonly tokenCacheMb?: number;
   /** Run every job on this thread instead of worker threads. */
   readonly inProcess?: boolean;
   readonly onProgress?: (progress: { readonly bytes: number; readonly totalBytes: number; readonly examples: number }) => void;
@@ -78,15 +84,27 @@ export async function buildPretrainingData(options: BuildOptions): Promise<Build
   const numShards = options.numShards ?? 1000;
   const seed = options.seed ?? 12345;
   const dupeFactor = options.dupeFactor ?? 2;
-  validate(config, numJobs, numShards, dupeFactor, options.maxNgramSize);
+  validate(config, numJobs, numShards, dupeFactor, options.maxNgramSize, options.tokenCacheMb);
 
   const files = await findCorpusFiles(options.inputDir);
-  const tokenizer = await loadTokenizer(options.tokenizerDir);
-  await prepareOutputDir(options.outputDir, options.overwrite ?? false);
-  const sizes = await Promise.all(files.map(async (f) => (await stat(f)).size));
+  const inWorkers = !options.inProcess && numJobs > 1;
+  // Threads start first and load their tokenizers while this thread checks the tokenizer and
+  // clears the output folder; they begin only when told to (and are ended if a check fails).
+  const workers = inWorkers ? await startWorkers(numJobs, options.tokenizerDir, (job, bytes, examples) => report(job, bytes, examples)) : [];
+  let tokenizer: WordPieceTokenizer;
+  let sizes: number[];
+  try {
+    tokenizer = await loadTokenizer(options.tokenizerDir);
+    await prepareOutputDir(options.outputDir, options.overwrite ?? false);
+    sizes = await Promise.all(files.map(async (f) => (await stat(f)).size));
+  } catch (error) {
+    await Promise.all(workers.map((worker) => worker.stop()));
+    throw error;
+  }
   const totalBytes = sizes.reduce((a, b) => a + b, 0) * dupeFactor;
 
-  const jobOptions = (job: number) => ({ files, job, numJobs, seed, dupeFactor, numShards, outputDir: options.outputDir, config });
+  const tokenCacheBytes = Math.floor(((options.tokenCacheMb ?? 1024) * 2 ** 20) / numJobs);
+  const jobOptions = (job: number) => ({ files, job, numJobs, seed, dupeFactor, numShards, outputDir: options.outputDir, config, tokenCacheBytes });
   const progressBytes = new Array<number>(numJobs).fill(0);
   const progressExamples = new Array<number>(numJobs).fill(0);
   const report = (job: number, bytes: number, examples: number): void => {
@@ -96,12 +114,11 @@ export async function buildPretrainingData(options: BuildOptions): Promise<Build
   };
 
   let results: JobResult[];
-  if (options.inProcess || numJobs === 1) {
+  if (!inWorkers) {
     results = [];
     for (let job = 0; job < numJobs; job++) results.push(await runJob(tokenizer, { ...jobOptions(job), onProgress: (bytes, examples) => report(job, bytes, examples) }));
   } else {
-    const script = await builderWorkerScript();
-    results = await Promise.all(Array.from({ length: numJobs }, (_, job) => runInWorker(script, { tokenizerDir: options.tokenizerDir, options: jobOptions(job) }, report)));
+    results = await Promise.all(workers.map((worker, job) => worker.run(jobOptions(job))));
   }
 
   const statistics = emptyStats();
@@ -127,6 +144,7 @@ export async function buildPretrainingData(options: BuildOptions): Promise<Build
       seed,
       long_seq_threshold: config.longSeqThreshold,
       num_shards: numShards,
+      token_cache_mb: options.tokenCacheMb ?? 1024,
     },
     tokenizer: { dir: options.tokenizerDir, sha256: await tokenizerHash(options.tokenizerDir), vocab_size: tokenizer.vocabSize },
     input_files: files.map((path, i) => ({ path, bytes: sizes[i] })),
@@ -151,7 +169,7 @@ export async function buildPretrainingData(options: BuildOptions): Promise<Build
   return manifest;
 }
 
-function validate(config: PackingConfig, numJobs: number, numShards: number, dupeFactor: number, maxNgramSize: number | undefined): void {
+function validate(config: PackingConfig, numJobs: number, numShards: number, dupeFactor: number, maxNgramSize: number | undefined, tokenCacheMb: number | undefined): void {
   const fail = (message: string): never => {
     throw new BuildError(message);
   };
@@ -162,6 +180,7 @@ function validate(config: PackingConfig, numJobs: number, numShards: number, dup
   if (!Number.isInteger(numShards) || numShards < 1) fail(`--num_shards must be a positive integer (got ${numShards})`);
   if (numJobs > numShards) fail(`--num_processes ${numJobs} is more than --num_shards ${numShards}: some workers would own no shard`);
   if (!Number.isInteger(dupeFactor) || dupeFactor < 1) fail(`--dupe_factor must be a positive integer (got ${dupeFactor})`);
+  if (tokenCacheMb !== undefined && !(tokenCacheMb >= 0)) fail(`--token_cache_mb must be 0 or more (got ${tokenCacheMb})`);
 }
 
 /** Creates the output folder; refuses one that holds anything unless `overwrite`, then removes only earlier build output. */
@@ -184,19 +203,40 @@ async function tokenizerHash(dir: string): Promise<string> {
   return hash.digest('hex');
 }
 
-function runInWorker(script: URL, data: JobWorkerData, report: (job: number, bytes: number, examples: number) => void): Promise<JobResult> {
-  return new Promise((resolve, reject) => {
+/** A builder thread, started early: it loads its tokenizer, then waits for `run`. */
+interface BuilderThread {
+  run(options: JobWorkerStart): Promise<JobResult>;
+  stop(): Promise<void>;
+}
+
+async function startWorkers(count: number, tokenizerDir: string, report: (job: number, bytes: number, examples: number) => void): Promise<BuilderThread[]> {
+  const script = await builderWorkerScript();
+  const data: JobWorkerData = { tokenizerDir };
+  return Array.from({ length: count }, (_, job) => {
     // The script is plain JavaScript (or registers tsx itself). A larger young generation means fewer
     // scavenges, whose helper threads otherwise compete with the other worker for the cores.
     const worker = new Worker(script, { workerData: data, execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: 48 } });
-    worker.on('message', (message: JobMessage) => {
-      if (message.kind === 'progress') report(message.job, message.bytes, message.examples);
-      else if (message.kind === 'done') resolve(message.result);
-      else reject(new BuildError(`job ${data.options.job}: ${message.message}`));
+    // Listening from the start, so a failure while loading the tokenizer is not missed.
+    const result = new Promise<JobResult>((resolve, reject) => {
+      worker.on('message', (message: JobMessage) => {
+        if (message.kind === 'progress') report(message.job, message.bytes, message.examples);
+        else if (message.kind === 'done') resolve(message.result);
+        else reject(new BuildError(`job ${job}: ${message.message}`));
+      });
+      worker.on('error', reject);
+      worker.on('exit', (code) => {
+        if (code !== 0) reject(new BuildError(`job ${job}: worker exited with code ${code}`));
+      });
     });
-    worker.on('error', reject);
-    worker.on('exit', (code) => {
-      if (code !== 0) reject(new BuildError(`job ${data.options.job}: worker exited with code ${code}`));
-    });
+    result.catch(() => {}); // observed by run(); a thread stopped before it ran is not an error
+    return {
+      run: (options) => {
+        worker.postMessage(options);
+        return result;
+      },
+      stop: async () => {
+        await worker.terminate();
+      },
+    };
   });
 }

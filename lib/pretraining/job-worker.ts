@@ -10,18 +10,22 @@ export type JobMessage =
 
 export interface JobWorkerData {
   readonly tokenizerDir: string;
-  readonly options: Omit<JobOptions, 'onExample' | 'onProgress'>;
 }
 
-/** Runs one builder job in a worker thread; each thread loads its own tokenizer. */
+/** The one message the main thread sends: the job to run, once the output folder is ready. */
+export type JobWorkerStart = Omit<JobOptions, 'onExample' | 'onProgress'>;
+
+/** Runs one builder job in a worker thread; each thread loads its own tokenizer while it waits for the job. */
 async function main(): Promise<void> {
   const data = workerData as JobWorkerData;
   const port = parentPort!;
+  const job = new Promise<JobWorkerStart>((resolve) => port.once('message', resolve));
   try {
     const tokenizer = await loadTokenizer(data.tokenizerDir);
+    const options = await job;
     const result = await runJob(tokenizer, {
-      ...data.options,
-      onProgress: (bytes, examples) => port.postMessage({ kind: 'progress', job: data.options.job, bytes, examples } satisfies JobMessage),
+      ...options,
+      onProgress: (bytes, examples) => port.postMessage({ kind: 'progress', job: options.job, bytes, examples } satisfies JobMessage),
     });
     port.postMessage({ kind: 'done', result } satisfies JobMessage);
   } catch (error) {

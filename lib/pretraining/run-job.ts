@@ -1,6 +1,7 @@
-import { readCorpusFile } from '../corpus/read-corpus.js';
+import { readCorpusTexts } from '../corpus/read-corpus.js';
 import { encodeExample } from '../tfrecord/example.js';
 import type { WordPieceTokenizer } from '../tokenizer/wordpiece-tokenizer.js';
+import { IdBuffer } from '../tokenizer/id-buffer.js';
 import { builderVocab } from './builder-vocab.js';
 import { addExample, type BuildStats, emptyStats } from './build-stats.js';
 import { ExampleBuilder, type PackingConfig, type PretrainingExample } from './example-builder.js';
@@ -21,6 +22,11 @@ export interface JobOptions {
   readonly onExample?: (example: PretrainingExample, info: { readonly shard: number; readonly file: string; readonly pass: number }) => void;
   /** Called as text is consumed, with the UTF-8 bytes of the sentences read since the last call. */
   readonly onProgress?: (bytes: number, examplesSoFar: number) => void;
+  /**
+   * Token ids kept from the first pass for the later dupe passes, at most this many bytes (default
+   * 256 MiB); files beyond it are read and tokenized again on every pass, as the reference does.
+   */
+  readonly tokenCacheBytes?: number;
 }
 
 export interface JobResult {
@@ -54,17 +60,23 @@ export async function runJob(tokenizer: WordPieceTokenizer, options: JobOptions)
       options.onExample?.(example, { shard, file, pass });
     }
   };
+  // Tokenizing is deterministic, so the later passes reuse the first pass's ids where they fit.
+  const cache = new Map<string, TokenizedFile>();
+  let cacheBudget = options.tokenCacheBytes ?? DEFAULT_TOKEN_CACHE_BYTES;
   try {
     for (let pass = 0; pass < options.dupeFactor; pass++) {
       for (const file of fileOrder) {
-        for await (const batch of readCorpusFile(file)) {
-          let bytes = 0;
-          for (const sentence of batch.sentences) {
-            bytes += Buffer.byteLength(sentence.text);
-            const built = builder.addSentence(tokenizer.encode(sentence.text));
-            if (built.length > 0) await emit(built, file, pass);
+        const cached = cache.get(file);
+        if (cached) {
+          await replay(cached, builder, options, () => examples, (built) => emit(built, file, pass));
+        } else {
+          // Only the first pass fills the cache: a file that did not fit then will not fit later.
+          const keep = pass === 0 && options.dupeFactor > 1 && cacheBudget > 0;
+          const tokenized = await tokenizeAndBuild(file, tokenizer, builder, options, keep ? cacheBudget : 0, () => examples, (built) => emit(built, file, pass));
+          if (tokenized) {
+            cache.set(file, tokenized);
+            cacheBudget -= tokenized.ids.byteLength + tokenized.ends.byteLength + tokenized.bytes.byteLength;
           }
-          options.onProgress?.(bytes, examples);
         }
         await emit(builder.flush(), file, pass);
       }
@@ -76,4 +88,69 @@ export async function runJob(tokenizer: WordPieceTokenizer, options: JobOptions)
   }
   stats.unmaskableExamples = builder.unmaskableExamples;
   return { job: options.job, seed, fileOrder, examples, shardCounts: writers.counts, stats };
+}
+
+const DEFAULT_TOKEN_CACHE_BYTES = 256 * 2 ** 20;
+
+/** One file's sentences tokenized back to back: sentence k is `ids[ends[k - 1] ?? 0, ends[k])`. */
+interface TokenizedFile {
+  readonly ids: Int32Array;
+  readonly ends: Int32Array;
+  /** UTF-8 bytes of the text per progress step (one per read batch), for the progress of a replay. */
+  readonly bytes: Float64Array;
+  /** Sentences per progress step. */
+  readonly steps: Int32Array;
+}
+
+type Emit = (built: PretrainingExample[]) => Promise<void>;
+
+/**
+ * Reads and tokenizes one file into the builder. While the ids fit in `budget` bytes they are kept
+ * and returned for later passes; past it they are dropped and each sentence reuses one scratch buffer.
+ */
+async function tokenizeAndBuild(file: string, tokenizer: WordPieceTokenizer, builder: ExampleBuilder, options: JobOptions, budget: number, examples: () => number, emit: Emit): Promise<TokenizedFile | undefined> {
+  let keeping = budget > 0;
+  const ids = new IdBuffer(1024);
+  const ends = new IdBuffer(keeping ? 256 : 1);
+  const stepBytes: number[] = [];
+  const stepSentences: number[] = [];
+  for await (const texts of readCorpusTexts(file)) {
+    let bytes = 0;
+    for (const text of texts) {
+      bytes += Buffer.byteLength(text);
+      if (!keeping) ids.clear();
+      const start = ids.length;
+      tokenizer.encodeInto(text, ids);
+      const built = builder.addSentence(ids.data, start, ids.length);
+      if (keeping) {
+        ends.push(ids.length);
+        if (4 * (ids.data.length + ends.data.length) > budget) {
+          keeping = false;
+          ids.release(1024);
+          ends.release(1);
+        }
+      }
+      if (built.length > 0) await emit(built);
+    }
+    stepBytes.push(bytes);
+    stepSentences.push(texts.length);
+    options.onProgress?.(bytes, examples());
+  }
+  if (!keeping) return undefined;
+  return { ids: ids.toArray(), ends: ends.toArray(), bytes: Float64Array.from(stepBytes), steps: Int32Array.from(stepSentences) };
+}
+
+/** Feeds a tokenized file to the builder again, sentence for sentence as `tokenizeAndBuild` did. */
+async function replay(file: TokenizedFile, builder: ExampleBuilder, options: JobOptions, examples: () => number, emit: Emit): Promise<void> {
+  let sentence = 0;
+  let start = 0;
+  for (let step = 0; step < file.steps.length; step++) {
+    for (const last = sentence + file.steps[step]; sentence < last; sentence++) {
+      const end = file.ends[sentence];
+      const built = builder.addSentence(file.ids, start, end);
+      start = end;
+      if (built.length > 0) await emit(built);
+    }
+    options.onProgress?.(file.bytes[step], examples());
+  }
 }

@@ -62,6 +62,18 @@ describe('building pretraining data', () => {
     expect(threaded.statistics).toEqual(inline.statistics);
   });
 
+  it('the token cache changes nothing: off, ample, and running out in the middle of a file', async () => {
+    const build = async (name: string, tokenCacheMb: number) => {
+      await buildPretrainingData(small(sample, join(dir, name), { numProcesses: 2, inProcess: true, dupeFactor: 3, tokenCacheMb }));
+      return readShards(join(dir, name));
+    };
+    const uncached = await build('cache-off', 0);
+    expect(uncached.flat().length).toBeGreaterThan(100);
+    expect(await build('cache-ample', 64)).toEqual(uncached);
+    // 40 KiB per job: the first sample file (about 24 KB of text) fits, the next one overflows it.
+    expect(await build('cache-tight', 0.08)).toEqual(uncached);
+  });
+
   it('the manifest accounts for every example and every shard', async () => {
     const manifest = JSON.parse(readFileSync(join(dir, 'threads', 'build_manifest.json'), 'utf8'));
     const shards = await readShards(join(dir, 'threads'));
