@@ -31,10 +31,11 @@ export interface BuildTfrecordFlags {
   readonly long_seq_threshold: number;
   readonly num_shards: number;
   readonly overwrite?: boolean;
+  readonly token_cache_mb: number;
   readonly debug?: boolean;
 }
 
-/** The reference's flags, same names and defaults, plus --num_shards and --overwrite. */
+/** The reference's flags, same names and defaults, plus --num_shards, --overwrite and --token_cache_mb. */
 export function addBuildFlags(command: Command): Command {
   return command
     .requiredOption('--input_dir <dir>', 'corpus folder, searched recursively for *.txt and *.jsonl.zst')
@@ -53,6 +54,7 @@ export function addBuildFlags(command: Command): Command {
     .option('--long_seq_threshold <x>', 'buffers of at least int(max_seq_length × x) tokens are cut into chunks', float, 1.8)
     .option('--num_shards <n>', 'output shards (the reference always writes 1000)', int, 1000)
     .option('--overwrite', 'replace earlier build output in --output_dir')
+    .option('--token_cache_mb <n>', 'memory (all workers) for token ids kept from pass 1 for the other dupe passes; 0 = tokenize every pass', float, 1024)
     .addOption(new Option('--debug', 'accepted for compatibility with the reference script').hideHelp());
 }
 
@@ -76,6 +78,7 @@ export async function runBuild(flags: BuildTfrecordFlags): Promise<Awaited<Retur
     longSeqThreshold: flags.long_seq_threshold,
     numShards: flags.num_shards,
     overwrite: flags.overwrite ?? false,
+    tokenCacheMb: flags.token_cache_mb,
     onProgress: ({ bytes, totalBytes, examples }) => {
       progress ??= byteProgress('building', totalBytes, { extra: ' | {examples} examples' });
       progress.update(Math.min(bytes, totalBytes), { examples });

@@ -41,6 +41,7 @@ export function demoCommand(): Command {
         long_seq_threshold: 1.8,
         num_shards: 8,
         overwrite: true,
+        token_cache_mb: 1024,
       });
       out(describeBuild(manifest));
 
