@@ -1,4 +1,5 @@
 // kbb: every pipeline stage as plain typed functions. Notebooks, the REPL and the `kbb` command import from here.
+export * from './checkpoint/index.js';
 export * from './corpus/index.js';
 export * from './text/index.js';
 export * from './tfrecord/index.js';

@@ -1,0 +1,5 @@
+export { CheckpointError } from './checkpoint-error.js';
+export { type CheckpointState, formatCheckpointState, latestCheckpoint, parseCheckpointState, writeCheckpointState } from './checkpoint-state.js';
+export { decodeValues, type DType, DTYPE_BYTES, TF_DTYPES, type TensorValues } from './dtypes.js';
+export { type CheckpointVariable, CheckpointReader, dataFileName, type Tensor } from './tensor-bundle-reader.js';
+export { type CheckpointWriteOptions, type TensorToWrite, writeCheckpoint } from './tensor-bundle-writer.js';

@@ -1,0 +1,82 @@
+import { crc32c } from '@node-rs/crc32';
+import { type FileHandle, mkdir, open, rename, unlink, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { type BundleHeader, encodeEntry, encodeHeader } from './bundle-proto.js';
+import { CheckpointError } from './checkpoint-error.js';
+import { type DType, DTYPE_BYTES, TF_DTYPES } from './dtypes.js';
+import { TableBuilder } from './sstable.js';
+import { maskCrc, writeStringTensor } from './string-tensor.js';
+import { dataFileName } from './tensor-bundle-reader.js';
+
+/** A tensor to write: raw little-endian bytes (or, for strings, the elements), given or fetched when its turn comes. */
+export interface TensorToWrite {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  readonly data: Uint8Array | readonly Uint8Array[] | (() => Promise<Uint8Array | readonly Uint8Array[]>);
+  /** Data shard (default 0). */
+  readonly shard?: number;
+}
+
+export interface CheckpointWriteOptions {
+  /** Data shards (default 1). */
+  readonly numShards?: number;
+  readonly version?: BundleHeader['version'];
+}
+
+/**
+ * Writes a TensorBundle checkpoint TensorFlow reads: data files in the order the tensors come (each
+ * fetched only when written, so one tensor at a time is in memory), then the index, sorted by name,
+ * built as TensorFlow's writer builds it. Every file is written under a temporary name and renamed
+ * when complete, the index last: a crash leaves no checkpoint rather than half of one.
+ */
+export async function writeCheckpoint(prefix: string, tensors: Iterable<TensorToWrite> | AsyncIterable<TensorToWrite>, options: CheckpointWriteOptions = {}): Promise<void> {
+  const numShards = options.numShards ?? 1;
+  const suffix = `.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const files = Array.from({ length: numShards }, (_, shard) => dataFileName(prefix, shard, numShards));
+  const handles: FileHandle[] = [];
+  const offsets = new Array<number>(numShards).fill(0);
+  const entries = new Map<string, Uint8Array>();
+  await mkdir(dirname(prefix), { recursive: true });
+  try {
+    for (const file of files) handles.push(await open(file + suffix, 'w'));
+    for await (const tensor of tensors) {
+      const shard = tensor.shard ?? 0;
+      if (!(shard >= 0 && shard < numShards)) throw new CheckpointError(`${prefix}: variable ${tensor.name} is for shard ${shard}, but there are ${numShards}`);
+      if (entries.has(tensor.name)) throw new CheckpointError(`${prefix}: variable ${tensor.name} given twice`);
+      const data = typeof tensor.data === 'function' ? await tensor.data() : tensor.data;
+      const elements = tensor.shape.reduce((a, b) => a * b, 1);
+      let bytes: Uint8Array;
+      let crc: number;
+      if (tensor.dtype === 'string') {
+        if (!Array.isArray(data) || data.length !== elements) throw new CheckpointError(`${prefix}: variable ${tensor.name}: a string tensor of shape ${JSON.stringify(tensor.shape)} needs ${elements} elements`);
+        ({ bytes, crc } = writeStringTensor(data as Uint8Array[]));
+      } else {
+        if (!(data instanceof Uint8Array)) throw new CheckpointError(`${prefix}: variable ${tensor.name}: ${tensor.dtype} data must be bytes`);
+        const expected = elements * DTYPE_BYTES[tensor.dtype];
+        if (data.length !== expected) throw new CheckpointError(`${prefix}: variable ${tensor.name}: ${data.length} bytes given, ${tensor.dtype} ${JSON.stringify(tensor.shape)} needs ${expected}`);
+        bytes = data;
+        crc = maskCrc(crc32c(bytes));
+      }
+      await handles[shard].write(bytes);
+      entries.set(tensor.name, encodeEntry({ dtype: TF_DTYPES[tensor.dtype], shape: tensor.shape, shardId: shard, offset: offsets[shard], size: bytes.length, crc32c: crc }));
+      offsets[shard] += bytes.length;
+    }
+    for (const handle of handles.splice(0)) {
+      await handle.sync();
+      await handle.close();
+    }
+    const table = new TableBuilder();
+    table.add(new Uint8Array(0), encodeHeader({ numShards, endianness: 0, version: options.version ?? { producer: 1, minConsumer: 0, badConsumers: [] } }));
+    const encoder = new TextEncoder();
+    const keyed = [...entries].map(([name, entry]) => [encoder.encode(name), entry] as const).sort(([a], [b]) => Buffer.compare(a, b));
+    for (const [key, entry] of keyed) table.add(key, entry);
+    await writeFile(`${prefix}.index${suffix}`, table.finish(), { flush: true });
+    for (const file of files) await rename(file + suffix, file);
+    await rename(`${prefix}.index${suffix}`, `${prefix}.index`);
+  } catch (error) {
+    await Promise.all(handles.map((h) => h.close().catch(() => {})));
+    await Promise.all([...files, `${prefix}.index`].map((f) => unlink(f + suffix).catch(() => {})));
+    throw error;
+  }
+}
