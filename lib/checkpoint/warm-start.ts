@@ -1,0 +1,126 @@
+import { PyRandom } from '../pretraining/py-random.js';
+import { CheckpointError } from './checkpoint-error.js';
+import { writeCheckpointState } from './checkpoint-state.js';
+import type { CheckpointReader, CheckpointVariable } from './tensor-bundle-reader.js';
+import { type TensorToWrite, writeCheckpoint } from './tensor-bundle-writer.js';
+
+/** A variable of the model being started: its TF name and shape. */
+export interface TargetVariable {
+  readonly name: string;
+  readonly shape: readonly number[];
+}
+
+export type WarmStartAction = 'copy' | 'rename' | 'fresh';
+
+export interface WarmStartRow {
+  readonly target: string;
+  readonly shape: readonly number[];
+  readonly action: WarmStartAction;
+  /** Where the value comes from (copy and rename). */
+  readonly source?: string;
+  readonly reason: string;
+}
+
+export interface UnusedSource {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly reason: string;
+}
+
+export interface WarmStartPlan {
+  readonly rows: readonly WarmStartRow[];
+  readonly unused: readonly UnusedSource[];
+}
+
+export interface WarmStartOptions {
+  /** KoBigBird's `random_pos_emb` (default true): the 4096-position table starts fresh, BERT's 512 rows are not used. */
+  readonly randomPositionEmbeddings?: boolean;
+}
+
+/** kobigbird/utils.py `get_estimator`: checkpoint variables that are never warm-started from. */
+const OPTIMIZER_OR_STEP = /Adam|Adafactor|global_step|adam_m|adam_v|AdamWeightDecayOptimizer|AdamWeightDecayOptimizer_1/;
+/** The one explicit rename: BERT's embedding LayerNorm is BigBird's `bert/encoder/LayerNorm`. */
+const RENAMES: ReadonlyMap<string, string> = new Map([
+  ['bert/encoder/LayerNorm/beta', 'bert/embeddings/LayerNorm/beta'],
+  ['bert/encoder/LayerNorm/gamma', 'bert/embeddings/LayerNorm/gamma'],
+]);
+
+/**
+ * What warm-starting `target` from a BERT checkpoint does to every variable, by the reference's rules
+ * (spec §3.6): optimizer state and the step counter are dropped; with random position embeddings
+ * every `embeddings/position_embeddings` is dropped; BERT's embedding LayerNorm feeds BigBird's
+ * `bert/encoder/LayerNorm`; everything else loads by identical name. The reference selects by regex
+ * prefix (`re.match`); with full variable names as patterns that is an exact match for every name
+ * a BERT or BigBird checkpoint holds. A shape that differs is an error, naming every such variable.
+ */
+export function planWarmStart(source: readonly CheckpointVariable[], target: readonly TargetVariable[], options: WarmStartOptions = {}): WarmStartPlan {
+  const randomPositions = options.randomPositionEmbeddings ?? true;
+  const usable = new Map<string, CheckpointVariable>();
+  const unused: UnusedSource[] = [];
+  for (const v of source) {
+    if (OPTIMIZER_OR_STEP.test(v.name)) unused.push({ name: v.name, shape: v.shape, reason: v.name === 'global_step' ? 'step counter: the BigBird run starts at step 0' : 'optimizer state' });
+    else if (randomPositions && v.name.includes('embeddings/position_embeddings')) unused.push({ name: v.name, shape: v.shape, reason: `random_pos_emb: BERT's ${v.shape[0]}-row position table is not reused` });
+    else usable.set(v.name, v);
+  }
+  const used = new Set<string>();
+  const mismatches: string[] = [];
+  const rows = target.map((t): WarmStartRow => {
+    const renamed = RENAMES.get(t.name);
+    const from = usable.get(t.name) ?? (renamed ? usable.get(renamed) : undefined);
+    if (!from) {
+      const why = t.name.includes('embeddings/position_embeddings') && randomPositions ? 'random_pos_emb: a fresh table for all positions' : 'not in the BERT checkpoint';
+      return { target: t.name, shape: t.shape, action: 'fresh', reason: `${why}; truncated normal, σ = initializer_range` };
+    }
+    used.add(from.name);
+    if (!sameShape(from.shape, t.shape)) mismatches.push(`${t.name}: checkpoint ${from.name} is ${JSON.stringify(from.shape)}, the BigBird config needs ${JSON.stringify(t.shape)}`);
+    return from.name === t.name
+      ? { target: t.name, shape: t.shape, action: 'copy', source: from.name, reason: 'same name and shape' }
+      : { target: t.name, shape: t.shape, action: 'rename', source: from.name, reason: "BERT's embedding LayerNorm; BigBird calls it bert/encoder/LayerNorm" };
+  });
+  if (mismatches.length > 0) throw new CheckpointError(`warm start: ${mismatches.length} shape mismatch(es) (is vocab_size / hidden_size the BERT's?):\n  ${mismatches.join('\n  ')}`);
+  for (const v of usable.values()) if (!used.has(v.name)) unused.push({ name: v.name, shape: v.shape, reason: 'no BigBird variable of that name' });
+  return { rows, unused };
+}
+
+export interface MaterialiseOptions {
+  readonly seed?: number;
+  /** σ of the truncated normal for fresh variables (the config's initializer_range). */
+  readonly initializerRange: number;
+}
+
+/**
+ * Writes the warm-started BigBird as `DIR/model.ckpt-0` plus the `checkpoint` state file: copied
+ * variables byte for byte from the source, fresh ones from a seeded truncated normal (values beyond
+ * 2σ redrawn, as `tf.truncated_normal_initializer`), and `global_step` = 0. Optimizer slots are
+ * left to the trainer, which creates them at zero.
+ */
+export async function materialiseWarmStart(plan: WarmStartPlan, source: CheckpointReader, outputDir: string, options: MaterialiseOptions): Promise<string> {
+  const prefix = `${outputDir}/model.ckpt-0`;
+  const rng = new PyRandom(options.seed ?? 12345);
+  const rows = [...plan.rows].sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0));
+  const tensors: TensorToWrite[] = rows.map((row) => ({
+    name: row.target,
+    dtype: row.source ? (source.variable(row.source).dtype as TensorToWrite['dtype']) : 'float32',
+    shape: row.shape,
+    data: async () => (row.source ? source.readBytes(row.source) : new Uint8Array(truncatedNormal(rng, row.shape.reduce((a, b) => a * b, 1), options.initializerRange).buffer)),
+  }));
+  tensors.push({ name: 'global_step', dtype: 'int64', shape: [], data: new Uint8Array(8) });
+  await writeCheckpoint(prefix, tensors);
+  await writeCheckpointState(outputDir, { modelCheckpointPath: 'model.ckpt-0', allModelCheckpointPaths: ['model.ckpt-0'] });
+  return prefix;
+}
+
+function truncatedNormal(rng: PyRandom, count: number, stddev: number): Float32Array {
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i++) {
+    let z: number;
+    do {
+      // Box–Muller; 1 - random() keeps the logarithm's argument in (0, 1].
+      z = Math.sqrt(-2 * Math.log(1 - rng.random())) * Math.cos(2 * Math.PI * rng.random());
+    } while (Math.abs(z) > 2);
+    out[i] = z * stddev;
+  }
+  return out;
+}
+
+const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
