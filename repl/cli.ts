@@ -1,8 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { buildTfrecordCommand } from './commands/build-tfrecord.js';
+import { checkpointCommand } from './commands/checkpoint.js';
 import { corpusStatsCommand } from './commands/corpus-stats.js';
 import { demoCommand } from './commands/demo.js';
 import { tokenizeCommand } from './commands/tokenize.js';
+import { warmStartCommand } from './commands/warm-start.js';
 
 /** Builds the `kbb` command line. Each command lives in repl/commands/ and only calls lib/. */
 export function buildProgram(): Command {
@@ -15,14 +17,21 @@ export function buildProgram(): Command {
   program.addCommand(tokenizeCommand());
   program.addCommand(new Command('corpus').description('inspect a corpus folder (.txt and ko_lm_dataformat .jsonl.zst)').addCommand(corpusStatsCommand()));
   program.addCommand(buildTfrecordCommand());
+  program.addCommand(checkpointCommand());
+  program.addCommand(warmStartCommand());
   program.addCommand(demoCommand());
   program.commands.forEach((command) => command.exitOverride());
-  program.commands.find((c) => c.name() === 'corpus')?.commands.forEach((command) => command.exitOverride());
+  for (const group of ['corpus', 'ckpt']) program.commands.find((c) => c.name() === group)?.commands.forEach((command) => command.exitOverride());
   return program;
 }
 
 /** Runs the command line; returns the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
+  // `kbb ckpt ls … | head` closes the pipe early: that is the reader's choice, not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
   const program = buildProgram();
   try {
     await program.parseAsync([...argv], { from: 'user' });

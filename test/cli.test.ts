@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { CheckpointReader } from '../lib/checkpoint/index.js';
 import { readTfRecords } from '../lib/tfrecord/index.js';
-import { projectRoot } from './helpers/fixtures.js';
+import { fixture, hasFixtures, projectRoot } from './helpers/fixtures.js';
 
 /** Runs the real `kbb` entry point (bin/kbb.js), as `npx kbb` does. */
 function kbb(...args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -100,6 +101,37 @@ describe('the kbb command line', () => {
       expect(kbb(...args, '--overwrite').status).toBe(0);
       const help = kbb('build-tfrecord', '--help').stdout;
       for (const flag of ['--input_dir', '--max_seq_length', '--long_seq_threshold', '--num_shards', '--overwrite', '--max_ngram_size']) expect(help).toContain(flag);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.skipIf(!hasFixtures)('kbb ckpt and kbb warm-start on keras-bert-tiny (../shared/fixtures/tf-checkpoints)', () => {
+  it('ckpt ls --json lists every variable as the reader does; warm-start writes a checkpoint that ckpt diff compares', async () => {
+    const prefix = fixture('tf-checkpoints', 'keras-bert-tiny', 'bert_model.ckpt');
+    const listed = kbb('ckpt', 'ls', '--json', prefix);
+    expect(listed.status, listed.stderr).toBe(0);
+    const reader = await CheckpointReader.open(prefix);
+    expect(listed.stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual(reader.variables.map((v) => ({ name: v.name, dtype: v.dtype, shape: v.shape })));
+    await reader.close();
+
+    const out = mkdtempSync(join(tmpdir(), 'kbb-cli-warm-'));
+    try {
+      const config = join(out, 'config.json');
+      writeFileSync(config, JSON.stringify({ ...JSON.parse(readFileSync(fixture('tf-checkpoints', 'keras-bert-tiny', 'bert_config.json'), 'utf8')), max_position_embeddings: 64 }));
+      const warm = kbb('warm-start', '--init_checkpoint', prefix, '--config', config, '--output_dir', join(out, 'bigbird'), '--seed', '3');
+      expect(warm.status, warm.stderr).toBe(0);
+      expect(warm.stdout).toMatch(/bert\/encoder\/LayerNorm\/gamma +\[4\] +rename +bert\/embeddings\/LayerNorm\/gamma/);
+      expect(warm.stdout).toContain('(43 copied, 2 renamed, 1 fresh; 94 source variables unused)');
+      const diff = kbb('ckpt', 'diff', prefix, join(out, 'bigbird', 'model.ckpt-0'));
+      expect(diff.status, diff.stderr).toBe(0);
+      expect(diff.stdout).toMatch(/bert\/encoder\/layer_1\/output\/dense\/kernel +same shape +\[16, 4\] +0\n/);
+      expect(diff.stdout).toMatch(/bert\/encoder\/LayerNorm\/beta +added/);
+      expect(diff.stdout).toMatch(/bert\/embeddings\/position_embeddings +reshaped +float32 \[16, 4\] → float32 \[64, 4\]/);
+      const bad = kbb('warm-start', '--init_checkpoint', `${prefix}-nope`, '--config', config, '--output_dir', join(out, 'x'));
+      expect(bad.status).toBe(1);
+      expect(bad.stderr).toContain(`${prefix}-nope.index: cannot read the checkpoint index`);
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
