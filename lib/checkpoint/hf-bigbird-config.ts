@@ -1,0 +1,309 @@
+import { readFile } from 'node:fs/promises';
+import { compareCodePoints } from '../text/compare-code-points.js';
+import type { BigBirdShapeConfig } from './hf-bigbird-names.js';
+
+/**
+ * A Hugging Face `BigBirdConfig` as `config.json` holds it: the fields KoBigBird's published config
+ * has (spec §4), HF names. Fields a file may lack are optional here only where HF has no default.
+ */
+export interface HfBigBirdConfig extends BigBirdShapeConfig {
+  readonly architectures?: readonly string[];
+  readonly attention_probs_dropout_prob: number;
+  readonly attention_type: 'block_sparse' | 'original_full';
+  readonly block_size: number;
+  readonly bos_token_id: number | null;
+  readonly classifier_dropout: number | null;
+  readonly eos_token_id: number | null;
+  readonly gradient_checkpointing?: boolean;
+  readonly hidden_act: string;
+  readonly hidden_dropout_prob: number;
+  readonly initializer_range: number;
+  readonly layer_norm_eps: number;
+  readonly model_type: 'big_bird';
+  readonly num_attention_heads: number;
+  readonly num_random_blocks: number;
+  readonly pad_token_id: number | null;
+  readonly position_embedding_type: string;
+  readonly rescale_embeddings: boolean;
+  readonly sep_token_id: number | null;
+  readonly tokenizer_class?: string;
+  readonly torch_dtype?: string;
+  readonly transformers_version?: string;
+  readonly use_bias: boolean;
+  readonly use_cache: boolean;
+}
+
+/** The keys of KoBigBird's `pretrain_config.json` (spec §3.1) that the converter reads. */
+export interface TfBigBirdConfig {
+  readonly attention_probs_dropout_prob: number;
+  readonly attention_type: string;
+  readonly block_size: number;
+  readonly bos_token_id: number;
+  readonly eos_token_id: number;
+  readonly hidden_dropout_prob: number;
+  readonly hidden_size: number;
+  readonly initializer_range: number;
+  readonly intermediate_size: number;
+  readonly max_position_embeddings: number;
+  readonly num_attention_heads: number;
+  readonly num_hidden_layers: number;
+  readonly num_rand_blocks: number;
+  readonly pad_token_id: number;
+  readonly rescale_embedding: boolean;
+  readonly sep_token_id: number;
+  readonly type_vocab_size: number;
+  readonly use_bias: boolean;
+  readonly use_gradient_checkpointing: boolean;
+  readonly vocab_size: number;
+}
+
+export interface HfConfigFromTfOptions {
+  /** Default `["BigBirdForPreTraining"]`, what the converter's model class writes. */
+  readonly architectures?: readonly string[];
+  /** Default "4.11.3", the version KoBigBird converted with and its published config names. */
+  readonly transformersVersion?: string;
+}
+
+/** HF `BigBirdConfig` defaults (spec §7.1), for fields an HF `config.json` leaves out. */
+export const HF_BIGBIRD_DEFAULTS = Object.freeze({
+  vocab_size: 50358,
+  hidden_size: 768,
+  num_hidden_layers: 12,
+  num_attention_heads: 12,
+  intermediate_size: 3072,
+  hidden_act: 'gelu_new',
+  hidden_dropout_prob: 0.1,
+  attention_probs_dropout_prob: 0.1,
+  max_position_embeddings: 4096,
+  type_vocab_size: 2,
+  initializer_range: 0.02,
+  layer_norm_eps: 1e-12,
+  use_cache: true,
+  pad_token_id: 0,
+  bos_token_id: 1,
+  eos_token_id: 2,
+  sep_token_id: 66,
+  attention_type: 'block_sparse',
+  use_bias: true,
+  rescale_embeddings: false,
+  block_size: 64,
+  num_random_blocks: 3,
+  classifier_dropout: null,
+  // Not a BigBirdConfig argument: the model reads it with getattr and this default.
+  position_embedding_type: 'absolute',
+} as const);
+
+type FieldKind = 'int' | 'float' | 'bool' | 'string' | 'intOrNull' | 'floatOrNull' | 'strings';
+
+const HF_FIELDS: Readonly<Record<string, FieldKind>> = {
+  architectures: 'strings',
+  attention_probs_dropout_prob: 'float',
+  attention_type: 'string',
+  block_size: 'int',
+  bos_token_id: 'intOrNull',
+  classifier_dropout: 'floatOrNull',
+  eos_token_id: 'intOrNull',
+  gradient_checkpointing: 'bool',
+  hidden_act: 'string',
+  hidden_dropout_prob: 'float',
+  hidden_size: 'int',
+  initializer_range: 'float',
+  intermediate_size: 'int',
+  layer_norm_eps: 'float',
+  max_position_embeddings: 'int',
+  model_type: 'string',
+  num_attention_heads: 'int',
+  num_hidden_layers: 'int',
+  num_random_blocks: 'int',
+  pad_token_id: 'intOrNull',
+  position_embedding_type: 'string',
+  rescale_embeddings: 'bool',
+  sep_token_id: 'intOrNull',
+  tokenizer_class: 'string',
+  torch_dtype: 'string',
+  transformers_version: 'string',
+  type_vocab_size: 'int',
+  use_bias: 'bool',
+  use_cache: 'bool',
+  vocab_size: 'int',
+};
+
+/** TF key → HF key, for the keys the converter copies (spec §4); the rest keep their names. */
+const TF_TO_HF: Readonly<Record<keyof TfBigBirdConfig, keyof HfBigBirdConfig>> = {
+  attention_probs_dropout_prob: 'attention_probs_dropout_prob',
+  attention_type: 'attention_type',
+  block_size: 'block_size',
+  bos_token_id: 'bos_token_id',
+  eos_token_id: 'eos_token_id',
+  hidden_dropout_prob: 'hidden_dropout_prob',
+  hidden_size: 'hidden_size',
+  initializer_range: 'initializer_range',
+  intermediate_size: 'intermediate_size',
+  max_position_embeddings: 'max_position_embeddings',
+  num_attention_heads: 'num_attention_heads',
+  num_hidden_layers: 'num_hidden_layers',
+  num_rand_blocks: 'num_random_blocks',
+  pad_token_id: 'pad_token_id',
+  rescale_embedding: 'rescale_embeddings',
+  sep_token_id: 'sep_token_id',
+  type_vocab_size: 'type_vocab_size',
+  use_bias: 'use_bias',
+  use_gradient_checkpointing: 'gradient_checkpointing',
+  vocab_size: 'vocab_size',
+};
+
+const ATTENTION_TYPES: readonly string[] = ['block_sparse', 'original_full'];
+
+/** Why `value` is not a `kind`, or undefined when it is. */
+function typeProblem(value: unknown, kind: FieldKind): string | undefined {
+  const ok =
+    kind === 'int'
+      ? Number.isSafeInteger(value)
+      : kind === 'intOrNull'
+        ? value === null || Number.isSafeInteger(value)
+        : kind === 'float'
+          ? typeof value === 'number' && Number.isFinite(value)
+          : kind === 'floatOrNull'
+            ? value === null || (typeof value === 'number' && Number.isFinite(value))
+            : kind === 'bool'
+              ? typeof value === 'boolean'
+              : kind === 'string'
+                ? typeof value === 'string'
+                : Array.isArray(value) && value.every((v) => typeof v === 'string');
+  const described = { int: 'an integer', intOrNull: 'an integer or null', float: 'a number', floatOrNull: 'a number or null', bool: 'true or false', string: 'a string', strings: 'a list of strings' }[kind];
+  return ok ? undefined : `${JSON.stringify(value)} is not ${described}`;
+}
+
+/** An object with its keys in code-point order, as Python's `json.dumps(sort_keys=True)` writes them. */
+function sortedKeys<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).sort(([a], [b]) => compareCodePoints(a, b))) as T;
+}
+
+function checkAttention(config: { readonly attention_type: unknown; readonly hidden_size: number; readonly num_attention_heads: number }, where: string): void {
+  if (!ATTENTION_TYPES.includes(config.attention_type as string)) {
+    // TF's `simulated_sparse` has no HF implementation: the converter would fail building the model.
+    throw new Error(`${where}: attention_type ${JSON.stringify(config.attention_type)} is not one of ${ATTENTION_TYPES.join(', ')}`);
+  }
+  if (config.hidden_size % config.num_attention_heads !== 0) {
+    throw new Error(`${where}: hidden_size ${config.hidden_size} is not a multiple of num_attention_heads ${config.num_attention_heads}`);
+  }
+}
+
+/**
+ * The HF `config.json` object KoBigBird's converter writes from a `pretrain_config.json` (spec §4):
+ * the copied keys with their renames, fixed `position_embedding_type` and `tokenizer_class`, and
+ * HF defaults for the rest. `hidden_act` is deliberately not copied, as in the converter: TF's
+ * "gelu" is the tanh form, which is HF's default `gelu_new`. Keys come out sorted, as HF writes them.
+ */
+export function hfConfigFromTf(tfConfig: Readonly<Record<string, unknown>>, options: HfConfigFromTfOptions = {}, where = 'pretrain_config.json'): HfBigBirdConfig {
+  const copied: Record<string, unknown> = {};
+  for (const [tfKey, hfKey] of Object.entries(TF_TO_HF)) {
+    if (!Object.hasOwn(tfConfig, tfKey)) throw new Error(`${where}: missing ${JSON.stringify(tfKey)} (the converter copies it to ${JSON.stringify(hfKey)})`);
+    const problem = typeProblem(tfConfig[tfKey], HF_FIELDS[hfKey]);
+    if (problem) throw new Error(`${where}: ${tfKey} ${problem}`);
+    copied[hfKey] = tfConfig[tfKey];
+  }
+  const config = sortedKeys({
+    architectures: [...(options.architectures ?? ['BigBirdForPreTraining'])],
+    classifier_dropout: HF_BIGBIRD_DEFAULTS.classifier_dropout,
+    hidden_act: HF_BIGBIRD_DEFAULTS.hidden_act,
+    layer_norm_eps: HF_BIGBIRD_DEFAULTS.layer_norm_eps,
+    model_type: 'big_bird',
+    position_embedding_type: 'absolute',
+    tokenizer_class: 'BertTokenizer',
+    torch_dtype: 'float32',
+    transformers_version: options.transformersVersion ?? '4.11.3',
+    use_cache: HF_BIGBIRD_DEFAULTS.use_cache,
+    ...copied,
+  }) as unknown as HfBigBirdConfig;
+  checkAttention(config, where);
+  return config;
+}
+
+/**
+ * An HF BigBird config from an object with HF field names (a parsed `config.json`): types checked,
+ * missing fields filled with HF's defaults, fields this toolkit does not use dropped.
+ */
+export function hfConfigFromJson(json: Readonly<Record<string, unknown>>, where = 'config.json'): HfBigBirdConfig {
+  if (json.model_type !== 'big_bird') throw new Error(`${where}: model_type is ${JSON.stringify(json.model_type)}, expected "big_bird"`);
+  const config: Record<string, unknown> = { ...HF_BIGBIRD_DEFAULTS };
+  for (const [key, kind] of Object.entries(HF_FIELDS)) {
+    if (!Object.hasOwn(json, key)) continue;
+    const problem = typeProblem(json[key], kind);
+    if (problem) throw new Error(`${where}: ${key} ${problem}`);
+    config[key] = Array.isArray(json[key]) ? [...(json[key] as string[])] : json[key];
+  }
+  const result = sortedKeys(config) as unknown as HfBigBirdConfig;
+  checkAttention(result, where);
+  return result;
+}
+
+/**
+ * Reads a BigBird config with HF field names from either an HF `config.json` (it has
+ * `"model_type": "big_bird"`) or KoBigBird's `pretrain_config.json` (converted as the converter does).
+ */
+export async function readBigBirdConfig(path: string): Promise<HfBigBirdConfig> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    if (error instanceof SyntaxError) throw new Error(`${path}: not valid JSON (${error.message})`, { cause: error });
+    throw error;
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`${path}: not a JSON object`);
+  const record = json as Record<string, unknown>;
+  if (Object.hasOwn(record, 'model_type')) return hfConfigFromJson(record, path);
+  if (Object.hasOwn(record, 'num_rand_blocks')) return hfConfigFromTf(record, {}, path);
+  throw new Error(`${path}: neither an HF config.json (no "model_type") nor a KoBigBird pretrain_config.json (no "num_rand_blocks")`);
+}
+
+/** Fields Python holds as floats, so that a whole value is written `0.0` as HF's file has it, not `0`. */
+const FLOAT_FIELDS = new Set(Object.entries(HF_FIELDS).filter(([, kind]) => kind === 'float' || kind === 'floatOrNull').map(([key]) => key));
+
+/** A float as Python's `repr` writes it (which `json.dumps` uses): `0.0`, `1e-12`, `1e-05`, `1e+16`. */
+export function pythonFloatRepr(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (!Number.isFinite(value)) return value > 0 ? 'Infinity' : '-Infinity';
+  if (value === 0) return Object.is(value, -0) ? '-0.0' : '0.0';
+  // toExponential() with no argument gives the shortest round-tripping digits, as Python's repr does.
+  const [mantissa, exponentText] = value.toExponential().split('e');
+  const exponent = Number(exponentText);
+  const sign = mantissa.startsWith('-') ? '-' : '';
+  const digits = mantissa.replace(/^-/, '').replace('.', '');
+  if (exponent < -4 || exponent >= 16) {
+    const body = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+    return `${sign}${body}e${exponent < 0 ? '-' : '+'}${String(Math.abs(exponent)).padStart(2, '0')}`;
+  }
+  if (exponent < 0) return `${sign}0.${'0'.repeat(-exponent - 1)}${digits}`;
+  const whole = digits.slice(0, exponent + 1).padEnd(exponent + 1, '0');
+  const fraction = digits.slice(exponent + 1);
+  return `${sign}${whole}.${fraction || '0'}`;
+}
+
+/** A JSON string as Python writes it with `ensure_ascii=True`: DEL and every non-ASCII UTF-16 unit escaped. */
+const pythonString = (text: string): string => JSON.stringify(text).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+function pythonJson(value: unknown, indent: string, float: boolean): string {
+  if (value === null || value === undefined) return 'null';
+  if (typeof value === 'boolean') return String(value);
+  if (typeof value === 'number') return float || !Number.isSafeInteger(value) ? pythonFloatRepr(value) : String(value);
+  if (typeof value === 'string') return pythonString(value);
+  const inner = `${indent}  `;
+  if (Array.isArray(value)) {
+    if (value.length === 0) return '[]';
+    return `[\n${value.map((v) => inner + pythonJson(v, inner, float)).join(',\n')}\n${indent}]`;
+  }
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => compareCodePoints(a, b));
+  if (entries.length === 0) return '{}';
+  return `{\n${entries.map(([k, v]) => `${inner}${pythonString(k)}: ${pythonJson(v, inner, indent === '' && FLOAT_FIELDS.has(k))}`).join(',\n')}\n${indent}}`;
+}
+
+/**
+ * `config.json` text byte for byte as HF's `save_pretrained` writes it (`json.dumps(indent=2,
+ * sort_keys=True)` plus a newline), Python's float formatting included; undefined fields are left out.
+ */
+export function formatHfConfigJson(config: HfBigBirdConfig | Readonly<Record<string, unknown>>): string {
+  return `${pythonJson(config, '', false)}\n`;
+}
