@@ -119,7 +119,7 @@ describe.skipIf(!hasFixtures)('kbb ckpt and kbb warm-start on keras-bert-tiny (.
     const out = mkdtempSync(join(tmpdir(), 'kbb-cli-warm-'));
     try {
       const config = join(out, 'config.json');
-      writeFileSync(config, JSON.stringify({ ...JSON.parse(readFileSync(fixture('tf-checkpoints', 'keras-bert-tiny', 'bert_config.json'), 'utf8')), max_position_embeddings: 64 }));
+      writeFileSync(config, JSON.stringify({ ...JSON.parse(readFileSync(fixture('tf-checkpoints', 'keras-bert-tiny', 'bert_config.json'), 'utf8')), model_type: 'big_bird', max_position_embeddings: 64 }));
       const warm = kbb('warm-start', '--init_checkpoint', prefix, '--config', config, '--output_dir', join(out, 'bigbird'), '--seed', '3');
       expect(warm.status, warm.stderr).toBe(0);
       expect(warm.stdout).toMatch(/bert\/encoder\/LayerNorm\/gamma +\[4\] +rename +bert\/embeddings\/LayerNorm\/gamma/);

@@ -6,4 +6,5 @@ export { type CheckpointWriteOptions, type TensorToWrite, writeCheckpoint } from
 export { type BigBirdInitConfig, bigBirdVariables, readBigBirdShapeConfig } from './bigbird-variables.js';
 export * from './hf-bigbird-names.js';
 export * from './safetensors.js';
+export * from './hf-bigbird-config.js';
 export { type MaterialiseOptions, materialiseWarmStart, planWarmStart, type TargetVariable, type UnusedSource, type WarmStartAction, type WarmStartOptions, type WarmStartPlan, type WarmStartRow } from './warm-start.js';
