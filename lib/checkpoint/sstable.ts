@@ -1,5 +1,6 @@
 import { crc32c } from '@node-rs/crc32';
 import { uncompressSync } from 'snappy';
+import { maskCrc, pushVarint } from './encoding.js';
 
 /**
  * The LevelDB-style sorted table TensorFlow writes as a checkpoint's `.index` (tensorflow/core/lib/io:
@@ -11,7 +12,6 @@ const MAGIC_LOW = 0x8b80fb57;
 const MAGIC_HIGH = 0xdb477524;
 export const FOOTER_BYTES = 48;
 const BLOCK_TRAILER_BYTES = 5;
-const MASK_DELTA = 0xa282ead8;
 
 const enum BlockType {
   None = 0,
@@ -21,8 +21,6 @@ const enum BlockType {
 export class TableError extends Error {
   override name = 'TableError';
 }
-
-const mask = (crc: number): number => (((crc >>> 15) | (crc << 17)) + MASK_DELTA) >>> 0;
 
 interface BlockHandle {
   readonly offset: number;
@@ -90,7 +88,7 @@ function readBlock(bytes: Uint8Array, handle: BlockHandle, file: string, what: s
   const contents = bytes.subarray(handle.offset, end);
   const type = bytes[end];
   const stored = new DataView(bytes.buffer, bytes.byteOffset + end + 1, 4).getUint32(0, true);
-  const actual = mask(crc32c(bytes.subarray(end, end + 1), crc32c(contents)));
+  const actual = maskCrc(crc32c(bytes.subarray(end, end + 1), crc32c(contents)));
   if (stored !== actual) throw new TableError(`${file}: ${what}: block checksum mismatch (stored 0x${stored.toString(16)}, computed 0x${actual.toString(16)})`);
   if (type === BlockType.None) return contents;
   if (type === BlockType.Snappy) {
@@ -197,7 +195,7 @@ export class TableBuilder {
     const handle = { offset: this.offset, size: contents.length };
     const trailer = new Uint8Array(BLOCK_TRAILER_BYTES);
     trailer[0] = BlockType.None;
-    new DataView(trailer.buffer).setUint32(1, mask(crc32c(trailer.subarray(0, 1), crc32c(contents))), true);
+    new DataView(trailer.buffer).setUint32(1, maskCrc(crc32c(trailer.subarray(0, 1), crc32c(contents))), true);
     this.chunks.push(contents, trailer);
     this.offset += contents.length + BLOCK_TRAILER_BYTES;
     return handle;
@@ -261,14 +259,6 @@ class BlockBuilder {
     view.setUint32(at, this.restarts.length, true);
     return out;
   }
-}
-
-function pushVarint(out: number[], value: number): void {
-  while (value >= 0x80) {
-    out.push((value % 128) | 0x80);
-    value = Math.floor(value / 128);
-  }
-  out.push(value);
 }
 
 function encodeHandle(handle: BlockHandle): Uint8Array {

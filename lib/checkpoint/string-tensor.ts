@@ -1,9 +1,6 @@
 import { crc32c } from '@node-rs/crc32';
 import { CheckpointError } from './checkpoint-error.js';
-
-const MASK_DELTA = 0xa282ead8;
-
-export const maskCrc = (crc: number): number => (((crc >>> 15) | (crc << 17)) + MASK_DELTA) >>> 0;
+import { maskCrc, pushVarint } from './encoding.js';
 
 /**
  * TensorFlow's string tensor layout in a bundle (tensor_bundle.cc `WriteStringTensor`): a varint64
@@ -74,12 +71,4 @@ function fixedLength(length: number): Uint8Array {
   if (wide) view.setBigUint64(0, BigInt(length), true);
   else view.setUint32(0, length, true);
   return out;
-}
-
-function pushVarint(out: number[], value: number): void {
-  while (value >= 0x80) {
-    out.push((value % 128) | 0x80);
-    value = Math.floor(value / 128);
-  }
-  out.push(value);
 }

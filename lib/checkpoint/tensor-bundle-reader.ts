@@ -4,7 +4,8 @@ import { CheckpointError } from './checkpoint-error.js';
 import { decodeEntry, decodeHeader, type BundleHeader } from './bundle-proto.js';
 import { decodeValues, type DType, DTYPE_BYTES, dtypeFromCode, type TensorValues } from './dtypes.js';
 import { readTable, TableError } from './sstable.js';
-import { maskCrc, readStringTensor } from './string-tensor.js';
+import { maskCrc } from './encoding.js';
+import { readStringTensor } from './string-tensor.js';
 
 /** One variable of a checkpoint, as `tf.train.list_variables` shows it, plus where its bytes are. */
 export interface CheckpointVariable {

@@ -5,7 +5,8 @@ import { type BundleHeader, encodeEntry, encodeHeader } from './bundle-proto.js'
 import { CheckpointError } from './checkpoint-error.js';
 import { type DType, DTYPE_BYTES, TF_DTYPES } from './dtypes.js';
 import { TableBuilder } from './sstable.js';
-import { maskCrc, writeStringTensor } from './string-tensor.js';
+import { maskCrc } from './encoding.js';
+import { writeStringTensor } from './string-tensor.js';
 import { dataFileName } from './tensor-bundle-reader.js';
 
 /** A tensor to write: raw little-endian bytes (or, for strings, the elements), given or fetched when its turn comes. */
