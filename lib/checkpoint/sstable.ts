@@ -176,13 +176,13 @@ export class TableBuilder {
     }
     const index = this.writeBlock(this.index.finish());
     const footer = new Uint8Array(FOOTER_BYTES);
-    const handles = concatBytes([encodeHandle(metaindex), encodeHandle(index)]);
+    const handles = Buffer.concat([encodeHandle(metaindex), encodeHandle(index)]);
     footer.set(handles);
     const view = new DataView(footer.buffer);
     view.setUint32(40, MAGIC_LOW, true);
     view.setUint32(44, MAGIC_HIGH, true);
     this.chunks.push(footer);
-    return concatBytes(this.chunks);
+    return Buffer.concat(this.chunks);
   }
 
   private flush(): void {
@@ -300,14 +300,4 @@ function shortSuccessor(key: Uint8Array): Uint8Array {
     }
   }
   return key.slice();
-}
-
-function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }

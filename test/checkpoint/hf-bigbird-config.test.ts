@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatHfConfigJson, hfConfigFromJson, hfConfigFromTf, pythonFloatRepr, readBigBirdConfig } from '../../lib/checkpoint/hf-bigbird-config.js';
-import { fixture, hasFixtures } from '../helpers/fixtures.js';
+import { fixture, hasFixtures, GOLDEN_BIGBIRD_CASES } from '../helpers/fixtures.js';
 
 let dir = '';
 beforeAll(async () => {
@@ -109,14 +109,7 @@ const PUBLISHED = {
   vocab_size: 32500,
 };
 
-const GOLDEN_CASES = [
-  'mlm_block_sparse_eval_s32_fallback',
-  'mlm_block_sparse_eval_s61_autopad',
-  'mlm_block_sparse_eval_s64',
-  'mlm_block_sparse_train_s64',
-  'mlm_original_full_eval_s64',
-  'pretraining_block_sparse_eval_s64',
-];
+const GOLDEN_CASES = GOLDEN_BIGBIRD_CASES;
 
 describe('hfConfigFromTf: the converter on a pretrain_config.json (spec §4)', () => {
   it('gives the published KoBigBird config, every field and nothing else', () => {

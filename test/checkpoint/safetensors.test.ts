@@ -10,7 +10,7 @@ import {
   type SafetensorsTensorSource,
   writeSafetensors,
 } from '../../lib/checkpoint/safetensors.js';
-import { fixture, hasFixtures } from '../helpers/fixtures.js';
+import { fixture, hasFixtures, GOLDEN_BIGBIRD_CASES } from '../helpers/fixtures.js';
 
 let dir = '';
 beforeAll(async () => {
@@ -18,14 +18,7 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-const GOLDEN_CASES = [
-  'mlm_block_sparse_eval_s32_fallback',
-  'mlm_block_sparse_eval_s61_autopad',
-  'mlm_block_sparse_eval_s64',
-  'mlm_block_sparse_train_s64',
-  'mlm_original_full_eval_s64',
-  'pretraining_block_sparse_eval_s64',
-];
+const GOLDEN_CASES = GOLDEN_BIGBIRD_CASES;
 
 async function withFile<T>(path: string, use: (file: SafetensorsFile) => Promise<T>): Promise<T> {
   const file = await openSafetensors(path);

@@ -21,3 +21,13 @@ if (!hasFixtures) {
   // Printed once per test file that imports this helper, so a skipped comparison never passes silently.
   console.warn(`[kbb tests] ${SKIP_NO_FIXTURES}`);
 }
+
+/** The cases of ../shared/fixtures/golden-bigbird (listed here: the folder may be absent when tests are collected). */
+export const GOLDEN_BIGBIRD_CASES = [
+  'mlm_block_sparse_eval_s32_fallback',
+  'mlm_block_sparse_eval_s61_autopad',
+  'mlm_block_sparse_eval_s64',
+  'mlm_block_sparse_train_s64',
+  'mlm_original_full_eval_s64',
+  'pretraining_block_sparse_eval_s64',
+] as const;
