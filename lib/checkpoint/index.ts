@@ -8,3 +8,4 @@ export * from './hf-bigbird-names.js';
 export * from './safetensors.js';
 export * from './hf-bigbird-config.js';
 export { type MaterialiseOptions, materialiseWarmStart, planWarmStart, type TargetVariable, type UnusedSource, type WarmStartAction, type WarmStartOptions, type WarmStartPlan, type WarmStartRow } from './warm-start.js';
+export * from './pytorch-bin.js';
