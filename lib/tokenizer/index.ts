@@ -6,3 +6,13 @@ export { bertNormalize, type BertNormalizerOptions, type NormalizedString } from
 export { bertPreTokenize, type Word } from './pre-tokenizer.js';
 export { DEFAULT_WORDPIECE_OPTIONS, WordPiece, type WordPieceOptions } from './wordpiece.js';
 export { type Tokenization, WordPieceTokenizer, type WordPieceTokenizerOptions } from './wordpiece-tokenizer.js';
+export {
+  bertTokenizerJson,
+  type BertTokenizerJsonOptions,
+  formatTokenizerJson,
+  type TemplatePiece,
+  type TemplateSpecialToken,
+  type TokenizerJson,
+  type TokenizerJsonAddedToken,
+} from './tokenizer-json.js';
+export { saveTokenizerFolder, type SaveTokenizerFolderOptions } from './save-tokenizer-folder.js';

@@ -30,7 +30,7 @@ async function readJson(file: string): Promise<Json | undefined> {
 }
 
 /** A special token's text, whether written as a string or as an AddedToken object `{content: …}`. */
-const tokenContent = (value: unknown): string | undefined =>
+export const tokenContent = (value: unknown): string | undefined =>
   typeof value === 'string' ? value : typeof value === 'object' && value !== null && typeof (value as Json).content === 'string' ? ((value as Json).content as string) : undefined;
 
 /**

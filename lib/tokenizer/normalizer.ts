@@ -1,4 +1,5 @@
 import { CharClass, charClass, isControlWhitespace } from './char-class.js';
+import { stripAccents } from './strip-accents.js';
 
 export interface BertNormalizerOptions {
   /** Drop control/format characters and U+FFFD, map every whitespace character to a space. */
@@ -21,8 +22,6 @@ export interface NormalizedString {
   readonly start: readonly number[];
   readonly end: readonly number[];
 }
-
-const COMBINING_MARK = /\p{Mn}/u;
 
 /**
  * BertNormalizer from Hugging Face tokenizers: clean text, pad CJK, optionally strip accents and
@@ -54,10 +53,8 @@ export function bertNormalize(original: string, options: BertNormalizerOptions):
         continue;
       }
     }
-    let piece = String.fromCodePoint(cp >= 0xd800 && cp <= 0xdfff ? 0xfffd : cp);
-    if (options.stripAccents) {
-      piece = [...piece.normalize('NFD')].filter((c) => !COMBINING_MARK.test(c)).join('');
-    }
+    const scalar = cp >= 0xd800 && cp <= 0xdfff ? 0xfffd : cp;
+    let piece = options.stripAccents ? stripAccents(scalar) : String.fromCodePoint(scalar);
     if (options.lowercase) piece = piece.toLowerCase();
     if (options.handleChineseChars && cls === CharClass.Cjk) {
       emit(' ', from, to);

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import tokenizers from 'tokenizers';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   AddedTokenMatcher,
@@ -50,6 +51,22 @@ describe('normalizer stage', () => {
   it('lowercases and strips accents when asked', () => {
     expect(bertNormalize('ÀbÇ', { ...KOREAN, lowercase: true, stripAccents: true }).text).toBe('abc');
     expect(bertNormalize('ÀbÇ', KOREAN).text).toBe('ÀbÇ');
+  });
+
+  it('strips accents and lowercases every code point as the Rust normalizer does (not by the Node version\'s Unicode tables)', () => {
+    // U+07FD and U+0897 are marks for V8's ICU but not for the Rust library; 가 becomes jamo.
+    expect(bertNormalize('a\u07fdb\u0897가', { ...KOREAN, stripAccents: true }).text).toBe('a\u07fdb\u0897\u1100\u1161');
+    for (const [lowercase, stripAccents] of [[true, true], [false, true], [true, false]]) {
+      const options = { cleanText: false, handleChineseChars: false, lowercase, stripAccents };
+      const rust = tokenizers.bertNormalizer(options);
+      const mismatches: string[] = [];
+      for (let cp = 0; cp <= 0x10ffff; cp++) {
+        if (cp >= 0xd800 && cp <= 0xdfff) continue;
+        const ch = String.fromCodePoint(cp);
+        if (bertNormalize(ch, options).text !== rust.normalizeString(ch)) mismatches.push(`U+${cp.toString(16)}`);
+      }
+      expect({ lowercase, stripAccents, mismatches: mismatches.slice(0, 10), count: mismatches.length }).toEqual({ lowercase, stripAccents, mismatches: [], count: 0 });
+    }
   });
 });
 
