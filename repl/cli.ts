@@ -3,6 +3,8 @@ import { buildTfrecordCommand } from './commands/build-tfrecord.js';
 import { checkpointCommand } from './commands/checkpoint.js';
 import { corpusStatsCommand } from './commands/corpus-stats.js';
 import { demoCommand } from './commands/demo.js';
+import { exportCommand } from './commands/export.js';
+import { importHfCommand } from './commands/import-hf.js';
 import { tokenizeCommand } from './commands/tokenize.js';
 import { warmStartCommand } from './commands/warm-start.js';
 
@@ -19,6 +21,8 @@ export function buildProgram(): Command {
   program.addCommand(buildTfrecordCommand());
   program.addCommand(checkpointCommand());
   program.addCommand(warmStartCommand());
+  program.addCommand(exportCommand());
+  program.addCommand(importHfCommand());
   program.addCommand(demoCommand());
   program.commands.forEach((command) => command.exitOverride());
   for (const group of ['corpus', 'ckpt']) program.commands.find((c) => c.name() === group)?.commands.forEach((command) => command.exitOverride());

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -132,6 +132,25 @@ describe.skipIf(!hasFixtures)('kbb ckpt and kbb warm-start on keras-bert-tiny (.
       const bad = kbb('warm-start', '--init_checkpoint', `${prefix}-nope`, '--config', config, '--output_dir', join(out, 'x'));
       expect(bad.status).toBe(1);
       expect(bad.stderr).toContain(`${prefix}-nope.index: cannot read the checkpoint index`);
+
+      // The warm-started BigBird to Hugging Face and back: the same variables, values unchanged.
+      const exported = kbb('export', '--checkpoint_dir', join(out, 'bigbird'), '--output_dir', join(out, 'hf'), '--big_bird_config_file', config, '--no-tokenizer', '--step_on_output');
+      expect(exported.status, exported.stderr).toBe(0);
+      expect(exported.stdout).toMatch(/bert\/encoder\/layer_0\/attention\/self\/query\/kernel +\[4, 4\] +bert\.encoder\.layer\.0\.attention\.self\.query\.weight \(transposed\) +\[4, 4\]/);
+      expect(exported.stdout).toContain('not exported: 1 training step counter');
+      expect(exported.stdout).toMatch(/exported .*model\.ckpt-0 as BigBirdForPreTraining \(46 tensors/);
+      expect(readdirSync(join(out, 'hf-0')).sort()).toEqual(['config.json', 'model.safetensors']);
+      const imported = kbb('import-hf', '--hf_dir', join(out, 'hf-0'), '--output_dir', join(out, 'back'));
+      expect(imported.status, imported.stderr).toBe(0);
+      // BERT's config says "gelu", which in a Hugging Face config.json is the exact (erf) form.
+      expect(imported.stdout).toContain('note: hidden_act "gelu" is the exact (erf) GELU in Hugging Face');
+      const roundTrip = kbb('ckpt', 'diff', join(out, 'bigbird', 'model.ckpt-0'), join(out, 'back', 'model.ckpt-0'));
+      const rows = roundTrip.stdout.trim().split('\n').slice(1);
+      expect(rows).toHaveLength(47);
+      for (const row of rows) expect(row).toMatch(/ same shape +\[[\d, ]*\] +0$/);
+      const again = kbb('export', '--checkpoint_dir', join(out, 'bigbird'), '--output_dir', join(out, 'hf-0'), '--big_bird_config_file', config, '--no-tokenizer');
+      expect(again.status).toBe(1);
+      expect(again.stderr).toMatch(/hf-0: already holds config\.json, model\.safetensors; pass --overwrite/);
     } finally {
       rmSync(out, { recursive: true, force: true });
     }

@@ -307,3 +307,38 @@ function pythonJson(value: unknown, indent: string, float: boolean): string {
 export function formatHfConfigJson(config: HfBigBirdConfig | Readonly<Record<string, unknown>>): string {
   return `${pythonJson(config, '', false)}\n`;
 }
+
+/**
+ * A KoBigBird `pretrain_config.json` object (TF flag names, spec §3.1) for an HF config: the
+ * converter's renames undone, so that `hfConfigFromTf(tfConfigFromHf(c))` gives `c`'s model fields
+ * back, plus the model flags the TF trainer reads that HF has no field for. HF's `gelu_new` is TF's
+ * `gelu` (both the tanh form). HF's exact-erf `gelu` also becomes TF's `gelu`, the closest KoBigBird's
+ * TF code has (`tfActivationNote` says so); other activations keep their name.
+ */
+export function tfConfigFromHf(config: HfBigBirdConfig): Record<string, unknown> {
+  const hiddenAct = config.hidden_act === 'gelu_new' ? 'gelu' : config.hidden_act;
+  const tf: Record<string, unknown> = {
+    hidden_act: hiddenAct,
+    max_encoder_length: config.max_position_embeddings,
+    norm_type: 'postnorm',
+    scope: 'bert',
+    use_token_type: config.type_vocab_size > 0,
+  };
+  for (const [tfKey, hfKey] of Object.entries(TF_TO_HF)) {
+    const value = config[hfKey];
+    tf[tfKey] = value === undefined ? (tfKey === 'use_gradient_checkpointing' ? false : value) : value;
+  }
+  return sortedKeys(tf);
+}
+
+/** Why the TF model will not compute exactly what the HF one does, or undefined when it will. */
+export function tfActivationNote(config: HfBigBirdConfig): string | undefined {
+  return config.hidden_act === 'gelu'
+    ? 'hidden_act "gelu" is the exact (erf) GELU in Hugging Face; KoBigBird\'s TF "gelu" is the tanh form (HF "gelu_new"), so activations differ by up to about 1e-3'
+    : undefined;
+}
+
+/** `pretrain_config.json` text as the TF trainer writes it (`json.dump(indent=4, sort_keys=True)`). */
+export function formatTfConfigJson(tfConfig: Readonly<Record<string, unknown>>): string {
+  return `${JSON.stringify(sortedKeys({ ...tfConfig }), null, 4)}\n`;
+}

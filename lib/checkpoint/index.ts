@@ -9,3 +9,5 @@ export * from './safetensors.js';
 export * from './hf-bigbird-config.js';
 export { type MaterialiseOptions, materialiseWarmStart, planWarmStart, type TargetVariable, type UnusedSource, type WarmStartAction, type WarmStartOptions, type WarmStartPlan, type WarmStartRow } from './warm-start.js';
 export * from './pytorch-bin.js';
+export * from './hf-export.js';
+export * from './hf-import.js';
