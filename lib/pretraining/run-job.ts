@@ -62,6 +62,9 @@ export async function runJob(tokenizer: WordPieceTokenizer, options: JobOptions)
   };
   // Tokenizing is deterministic, so the later passes reuse the first pass's ids where they fit.
   const cache = new Map<string, TokenizedFile>();
+  // One tokenizing buffer for the whole job: growing a fresh one per file allocates (and the kernel
+  // zeroes) about three times the file's ids, which two workers in one process pay for in contention.
+  const scratch = { ids: new IdBuffer(SCRATCH_IDS), ends: new IdBuffer(SCRATCH_IDS / 8) };
   let cacheBudget = options.tokenCacheBytes ?? DEFAULT_TOKEN_CACHE_BYTES;
   try {
     for (let pass = 0; pass < options.dupeFactor; pass++) {
@@ -72,7 +75,7 @@ export async function runJob(tokenizer: WordPieceTokenizer, options: JobOptions)
         } else {
           // Only the first pass fills the cache: a file that did not fit then will not fit later.
           const keep = pass === 0 && options.dupeFactor > 1 && cacheBudget > 0;
-          const tokenized = await tokenizeAndBuild(file, tokenizer, builder, options, keep ? cacheBudget : 0, () => examples, (built) => emit(built, file, pass));
+          const tokenized = await tokenizeAndBuild(file, tokenizer, builder, options, scratch, keep ? cacheBudget : 0, () => examples, (built) => emit(built, file, pass));
           if (tokenized) {
             cache.set(file, tokenized);
             cacheBudget -= tokenized.ids.byteLength + tokenized.ends.byteLength + tokenized.bytes.byteLength;
@@ -91,6 +94,7 @@ export async function runJob(tokenizer: WordPieceTokenizer, options: JobOptions)
 }
 
 const DEFAULT_TOKEN_CACHE_BYTES = 256 * 2 ** 20;
+const SCRATCH_IDS = 2 ** 16;
 
 /** One file's sentences tokenized back to back: sentence k is `ids[ends[k - 1] ?? 0, ends[k])`. */
 interface TokenizedFile {
@@ -108,10 +112,20 @@ type Emit = (built: PretrainingExample[]) => Promise<void>;
  * Reads and tokenizes one file into the builder. While the ids fit in `budget` bytes they are kept
  * and returned for later passes; past it they are dropped and each sentence reuses one scratch buffer.
  */
-async function tokenizeAndBuild(file: string, tokenizer: WordPieceTokenizer, builder: ExampleBuilder, options: JobOptions, budget: number, examples: () => number, emit: Emit): Promise<TokenizedFile | undefined> {
+async function tokenizeAndBuild(
+  file: string,
+  tokenizer: WordPieceTokenizer,
+  builder: ExampleBuilder,
+  options: JobOptions,
+  scratch: { readonly ids: IdBuffer; readonly ends: IdBuffer },
+  budget: number,
+  examples: () => number,
+  emit: Emit,
+): Promise<TokenizedFile | undefined> {
   let keeping = budget > 0;
-  const ids = new IdBuffer(1024);
-  const ends = new IdBuffer(keeping ? 256 : 1);
+  const { ids, ends } = scratch;
+  ids.clear();
+  ends.clear();
   const stepBytes: number[] = [];
   const stepSentences: number[] = [];
   for await (const texts of readCorpusTexts(file)) {
@@ -124,10 +138,10 @@ async function tokenizeAndBuild(file: string, tokenizer: WordPieceTokenizer, bui
       const built = builder.addSentence(ids.data, start, ids.length);
       if (keeping) {
         ends.push(ids.length);
-        if (4 * (ids.data.length + ends.data.length) > budget) {
+        if (4 * (ids.length + ends.length) > budget) {
           keeping = false;
-          ids.release(1024);
-          ends.release(1);
+          ids.release(SCRATCH_IDS);
+          ends.release(SCRATCH_IDS / 8);
         }
       }
       if (built.length > 0) await emit(built);
