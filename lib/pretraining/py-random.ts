@@ -1,5 +1,4 @@
-const N = 624;
-const M = 397;
+import { MersenneTwister } from '../random/mersenne-twister.js';
 
 /**
  * CPython's `random` module, draw for draw: the Mersenne Twister seeded with `init_by_array` from an
@@ -8,8 +7,7 @@ const M = 397;
  * these draws, so seed-for-seed parity starts here.
  */
 export class PyRandom {
-  private readonly state = new Uint32Array(N);
-  private index = N + 1;
+  private readonly twister = new MersenneTwister();
 
   constructor(seed: number | bigint) {
     this.seed(seed);
@@ -24,32 +22,12 @@ export class PyRandom {
       key.push(Number(n & 0xffffffffn));
       n >>= 32n;
     } while (n > 0n);
-    this.initByArray(key);
+    this.twister.seedWithKey(key);
   }
 
   /** The next raw 32-bit output (`genrand_uint32`). */
   uint32(): number {
-    const mt = this.state;
-    if (this.index >= N) {
-      let kk = 0;
-      for (; kk < N - M; kk++) {
-        const y = (mt[kk] & 0x80000000) | (mt[kk + 1] & 0x7fffffff);
-        mt[kk] = mt[kk + M] ^ (y >>> 1) ^ (y & 1 ? 0x9908b0df : 0);
-      }
-      for (; kk < N - 1; kk++) {
-        const y = (mt[kk] & 0x80000000) | (mt[kk + 1] & 0x7fffffff);
-        mt[kk] = mt[kk + (M - N)] ^ (y >>> 1) ^ (y & 1 ? 0x9908b0df : 0);
-      }
-      const y = (mt[N - 1] & 0x80000000) | (mt[0] & 0x7fffffff);
-      mt[N - 1] = mt[M - 1] ^ (y >>> 1) ^ (y & 1 ? 0x9908b0df : 0);
-      this.index = 0;
-    }
-    let y = mt[this.index++];
-    y ^= y >>> 11;
-    y ^= (y << 7) & 0x9d2c5680;
-    y ^= (y << 15) & 0xefc60000;
-    y ^= y >>> 18;
-    return y >>> 0;
+    return this.twister.uint32();
   }
 
   /** `random.random()`: 53 random bits as a double in [0, 1). */
@@ -107,44 +85,5 @@ export class PyRandom {
       else lo = mid + 1;
     }
     return lo;
-  }
-
-  private initGenrand(seed: number): void {
-    const mt = this.state;
-    mt[0] = seed >>> 0;
-    for (let i = 1; i < N; i++) {
-      const prev = mt[i - 1] ^ (mt[i - 1] >>> 30);
-      mt[i] = (Math.imul(1812433253, prev) + i) >>> 0;
-    }
-    this.index = N;
-  }
-
-  private initByArray(key: readonly number[]): void {
-    const mt = this.state;
-    this.initGenrand(19650218);
-    let i = 1;
-    let j = 0;
-    for (let k = Math.max(N, key.length); k > 0; k--) {
-      const prev = mt[i - 1] ^ (mt[i - 1] >>> 30);
-      mt[i] = ((mt[i] ^ Math.imul(prev, 1664525)) + key[j] + j) >>> 0;
-      i++;
-      j++;
-      if (i >= N) {
-        mt[0] = mt[N - 1];
-        i = 1;
-      }
-      if (j >= key.length) j = 0;
-    }
-    for (let k = N - 1; k > 0; k--) {
-      const prev = mt[i - 1] ^ (mt[i - 1] >>> 30);
-      mt[i] = ((mt[i] ^ Math.imul(prev, 1566083941)) - i) >>> 0;
-      i++;
-      if (i >= N) {
-        mt[0] = mt[N - 1];
-        i = 1;
-      }
-    }
-    mt[0] = 0x80000000;
-    this.index = N;
   }
 }
