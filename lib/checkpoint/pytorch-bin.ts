@@ -1,6 +1,5 @@
-import { open, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import { AlignedZipWriter } from './aligned-zip-writer.js';
+import { writeFileAtomically } from './atomic-file.js';
 import { SAFETENSORS_DTYPE_BYTES, type SafetensorsDtype } from './safetensors.js';
 import { type PickledTensor, stateDictPickle } from './state-dict-pickle.js';
 
@@ -156,24 +155,17 @@ async function storageBytes(path: string, { owner, byteLength }: StorageToWrite)
  */
 export async function writePytorchBin(path: string, tensors: Iterable<PytorchTensorSource>, options: PytorchBinWriteOptions = {}): Promise<void> {
   const { pickled, storages } = planArchive(path, [...tensors]);
-  const tempPath = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
-  const handle = await open(tempPath, 'wx');
-  let closed = false;
-  try {
-    const zip = new AlignedZipWriter(handle);
-    await zip.add(`${ARCHIVE}/data.pkl`, stateDictPickle(pickled));
-    // The data is little-endian by contract, whatever machine writes it.
-    await zip.add(`${ARCHIVE}/byteorder`, new TextEncoder().encode('little'));
-    for (const storage of storages) await zip.add(`${ARCHIVE}/data/${storage.key}`, await storageBytes(path, storage));
-    await zip.add(`${ARCHIVE}/version`, new TextEncoder().encode(FORMAT_VERSION));
-    await zip.finish();
-    if (options.fsync ?? true) await handle.sync();
-    closed = true;
-    await handle.close();
-    await rename(tempPath, path);
-  } catch (error) {
-    if (!closed) await handle.close().catch(() => undefined);
-    await unlink(tempPath).catch(() => undefined);
-    throw error;
-  }
+  await writeFileAtomically(
+    path,
+    async (handle) => {
+      const zip = new AlignedZipWriter(handle);
+      await zip.add(`${ARCHIVE}/data.pkl`, stateDictPickle(pickled));
+      // The data is little-endian by contract, whatever machine writes it.
+      await zip.add(`${ARCHIVE}/byteorder`, new TextEncoder().encode('little'));
+      for (const storage of storages) await zip.add(`${ARCHIVE}/data/${storage.key}`, await storageBytes(path, storage));
+      await zip.add(`${ARCHIVE}/version`, new TextEncoder().encode(FORMAT_VERSION));
+      await zip.finish();
+    },
+    { fsync: options.fsync },
+  );
 }

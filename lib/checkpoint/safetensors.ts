@@ -1,6 +1,6 @@
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { open, type FileHandle } from 'node:fs/promises';
 import { compareCodePoints } from '../text/compare-code-points.js';
+import { writeFileAtomically } from './atomic-file.js';
 
 /** The element types this reader and writer handle, with their sizes in bytes. */
 export const SAFETENSORS_DTYPE_BYTES = Object.freeze({
@@ -261,27 +261,20 @@ export function safetensorsHeader(
 export async function writeSafetensors(path: string, tensors: Iterable<SafetensorsTensorSource>, options: SafetensorsWriteOptions = {}): Promise<void> {
   const list = [...tensors];
   const { header, order } = safetensorsHeader(list, options.metadata ?? DEFAULT_METADATA, path);
-  const tempPath = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
-  const handle = await open(tempPath, 'wx');
-  let closed = false;
-  try {
-    await writeFully(handle, header);
-    for (const i of order) {
-      const { name, dtype, shape, data } = list[i];
-      const size = expectedBytes(dtype, shape) as number;
-      if (data === undefined && size !== 0) throw new SafetensorsError(path, name, `no data given for ${dtype} ${JSON.stringify(shape)} (${size} bytes)`);
-      const bytes = typeof data === 'function' ? await data() : (data ?? new Uint8Array(0));
-      if (!(bytes instanceof Uint8Array)) throw new SafetensorsError(path, name, 'data is not a Uint8Array');
-      if (bytes.byteLength !== size) throw new SafetensorsError(path, name, `data is ${bytes.byteLength} bytes, but ${dtype} ${JSON.stringify(shape)} needs ${size}`);
-      await writeFully(handle, bytes);
-    }
-    if (options.fsync ?? true) await handle.sync();
-    closed = true;
-    await handle.close();
-    await rename(tempPath, path);
-  } catch (error) {
-    if (!closed) await handle.close().catch(() => undefined);
-    await unlink(tempPath).catch(() => undefined);
-    throw error;
-  }
+  await writeFileAtomically(
+    path,
+    async (handle) => {
+      await writeFully(handle, header);
+      for (const i of order) {
+        const { name, dtype, shape, data } = list[i];
+        const size = expectedBytes(dtype, shape) as number;
+        if (data === undefined && size !== 0) throw new SafetensorsError(path, name, `no data given for ${dtype} ${JSON.stringify(shape)} (${size} bytes)`);
+        const bytes = typeof data === 'function' ? await data() : (data ?? new Uint8Array(0));
+        if (!(bytes instanceof Uint8Array)) throw new SafetensorsError(path, name, 'data is not a Uint8Array');
+        if (bytes.byteLength !== size) throw new SafetensorsError(path, name, `data is ${bytes.byteLength} bytes, but ${dtype} ${JSON.stringify(shape)} needs ${size}`);
+        await writeFully(handle, bytes);
+      }
+    },
+    { fsync: options.fsync },
+  );
 }
