@@ -11,6 +11,7 @@ import { type BigBirdShapeConfig, bigBirdTfVariables, HF_BIGBIRD_TIED_PARAMETERS
 import { writePytorchBin, type PytorchTensorSource } from './pytorch-bin.js';
 import { SAFETENSORS_DTYPE_BYTES, type SafetensorsDtype, type SafetensorsTensorSource, writeSafetensors } from './safetensors.js';
 import { type CheckpointVariable, CheckpointReader } from './tensor-bundle-reader.js';
+import { shapeText, sameShape } from './shape.js';
 
 /** One TF variable and the HF parameter it becomes. */
 export interface HfExportRow {
@@ -47,8 +48,6 @@ const TORCH_DTYPE: Readonly<Record<string, string>> = { F32: 'float32', F16: 'fl
 const OPTIMIZER_ELEMENTS = new Set(['adam_v', 'adam_m', 'AdamWeightDecayOptimizer', 'AdamWeightDecayOptimizer_1']);
 const NSP_HEAD = ['cls/seq_relationship/output_bias', 'cls/seq_relationship/output_weights'];
 
-const shapeText = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
-const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
 const compareNames = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /**

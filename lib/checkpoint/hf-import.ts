@@ -9,6 +9,7 @@ import { formatTfConfigJson, type HfBigBirdConfig, readBigBirdConfig, tfActivati
 import { bigBirdHfParameters, HF_BIGBIRD_TIED_PARAMETERS, hfToTfName, transposeBytes2d } from './hf-bigbird-names.js';
 import { openSafetensors, SAFETENSORS_DTYPE_BYTES, type SafetensorsDtype, type SafetensorsFile } from './safetensors.js';
 import { type TensorToWrite, writeCheckpoint } from './tensor-bundle-writer.js';
+import { shapeText, sameShape } from './shape.js';
 
 /** One HF parameter and the TF variable it becomes. */
 export interface HfImportRow {
@@ -38,9 +39,6 @@ export interface HfImportPlan {
 
 const SAFETENSORS_TO_TF: Partial<Record<SafetensorsDtype, DType>> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16', F64: 'float64' };
 const NON_PERSISTENT_BUFFERS = new Set(['bert.embeddings.position_ids']);
-
-const shapeText = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
-const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /** Tensor name → the open file that holds it, for `model.safetensors` or a sharded folder's index. */
 export interface HfWeights {

@@ -11,3 +11,4 @@ export { type MaterialiseOptions, materialiseWarmStart, planWarmStart, type Targ
 export * from './pytorch-bin.js';
 export * from './hf-export.js';
 export * from './hf-import.js';
+export { sameShape, shapeText } from './shape.js';

@@ -2,6 +2,7 @@ import { AlignedZipWriter } from './aligned-zip-writer.js';
 import { writeFileAtomically } from './atomic-file.js';
 import { SAFETENSORS_DTYPE_BYTES, type SafetensorsDtype } from './safetensors.js';
 import { type PickledTensor, stateDictPickle } from './state-dict-pickle.js';
+import { sameShape } from './shape.js';
 
 /** A tensor to write into a `pytorch_model.bin`. */
 export interface PytorchTensorSource {
@@ -71,8 +72,6 @@ interface Plan {
 }
 
 const isDtype = (value: unknown): value is SafetensorsDtype => typeof value === 'string' && Object.hasOwn(SAFETENSORS_DTYPE_BYTES, value);
-
-const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((dim, i) => dim === b[i]);
 
 /** Checks the list and decides the storages, all before any file is opened. */
 function planArchive(path: string, tensors: readonly PytorchTensorSource[]): Plan {

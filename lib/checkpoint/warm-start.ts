@@ -3,6 +3,7 @@ import { CheckpointError } from './checkpoint-error.js';
 import { writeCheckpointState } from './checkpoint-state.js';
 import type { CheckpointReader, CheckpointVariable } from './tensor-bundle-reader.js';
 import { type TensorToWrite, writeCheckpoint } from './tensor-bundle-writer.js';
+import { sameShape } from './shape.js';
 
 /** A variable of the model being started: its TF name and shape. */
 export interface TargetVariable {
@@ -122,5 +123,3 @@ function truncatedNormal(rng: PyRandom, count: number, stddev: number): Float32A
   }
   return out;
 }
-
-const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);

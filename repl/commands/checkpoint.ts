@@ -1,8 +1,6 @@
 import { Command } from 'commander';
-import { CheckpointReader, type CheckpointVariable } from '../../lib/checkpoint/index.js';
+import { CheckpointReader, type CheckpointVariable, shapeText } from '../../lib/checkpoint/index.js';
 import { table } from '../format.js';
-
-const shapeText = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
 
 /** `kbb ckpt ls` and `kbb ckpt diff`: what a TensorFlow checkpoint holds, like tf.train.list_variables. */
 export function checkpointCommand(): Command {

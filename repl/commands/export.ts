@@ -1,9 +1,7 @@
 import { Command } from 'commander';
-import { exportToHuggingFace, type HfExportSkip } from '../../lib/checkpoint/index.js';
+import { exportToHuggingFace, type HfExportSkip, shapeText } from '../../lib/checkpoint/index.js';
 import { formatBytes, table } from '../format.js';
 import { byteProgress, type ByteProgress } from '../progress.js';
-
-const shapeText = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
 
 /** Skipped variables grouped by reason: a checkpoint mid-training has two optimizer slots per weight. */
 export function skippedSummary(skipped: readonly HfExportSkip[]): string {

@@ -1,9 +1,7 @@
 import { Command } from 'commander';
-import { importFromHuggingFace } from '../../lib/checkpoint/index.js';
+import { importFromHuggingFace, shapeText } from '../../lib/checkpoint/index.js';
 import { table } from '../format.js';
 import { byteProgress, type ByteProgress } from '../progress.js';
-
-const shapeText = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
 
 /** `kbb import-hf`: a Hugging Face BigBird folder → a TF checkpoint folder, to go on pretraining it. */
 export function importHfCommand(): Command {
