@@ -3,6 +3,7 @@ import { buildPretrainingData } from '../lib/pretraining/index.js';
 
 const [inputDir, tokenizerDir, outputDir, workers] = process.argv.slice(2);
 const started = performance.now();
+const cpuStarted = process.cpuUsage();
 const manifest = await buildPretrainingData({
   inputDir,
   tokenizerDir,
@@ -20,4 +21,5 @@ const manifest = await buildPretrainingData({
   dupeFactor: 3,
   longSeqThreshold: 1.8,
 });
-console.log(JSON.stringify({ seconds: (performance.now() - started) / 1000, examples: manifest.totals.examples, maxRssMb: process.resourceUsage().maxRSS / 1024 }));
+const cpu = process.cpuUsage(cpuStarted);
+console.log(JSON.stringify({ seconds: (performance.now() - started) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6, sysSeconds: cpu.system / 1e6, examples: manifest.totals.examples, maxRssMb: process.resourceUsage().maxRSS / 1024 }));

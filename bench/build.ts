@@ -28,8 +28,15 @@ try {
   const megabytes = Buffer.byteLength(text) / 1e6;
   console.error(`${file}: ${megabytes.toFixed(2)} MB in ${parts} files; shipped settings (4096/640/wwm/2-gram/dupe 3)`);
 
+  /** One build: wall seconds, CPU seconds of all its threads (the cores' work), examples, peak RSS. */
+  interface Run {
+    readonly seconds: number;
+    readonly cpuSeconds: number;
+    readonly examples: number;
+    readonly maxRssMb: number;
+  }
   let runs = 0;
-  const once = (workers: number): { seconds: number; examples: number; maxRssMb: number } => {
+  const once = (workers: number): Run => {
     // A fresh folder per run: deleting the last run's thousand shards just before creating a thousand
     // more makes ext4 walk past every recently freed inode on each create (quadratic), which measures
     // the bench's cleanup, not the build. Outputs are removed with the scratch folder at the end.
@@ -40,10 +47,10 @@ try {
     return JSON.parse(lines[lines.length - 1]);
   };
   // 1- and 2-worker runs alternate, so that a slow spell of this shared machine hits both alike.
-  const all: Record<1 | 2, { seconds: number; examples: number; maxRssMb: number }[]> = { 1: [], 2: [] };
+  const all: Record<1 | 2, Run[]> = { 1: [], 2: [] };
   for (let r = 0; r < repeats; r++) for (const workers of [1, 2] as const) all[workers].push(once(workers));
-  const best = (workers: 1 | 2): { seconds: number; examples: number; maxRssMb: number } => {
-    console.error(`${workers} worker(s), each run: ${all[workers].map((r) => `${r.seconds.toFixed(2)} s`).join(', ')}`);
+  const best = (workers: 1 | 2): Run => {
+    console.error(`${workers} worker(s), each run: ${all[workers].map((r) => `${r.seconds.toFixed(2)} s (CPU ${r.cpuSeconds.toFixed(2)} s)`).join(', ')}`);
     return { ...all[workers].reduce((a, b) => (b.seconds < a.seconds ? b : a)), maxRssMb: Math.max(...all[workers].map((r) => r.maxRssMb)) };
   };
   const one = best(1);

@@ -9,7 +9,7 @@ import { loadTokenizer } from '../tokenizer/load-tokenizer.js';
 import { type BuildStats, emptyStats, mergeStats } from './build-stats.js';
 import type { PackingConfig } from './example-builder.js';
 import type { WordPieceTokenizer } from '../tokenizer/wordpiece-tokenizer.js';
-import type { JobMessage, JobWorkerData, JobWorkerStart } from './job-worker.js';
+import type { JobMessage, JobWorkerCommand, JobWorkerData, JobWorkerStart } from './job-worker.js';
 import { type JobResult, runJob } from './run-job.js';
 import { shardFileName } from './shard-writers.js';
 import { builderWorkerScript } from './worker-script.js';
@@ -88,9 +88,12 @@ export async function buildPretrainingData(options: BuildOptions): Promise<Build
 
   const files = await findCorpusFiles(options.inputDir);
   const inWorkers = !options.inProcess && numJobs > 1;
-  // Threads start first and load their tokenizers while this thread checks the tokenizer and
-  // clears the output folder; they begin only when told to (and are ended if a check fails).
-  const workers = inWorkers ? await startWorkers(numJobs, options.tokenizerDir, (job, bytes, examples) => report(job, bytes, examples)) : [];
+  // Job 0 runs on this thread and jobs 1.. in worker threads: a thread of its own for job 0 would
+  // cost another isolate, another tokenizer load and another JIT warm-up, all competing with the
+  // other jobs for the cores while this thread only waited. The threads start first and load their
+  // tokenizers while this thread loads its own and clears the output folder; they begin only when
+  // told to (and are ended if a check fails).
+  const workers = inWorkers ? await startWorkers(1, numJobs - 1, options.tokenizerDir, (job, bytes, examples) => report(job, bytes, examples)) : [];
   let tokenizer: WordPieceTokenizer;
   let sizes: number[];
   try {
@@ -114,11 +117,13 @@ export async function buildPretrainingData(options: BuildOptions): Promise<Build
   };
 
   let results: JobResult[];
-  if (!inWorkers) {
-    results = [];
-    for (let job = 0; job < numJobs; job++) results.push(await runJob(tokenizer, { ...jobOptions(job), onProgress: (bytes, examples) => report(job, bytes, examples) }));
-  } else {
-    results = await Promise.all(workers.map((worker, job) => worker.run(jobOptions(job))));
+  try {
+    results = inWorkers ? await runJobsInThreads(tokenizer, workers, jobOptions, report) : await runJobsInOrder(tokenizer, numJobs, jobOptions, report);
+  } catch (error) {
+    // Shards of jobs that did finish are complete files, but together they are not this build's
+    // output: without a manifest nobody can tell them from a finished build, so they go too.
+    await removeShards(options.outputDir, numShards);
+    throw error;
   }
 
   const statistics = emptyStats();
@@ -169,6 +174,44 @@ export async function buildPretrainingData(options: BuildOptions): Promise<Build
   return manifest;
 }
 
+type JobOptionsFor = (job: number) => JobWorkerStart;
+type Report = (job: number, bytes: number, examples: number) => void;
+
+async function runJobsInOrder(tokenizer: WordPieceTokenizer, numJobs: number, jobOptions: JobOptionsFor, report: Report): Promise<JobResult[]> {
+  const results: JobResult[] = [];
+  for (let job = 0; job < numJobs; job++) results.push(await runJob(tokenizer, { ...jobOptions(job), onProgress: (bytes, examples) => report(job, bytes, examples) }));
+  return results;
+}
+
+/** Job 0 on this thread, job i + 1 on `workers[i]`; the first failure stops the rest and is thrown. */
+async function runJobsInThreads(tokenizer: WordPieceTokenizer, workers: readonly BuilderThread[], jobOptions: JobOptionsFor, report: Report): Promise<JobResult[]> {
+  const stop = new AbortController();
+  const jobs = [
+    runJob(tokenizer, { ...jobOptions(0), signal: stop.signal, onProgress: (bytes, examples) => report(0, bytes, examples) }),
+    ...workers.map((worker, i) => worker.run(jobOptions(i + 1))),
+  ];
+  try {
+    return await Promise.all(
+      jobs.map((job) =>
+        job.catch((error: unknown) => {
+          stop.abort(error);
+          throw error;
+        }),
+      ),
+    );
+  } catch (error) {
+    // Every job has removed its unfinished shards before this returns.
+    await Promise.all([...workers.map((worker) => worker.stop()), ...jobs.map((job) => job.catch(() => {}))]);
+    throw error;
+  }
+}
+
+async function removeShards(dir: string, numShards: number): Promise<void> {
+  const names = new Set(Array.from({ length: numShards }, (_, i) => shardFileName(i, numShards)));
+  const entries = await readdir(dir).catch(() => [] as string[]);
+  await Promise.all(entries.filter((e) => names.has(e)).map((e) => rm(join(dir, e), { force: true })));
+}
+
 function validate(config: PackingConfig, numJobs: number, numShards: number, dupeFactor: number, maxNgramSize: number | undefined, tokenCacheMb: number | undefined): void {
   const fail = (message: string): never => {
     throw new BuildError(message);
@@ -203,19 +246,24 @@ async function tokenizerHash(dir: string): Promise<string> {
   return hash.digest('hex');
 }
 
+const STOP_GRACE_MS = 5000;
+
 /** A builder thread, started early: it loads its tokenizer, then waits for `run`. */
 interface BuilderThread {
   run(options: JobWorkerStart): Promise<JobResult>;
   stop(): Promise<void>;
 }
 
-async function startWorkers(count: number, tokenizerDir: string, report: (job: number, bytes: number, examples: number) => void): Promise<BuilderThread[]> {
+/** Threads for jobs `firstJob`, `firstJob + 1`, …, `firstJob + count - 1`. */
+async function startWorkers(firstJob: number, count: number, tokenizerDir: string, report: (job: number, bytes: number, examples: number) => void): Promise<BuilderThread[]> {
   const script = await builderWorkerScript();
   const data: JobWorkerData = { tokenizerDir };
-  return Array.from({ length: count }, (_, job) => {
+  return Array.from({ length: count }, (_, i) => {
+    const job = firstJob + i;
     // The script is plain JavaScript (or registers tsx itself). A larger young generation means fewer
     // scavenges, whose helper threads otherwise compete with the other worker for the cores.
     const worker = new Worker(script, { workerData: data, execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: 48 } });
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     // Listening from the start, so a failure while loading the tokenizer is not missed.
     const result = new Promise<JobResult>((resolve, reject) => {
       worker.on('message', (message: JobMessage) => {
@@ -231,11 +279,16 @@ async function startWorkers(count: number, tokenizerDir: string, report: (job: n
     result.catch(() => {}); // observed by run(); a thread stopped before it ran is not an error
     return {
       run: (options) => {
-        worker.postMessage(options);
+        worker.postMessage({ kind: 'run', options } satisfies JobWorkerCommand);
         return result;
       },
+      // Asks the job to stop, which removes its unfinished shards; a thread that does not answer
+      // within a few seconds (stuck in a long read, say) is terminated.
       stop: async () => {
-        await worker.terminate();
+        worker.postMessage({ kind: 'stop' } satisfies JobWorkerCommand);
+        const timer = setTimeout(() => void worker.terminate(), STOP_GRACE_MS);
+        await exited;
+        clearTimeout(timer);
       },
     };
   });

@@ -27,6 +27,8 @@ export interface JobOptions {
    * 256 MiB); files beyond it are read and tokenized again on every pass, as the reference does.
    */
   readonly tokenCacheBytes?: number;
+  /** Stops the job between read batches; its unfinished shards are removed and the reason thrown. */
+  readonly signal?: AbortSignal;
 }
 
 export interface JobResult {
@@ -129,6 +131,7 @@ async function tokenizeAndBuild(
   const stepBytes: number[] = [];
   const stepSentences: number[] = [];
   for await (const texts of readCorpusTexts(file)) {
+    options.signal?.throwIfAborted();
     let bytes = 0;
     for (const text of texts) {
       bytes += Buffer.byteLength(text);
@@ -159,6 +162,7 @@ async function replay(file: TokenizedFile, builder: ExampleBuilder, options: Job
   let sentence = 0;
   let start = 0;
   for (let step = 0; step < file.steps.length; step++) {
+    options.signal?.throwIfAborted();
     for (const last = sentence + file.steps[step]; sentence < last; sentence++) {
       const end = file.ends[sentence];
       const built = builder.addSentence(file.ids, start, end);

@@ -125,6 +125,19 @@ describe('building pretraining data', () => {
     await expect(buildPretrainingData(small(root, out, { numProcesses: 1 }))).rejects.toThrow(/b\.txt \(line 1, byte 1\): invalid UTF-8/);
     expect(readdirSync(out).filter((f) => f.startsWith('pretrain_data'))).toEqual([]);
   });
+
+  // Job 0 runs on the calling thread and job 1 in a worker thread: whichever fails, the other is
+  // stopped and removes its unfinished shards, so neither final nor temporary shard files remain.
+  for (const [broken, job] of [['a.txt', 'this thread'], ['b.txt', 'a worker thread']] as const) {
+    it(`with two jobs, an unreadable file in the job on ${job} stops both and leaves no shard, final or temporary`, async () => {
+      const good = Array.from({ length: 4000 }, (_, i) => `문장 ${i} 입니다.${i % 7 === 6 ? '\n' : ''}`).join('\n');
+      const root = corpus(`broken-two-${broken}`, { 'a.txt': `${good}\n`, 'b.txt': `${good}\n` });
+      writeFileSync(join(root, broken), Buffer.concat([Buffer.from('정상 문장.\n'), Buffer.from([0x61, 0xff, 0x0a])]));
+      const out = join(dir, `broken-two-${broken}-out`);
+      await expect(buildPretrainingData(small(root, out, { numProcesses: 2, numShards: 4 }))).rejects.toThrow(new RegExp(`${broken.replace('.', '\\.')} \\(line 2, byte 16\\): invalid UTF-8`));
+      expect(readdirSync(out).filter((f) => f.includes('pretrain_data'))).toEqual([]);
+    });
+  }
 });
 
 describe.skipIf(!hasFixtures)('worker threads reproduce the two-process golden cases, and the manifest their statistics', () => {
