@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 let cached: Promise<URL> | undefined;
@@ -16,9 +16,23 @@ export function builderWorkerScript(): Promise<URL> {
   return cached;
 }
 
+/** What the last bundle was made from: every source file with its size and modification time. */
+export interface BundleRecord {
+  readonly bundle: string;
+  readonly inputs: readonly { readonly path: string; readonly size: number; readonly mtimeMs: number }[];
+}
+
 async function bundle(): Promise<URL> {
   const here = dirname(fileURLToPath(import.meta.url));
   const packageRoot = join(here, '..', '..');
+  const dir = join(packageRoot, 'node_modules', '.cache', 'kbb');
+  // One record per checkout: worktrees may share one node_modules, each with its own sources.
+  const recordFile = join(dir, `job-worker-${createHash('sha256').update(resolve(packageRoot)).digest('hex').slice(0, 12)}.json`);
+  // Starting esbuild costs a child process and tens of milliseconds on the path to the first
+  // example; an unchanged source tree reuses the last bundle instead.
+  const reusable = await reusableBundle(recordFile);
+  if (reusable) return pathToFileURL(reusable);
+
   const { build } = await import('esbuild');
   const result = await build({
     entryPoints: [join(here, 'job-worker.ts')],
@@ -28,18 +42,40 @@ async function bundle(): Promise<URL> {
     target: 'node20',
     packages: 'external',
     write: false,
+    metafile: true,
+    absWorkingDir: packageRoot,
     logLevel: 'silent',
   });
   const code = result.outputFiles[0].contents;
   const digest = createHash('sha256').update(code).digest('hex').slice(0, 16);
-  const dir = join(packageRoot, 'node_modules', '.cache', 'kbb');
   const file = join(dir, `job-worker-${digest}.mjs`);
-  if (!existsSync(file)) {
-    mkdirSync(dir, { recursive: true });
-    const temp = `${file}.${process.pid}.tmp`;
-    writeFileSync(temp, code);
-    const { renameSync } = await import('node:fs');
-    renameSync(temp, file);
-  }
+  await mkdir(dir, { recursive: true });
+  await writeAtomically(file, code);
+  const inputs = await Promise.all(
+    Object.keys(result.metafile.inputs).map(async (input) => {
+      const path = resolve(packageRoot, input);
+      const { size, mtimeMs } = await stat(path);
+      return { path, size, mtimeMs };
+    }),
+  );
+  await writeAtomically(recordFile, JSON.stringify({ bundle: file, inputs } satisfies BundleRecord));
   return pathToFileURL(file);
+}
+
+/** The bundle a record names, if it and every input are still as recorded. */
+export async function reusableBundle(recordFile: string): Promise<string | undefined> {
+  try {
+    const record = JSON.parse(await readFile(recordFile, 'utf8')) as BundleRecord;
+    const current = await Promise.all([record.bundle, ...record.inputs.map((i) => i.path)].map((path) => stat(path)));
+    const unchanged = record.inputs.every((input, i) => current[i + 1].size === input.size && current[i + 1].mtimeMs === input.mtimeMs);
+    return unchanged ? record.bundle : undefined;
+  } catch {
+    return undefined; // no record yet, or a file has gone: bundle again
+  }
+}
+
+async function writeAtomically(file: string, data: string | Uint8Array): Promise<void> {
+  const temp = `${file}.${process.pid}.tmp`;
+  await writeFile(temp, data);
+  await rename(temp, file);
 }

@@ -1,0 +1,44 @@
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type BundleRecord, builderWorkerScript, reusableBundle } from '../../lib/pretraining/worker-script.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'kbb-worker-script-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const recordOf = (bundle: string, inputs: string[]): BundleRecord => ({
+  bundle,
+  inputs: inputs.map((path) => ({ path, size: statSync(path).size, mtimeMs: statSync(path).mtimeMs })),
+});
+
+describe('the builder worker bundle', () => {
+  it('is plain JavaScript that contains the worker entry', async () => {
+    const script = await builderWorkerScript();
+    const code = readFileSync(fileURLToPath(script), 'utf8');
+    expect(code).toContain('runJob');
+    expect(code).not.toMatch(/^import type /m);
+  });
+
+  it('is reused while every recorded input is unchanged, and rebuilt after one changes or goes', async () => {
+    const bundle = join(dir, 'bundle.mjs');
+    const a = join(dir, 'a.ts');
+    const b = join(dir, 'b.ts');
+    writeFileSync(bundle, 'export {};\n');
+    writeFileSync(a, 'export const a = 1;\n');
+    writeFileSync(b, 'export const b = 2;\n');
+    const record = join(dir, 'record.json');
+    writeFileSync(record, JSON.stringify(recordOf(bundle, [a, b])));
+    expect(await reusableBundle(record)).toBe(bundle);
+
+    writeFileSync(b, 'export const b = 22;\n'); // a different size
+    expect(await reusableBundle(record)).toBeUndefined();
+
+    writeFileSync(record, JSON.stringify(recordOf(bundle, [a, b])));
+    expect(await reusableBundle(record)).toBe(bundle);
+    rmSync(a);
+    expect(await reusableBundle(record)).toBeUndefined();
+    expect(await reusableBundle(join(dir, 'no-record.json'))).toBeUndefined();
+  });
+});
