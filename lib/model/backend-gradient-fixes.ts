@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
   BatchMatMul,
+  GatherV2,
   Maximum,
   Minimum,
   SquaredDifference,
@@ -8,6 +9,7 @@ import {
   getGradient,
   registerGradient,
   unregisterGradient,
+  type GatherV2Attrs,
   type GradConfig,
   type StridedSliceAttrs,
   type Tensor,
@@ -20,6 +22,7 @@ import {
  *    ("The gradient of input 'b' has shape '4,7,3', which does not match…") for e.g. a [B, L, H] ×
  *    [H, H] dense layer or a layer norm's squaredDifference(x, mean).
  *  - `StridedSlice` has no gradient at all.
+ *  - `GatherV2` with batchDims ≥ 2 (BigBird's random-attention gather) throws a reshape error.
  * The formulas are tfjs-core's; what is added is the reduction to the input's shape (or, for the
  * shared right side of a batched matMul, the cheaper folded product that gives it directly).
  */
@@ -137,12 +140,48 @@ const stridedSliceGrad: GradConfig = {
           a.newAxisMask,
           a.shrinkAxisMask,
         );
-        const flat = tf.scatterND(tf.reshape(picked, [-1, 1]), tf.reshape(g, [-1]), [x.size]);
+        // (Cast: the cpu kernel returns a strided slice of int32 as float32.)
+        const flat = tf.scatterND(tf.cast(tf.reshape(picked, [-1, 1]), 'int32'), tf.reshape(g, [-1]), [x.size]);
         return tf.reshape(flat, x.shape);
       },
     };
   },
 };
+
+/**
+ * Gather's gradient scatters dy back with UnsortedSegmentSum. For batchDims > 0 every (batch, outer,
+ * index) triple gets its own segment in x viewed as [batch · outer · dim, slice] (gather_util's view),
+ * which covers any number of batch dimensions; batchDims 0 keeps tfjs-core's gradient.
+ */
+function gatherGradWith(stock: GradConfig | undefined): GradConfig {
+  return {
+    kernelName: GatherV2,
+    inputsToSave: ['x', 'indices'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, indices] = saved;
+      const { axis, batchDims } = attrs as unknown as GatherV2Attrs;
+      if (batchDims === 0 && stock !== undefined) return stock.gradFunc(dy, saved, attrs);
+      return {
+        x: () => {
+          const parsedAxis = tf.util.parseAxisParam(axis, x.shape)[0];
+          const info = tf.backend_util.segment_util.collectGatherOpShapeInfo(x, indices, parsedAxis, batchDims);
+          const { batchSize, outerSize, dimSize, sliceSize } = info;
+          const perBatch = indices.size / batchSize;
+          // int32 throughout: a JS number operand would promote the ids to float32.
+          const int = (value: number): Tensor => tf.scalar(value, 'int32');
+          const batchStart = tf.reshape(tf.mul(tf.range(0, batchSize, 1, 'int32'), int(outerSize)), [batchSize, 1, 1]);
+          const outerStart = tf.reshape(tf.range(0, outerSize, 1, 'int32'), [1, outerSize, 1]);
+          const rowBase = tf.mul(tf.add(batchStart, outerStart), int(dimSize));
+          const index = tf.reshape(tf.cast(indices, 'int32'), [batchSize, 1, perBatch]);
+          const segmentIds = tf.reshape(tf.add(rowBase, index), [-1]) as tf.Tensor1D;
+          const rows = tf.reshape(dy as Tensor, [batchSize * outerSize * perBatch, sliceSize]);
+          return tf.reshape(tf.unsortedSegmentSum(rows, segmentIds, batchSize * outerSize * dimSize), x.shape);
+        },
+        indices: () => tf.zerosLike(indices),
+      };
+    },
+  };
+}
 
 export const GRADIENT_FIXES: readonly GradConfig[] = [
   batchMatMulGrad,
@@ -152,9 +191,15 @@ export const GRADIENT_FIXES: readonly GradConfig[] = [
   stridedSliceGrad,
 ];
 
+let gatherGrad: GradConfig | undefined;
+
 /** Installs the fixed gradients over whatever is registered (idempotent; no override warnings). */
 export function registerGradientFixes(): void {
-  for (const config of GRADIENT_FIXES) {
+  if (gatherGrad === undefined) {
+    const stock = getGradient(GatherV2);
+    gatherGrad = gatherGradWith(stock);
+  }
+  for (const config of [...GRADIENT_FIXES, gatherGrad]) {
     if (getGradient(config.kernelName) === config) continue;
     if (getGradient(config.kernelName) !== undefined) unregisterGradient(config.kernelName);
     registerGradient(config);
