@@ -1,0 +1,77 @@
+import {
+  GatherV2,
+  backend_util,
+  getKernel,
+  registerKernel,
+  unregisterKernel,
+  util,
+  type GatherV2Attrs,
+  type KernelConfig,
+  type KernelFunc,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+import { wasmInternals } from './wasm-internals.js';
+
+/**
+ * The wasm backend's `GatherV2` is wrong for `batchDims > 0` (tfjs-backend-wasm 4.22): with x
+ * [2, 10, 4] and indices [[1, 3, 3], [0, 9, 1]] gathered on axis 1, batch 1 gets rows 3, 0, 9 instead
+ * of 0, 9, 1. BigBird's random-attention block gathering is such a batched gather (TF's
+ * `tf.gather(..., batch_dims=2)`). This does the batched case as cpu does — out[b, o, i, s] =
+ * x[b, o, indices[b, i], s] over gather_util's [batch, outer, dim, slice] view — by copying slices on
+ * the heap, and leaves the unbatched case to the stock kernel.
+ */
+function gatherWith(stock: KernelFunc): KernelFunc {
+  return (args) => {
+    const { x, indices } = args.inputs as { x: TensorInfo; indices: TensorInfo };
+    const { axis, batchDims } = args.attrs as unknown as GatherV2Attrs;
+    if (batchDims === 0 || x.dtype === 'string') return stock(args);
+    const backend = wasmInternals(args.backend);
+    const parsedAxis = util.parseAxisParam(axis, x.shape)[0];
+    const info = backend_util.segment_util.collectGatherOpShapeInfo(
+      x as never,
+      indices as never,
+      parsedAxis,
+      batchDims,
+    );
+    const perBatch = util.sizeFromShape(indices.shape) / info.batchSize;
+    const out = backend.makeOutput(info.outputShape, x.dtype);
+    const xs = backend.typedArrayFromHeap(x);
+    const ids = backend.typedArrayFromHeap(indices);
+    const result = backend.typedArrayFromHeap(out);
+    const { batchSize, outerSize, dimSize, sliceSize } = info;
+    let to = 0;
+    for (let b = 0; b < batchSize; b++) {
+      for (let o = 0; o < outerSize; o++) {
+        const base = (b * outerSize + o) * dimSize;
+        for (let i = 0; i < perBatch; i++) {
+          const index = ids[b * perBatch + i];
+          if (!(index >= 0 && index < dimSize)) {
+            backend.disposeData(out.dataId);
+            throw new Error(`GatherV2: the index value ${index} is not in [0, ${dimSize - 1}]`);
+          }
+          const from = (base + index) * sliceSize;
+          result.set(xs.subarray(from, from + sliceSize), to);
+          to += sliceSize;
+        }
+      }
+    }
+    return out;
+  };
+}
+
+let stockGather: KernelConfig | undefined;
+
+/** Replaces wasm's `GatherV2` (idempotent). */
+export function registerWasmGather(): void {
+  if (stockGather !== undefined) return;
+  const stock = getKernel(GatherV2, 'wasm');
+  if (stock === undefined) throw new Error('the wasm backend has no GatherV2 kernel to replace');
+  stockGather = stock;
+  unregisterKernel(GatherV2, 'wasm');
+  registerKernel({
+    kernelName: GatherV2,
+    backendName: 'wasm',
+    ...(stock.setupFunc === undefined ? {} : { setupFunc: stock.setupFunc }),
+    kernelFunc: gatherWith(stock.kernelFunc),
+  });
+}
