@@ -1,12 +1,11 @@
-import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import { selectBackend } from '../../lib/model/backend.js';
 
 /**
- * The TensorFlow.js backend the model tests run on. For now the reference cpu backend; it becomes
- * the project's backend selection (wasm in CI) once that lands, so every model test follows it.
+ * The TensorFlow.js backend the model tests run on: the project's own selection, so the tests
+ * exercise what users get (wasm here and in CI, where tfjs-node cannot install);
+ * `KBB_BACKEND=cpu` runs them on the reference cpu backend instead.
  */
 export async function useTestBackend(): Promise<string> {
-  await tf.setBackend('cpu');
-  await tf.ready();
-  return tf.getBackend();
+  return (await selectBackend()).backend;
 }
