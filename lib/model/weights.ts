@@ -73,7 +73,11 @@ export class BigBirdWeights {
     for (const { name, shape } of expected) {
       const got = arrays.get(name);
       // No variable names are passed: tfjs registers them globally, and two models must be able to coexist.
-      if (got) variables.set(name, tf.variable(tf.tensor(got.values, [...shape], 'float32'), true));
+      if (!got) continue;
+      // The variable shares the initial tensor's data, which stays alive for it after this handle is disposed.
+      const initial = tf.tensor(got.values, [...shape], 'float32');
+      variables.set(name, tf.variable(initial, true));
+      initial.dispose();
     }
     return new BigBirdWeights(config, head, variables, source, unused);
   }

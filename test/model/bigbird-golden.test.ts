@@ -112,7 +112,8 @@ function maxAbsError(actual: ArrayLike<number>, expected: ArrayLike<number>): nu
 }
 
 function disposeOutput(out: BigBirdOutput): void {
-  tf.dispose([out.lastHiddenState, ...(out.hiddenStates ?? []), out.logits, out.poolerOutput, out.seqRelationshipLogits, out.loss].filter((t): t is tf.Tensor => t !== undefined));
+  const tensors: (tf.Tensor | undefined)[] = [out.lastHiddenState, ...(out.hiddenStates ?? []), out.logits, out.poolerOutput, out.seqRelationshipLogits, out.loss];
+  tf.dispose(tensors.filter((t): t is tf.Tensor => t !== undefined));
 }
 
 /** What a case's forward must reproduce; returns the measured errors. */

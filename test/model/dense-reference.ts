@@ -85,7 +85,7 @@ export function denseReferenceForward(config: BigBirdConfig, params: Params, inp
   const words = p('bert/embeddings/word_embeddings');
   const types = p('bert/embeddings/token_type_embeddings');
   const positions = p('bert/embeddings/position_embeddings');
-  let x = new Float64Array(rows * H);
+  let x: Float64Array = new Float64Array(rows * H);
   for (let b = 0; b < batch; b++) {
     for (let s = 0; s < seq; s++) {
       const row = b * seq + s;
