@@ -98,6 +98,21 @@ describe('BigBirdWeights', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('takes the batch as int32 tensors or as host arrays with a shape, alike', () => {
+    const model = new BigBirdModel({ config: { ...config, attention_type: 'original_full' }, weights: BigBirdWeights.fromArrays(config, 'masked-lm', arrays('masked-lm')) });
+    const ids = Int32Array.from({ length: 24 }, (_, i) => (i * 7) % 11);
+    const mask = Int32Array.from({ length: 24 }, (_, i) => (i % 12 < 9 ? 1 : 0));
+    const fromArrays = model.forward({ inputIds: ids, attentionMask: mask, shape: [2, 12] }, { hiddenStates: false });
+    const idsTensor = tf.tensor2d(ids, [2, 12], 'int32');
+    const maskTensor = tf.tensor2d(mask, [2, 12], 'int32');
+    const fromTensors = model.forward({ inputIds: idsTensor, attentionMask: maskTensor }, { hiddenStates: false });
+    expect(Array.from(fromTensors.logits!.dataSync())).toEqual(Array.from(fromArrays.logits!.dataSync()));
+    expect(() => model.forward({ inputIds: ids })).toThrow(/shape \[batch, seq\] is required/);
+    expect(() => model.forward({ inputIds: ids, attentionMask: mask.subarray(1), shape: [2, 12] })).toThrow(/attentionMask has 23 values, expected 24/);
+    tf.dispose([fromArrays.lastHiddenState, fromArrays.logits!, fromTensors.lastHiddenState, fromTensors.logits!, idsTensor, maskTensor]);
+    model.dispose();
+  });
+
   it('dropout runs only in train mode', () => {
     const dropConfig = { ...config, hidden_dropout_prob: 0.5, attention_type: 'original_full' as const };
     const model = new BigBirdModel({ config: dropConfig, weights: BigBirdWeights.fromArrays(dropConfig, 'masked-lm', arrays('masked-lm')) });
