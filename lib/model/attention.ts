@@ -1,0 +1,229 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { type AttentionType, type BigBirdConfig, headSize } from './bigbird-config.js';
+import { gatherRows } from './gather-rows.js';
+import { dense, dropout } from './nn.js';
+import type { BigBirdWeights } from './weights.js';
+
+/** HF's additive penalty for masked keys in block-sparse attention (`attn_mask_penalty`); softmax turns it into an exact 0. */
+export const BLOCK_SPARSE_MASK_PENALTY = -10000;
+/** HF ≥ 4.3x masks keys in full attention with `torch.finfo(float32).min` instead. */
+export const FULL_ATTENTION_MASK_PENALTY = -3.4028234663852886e38;
+
+/** What one forward pass shares across layers: the (padded) geometry and the attention mask on the host. */
+export interface AttentionInputs {
+  readonly batchSize: number;
+  readonly seqLength: number;
+  /** [B, S] 0/1, row-major: 1 for a real token, 0 for padding. */
+  readonly mask: Int32Array;
+  /** Dropout on the attention probabilities (original_full only, as in HF; 0 in eval). */
+  readonly probsDropout: number;
+}
+
+/** [B, S, hidden] → [B, heads, S, headSize]. */
+function splitHeads(x: tf.Tensor, batch: number, seq: number, heads: number, size: number): tf.Tensor4D {
+  return tf.transpose(tf.reshape(x, [batch, seq, heads, size]), [0, 2, 1, 3]);
+}
+
+/** [B, heads, S, headSize] → [B, S, hidden]. */
+function mergeHeads(x: tf.Tensor, batch: number, seq: number, hidden: number): tf.Tensor3D {
+  return tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [batch, seq, hidden]);
+}
+
+/**
+ * BigBird self-attention of one layer: the query/key/value projections, then full or block-sparse
+ * attention. Returns the per-token context [B, S, hidden] (the output dense and residual are the
+ * encoder's). `layerPlan` (block-sparse only) is this layer's random key blocks, `[heads][nb-2][r]`.
+ */
+export function selfAttention(
+  x: tf.Tensor3D,
+  weights: BigBirdWeights,
+  config: BigBirdConfig,
+  layer: number,
+  attentionType: AttentionType,
+  inputs: AttentionInputs,
+  layerPlan: Int32Array | undefined,
+): tf.Tensor3D {
+  const prefix = `bert/encoder/layer_${layer}/attention/self`;
+  const heads = config.num_attention_heads;
+  const size = headSize(config);
+  const { batchSize: batch, seqLength: seq } = inputs;
+  const project = (name: string): tf.Tensor4D =>
+    splitHeads(dense(x, weights.get(`${prefix}/${name}/kernel`) as tf.Tensor2D, weights.maybe(`${prefix}/${name}/bias`) as tf.Tensor1D | undefined), batch, seq, heads, size);
+  const q = project('query');
+  const k = project('key');
+  const v = project('value');
+  const context =
+    attentionType === 'original_full'
+      ? fullAttention(q, k, v, inputs)
+      : blockSparseAttention(q, k, v, inputs.mask, requirePlan(layerPlan, layer), { blockSize: config.block_size, numRandomBlocks: config.num_random_blocks });
+  return mergeHeads(context, batch, seq, config.hidden_size);
+}
+
+function requirePlan(plan: Int32Array | undefined, layer: number): Int32Array {
+  if (!plan) throw new Error(`block-sparse attention of layer ${layer} needs a random plan`);
+  return plan;
+}
+
+/**
+ * `original_full`: softmax(q·kᵀ/√d + (1−m_key)·finfo.min) · v over all S keys, dropout on the
+ * probabilities in training. Pad queries are not zeroed (HF does not either). This is the only place an
+ * [S × S] tensor exists, and only in full mode.
+ */
+export function fullAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, inputs: AttentionInputs): tf.Tensor4D {
+  const { batchSize: batch, seqLength: seq, mask } = inputs;
+  const size = q.shape[3];
+  const bias = new Float32Array(batch * seq);
+  for (let i = 0; i < bias.length; i++) bias[i] = mask[i] === 1 ? 0 : FULL_ATTENTION_MASK_PENALTY;
+  const scores = tf.add(tf.div(tf.matMul(q, k, false, true), Math.sqrt(size)), tf.tensor4d(bias, [batch, 1, 1, seq]));
+  const probs = dropout(tf.softmax(scores), inputs.probsDropout);
+  return tf.matMul(probs, v) as tf.Tensor4D;
+}
+
+export interface BlockSparseGeometry {
+  readonly blockSize: number;
+  readonly numRandomBlocks: number;
+}
+
+/**
+ * One group of query blocks that attends to a gathered list of key blocks: which query blocks, and for
+ * each (head, query block) the key blocks in softmax order. `local[j]` says whether key slot j is
+ * masked by query and key (window and random slots) or by the key alone (global slots).
+ */
+interface KeyBlockGroup {
+  readonly queryBlocks: readonly number[];
+  readonly keyBlocks: (head: number, queryBlock: number) => readonly number[];
+  readonly local: readonly boolean[];
+}
+
+/**
+ * Block-sparse ("ITC") attention exactly as HF's `bigbird_block_sparse_attention`, for q/k/v
+ * [B, H, S, d] with S a multiple of the block size and nb = S / block ≥ 5 blocks. Query block qb
+ * attends to (duplicates are kept, as in HF: one softmax over the concatenated list):
+ *
+ *   part 1, qb = 0       all keys                                   (global row)
+ *   part 2, qb = 1       blocks 0, 1, 2, nb-1, then R[0]
+ *   part 3, 2..nb-3      blocks 0, qb-1, qb, qb+1, then R[qb-1], then nb-1   (the middle band)
+ *   part 4, qb = nb-2    blocks 0, nb-3, nb-2, nb-1, then R[nb-3]
+ *   part 5, qb = nb-1    all keys                                   (global row)
+ *
+ * where R[row] are the plan's r random blocks for query block row+1 of that head. Masking (HF's, with
+ * penalty −10000): score += (1 − m)·(−10000) with m = to_mask[key] for global slots (blocks 0 and nb-1
+ * in every row, every key of rows 0 and nb-1, and the fixed window blocks of rows 1 and nb-2), and
+ * m = from_mask[query]·to_mask[key] for the window of the middle band and every random key. Finally the
+ * context of pad queries is multiplied by 0.
+ *
+ * Parts 1 and 5 (same key set) run as one batched product, and so do parts 2 and 4 (same layout);
+ * part 3 is one batched product over all middle blocks. Key/value blocks are gathered from a
+ * [B·H·nb, block, d] view, so no [S × S] tensor is ever built: the largest tensors are the middle
+ * band's scores [B, H, nb-4, block, (5+r)·block].
+ */
+export function blockSparseAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, mask: Int32Array, layerPlan: Int32Array, geometry: BlockSparseGeometry): tf.Tensor4D {
+  const [batch, heads, seq, size] = q.shape;
+  const { blockSize: bs, numRandomBlocks: r } = geometry;
+  if (seq % bs !== 0) throw new RangeError(`block-sparse attention: sequence length ${seq} is not a multiple of block_size ${bs}`);
+  const nb = seq / bs;
+  if (nb < 5) throw new RangeError(`block-sparse attention needs at least 5 blocks, got ${nb} (sequence ${seq}, block ${bs})`);
+  const planRows = nb - 2;
+  if (layerPlan.length !== heads * planRows * r) {
+    throw new RangeError(`block-sparse attention: the random plan has ${layerPlan.length} entries, [${heads} heads][${planRows} rows][${r}] needs ${heads * planRows * r}`);
+  }
+  if (mask.length !== batch * seq) throw new RangeError(`block-sparse attention: mask has ${mask.length} entries for [${batch}, ${seq}]`);
+  const scale = 1 / Math.sqrt(size);
+  const randomBlocks = (head: number, queryBlock: number): number[] => {
+    const start = (head * planRows + (queryBlock - 1)) * r;
+    return Array.from(layerPlan.subarray(start, start + r));
+  };
+
+  const blockedQuery = tf.reshape(q, [batch, heads, nb, bs, size]);
+  const queryRows = (blocks: readonly number[]): tf.Tensor =>
+    tf.concat(
+      blocks.map((b) => tf.slice(blockedQuery, [0, 0, b, 0, 0], [batch, heads, 1, bs, size])),
+      2,
+    );
+  // Key and value blocks as rows of [B·H·nb, block, d], for gathering any block of any (batch, head).
+  const keyBlocks = tf.reshape(k, [batch * heads * nb, bs, size]);
+  const valueBlocks = tf.reshape(v, [batch * heads * nb, bs, size]);
+
+  // Parts 1 and 5: the global query blocks 0 and nb-1 see every key, masked by the key only.
+  const toPenalty = new Float32Array(batch * seq);
+  for (let i = 0; i < toPenalty.length; i++) toPenalty[i] = (1 - mask[i]) * BLOCK_SPARSE_MASK_PENALTY;
+  const globalQuery = tf.reshape(queryRows([0, nb - 1]), [batch, heads, 2 * bs, size]);
+  const globalScores = tf.add(tf.mul(tf.matMul(globalQuery, k, false, true), scale), tf.tensor4d(toPenalty, [batch, 1, 1, seq]));
+  const globalContext = tf.reshape(tf.matMul(tf.softmax(globalScores), v), [batch, heads, 2, bs, size]);
+
+  // The gathered groups. Parts 2 and 4: four fixed blocks (masked by key only) then the random ones.
+  const edge: KeyBlockGroup = {
+    queryBlocks: [1, nb - 2],
+    keyBlocks: (head, qb) => (qb === 1 ? [0, 1, 2, nb - 1] : [0, nb - 3, nb - 2, nb - 1]).concat(randomBlocks(head, qb)),
+    local: [false, false, false, false, ...new Array<boolean>(r).fill(true)],
+  };
+  // Part 3: first global block, the sliding window of three, the random blocks, the last global block.
+  const middleBlocks = Array.from({ length: nb - 4 }, (_, i) => i + 2);
+  const middle: KeyBlockGroup = {
+    queryBlocks: middleBlocks,
+    keyBlocks: (head, qb) => [0, qb - 1, qb, qb + 1, ...randomBlocks(head, qb), nb - 1],
+    local: [false, true, true, true, ...new Array<boolean>(r).fill(true), false],
+  };
+  const attendGroup = (group: KeyBlockGroup): tf.Tensor => {
+    const rows = group.queryBlocks.length;
+    const slots = group.local.length;
+    const plan = gatherPlan(group, { batch, heads, nb, bs, mask });
+    const keys = tf.reshape(gatherRows(keyBlocks, plan.rowIndices), [batch, heads, rows, slots * bs, size]);
+    const values = tf.reshape(gatherRows(valueBlocks, plan.rowIndices), [batch, heads, rows, slots * bs, size]);
+    // min(key penalty, query penalty on local slots) is (1 − m)·penalty with m the product mask: either zero masks.
+    const keyPenalty = tf.tensor5d(plan.keyPenalty, [batch, heads, rows, 1, slots * bs]);
+    const localSlots = tf.tensor1d(Float32Array.from({ length: slots * bs }, (_, j) => (group.local[Math.floor(j / bs)] ? 1 : 0)));
+    const queryPenalty = tf.mul(tf.tensor5d(plan.queryPenalty, [batch, 1, rows, bs, 1]), localSlots);
+    const scores = tf.add(tf.mul(tf.matMul(queryRows(group.queryBlocks), keys, false, true), scale), tf.minimum(keyPenalty, queryPenalty));
+    return tf.matMul(tf.softmax(scores), values); // [B, H, rows, block, d]
+  };
+  const edgeContext = attendGroup(edge);
+  const middleContext = attendGroup(middle);
+
+  // Blocks back in order 0, 1, 2..nb-3, nb-2, nb-1; then pad queries get a zero context.
+  const pick = (t: tf.Tensor, i: number): tf.Tensor => tf.slice(t, [0, 0, i, 0, 0], [batch, heads, 1, bs, size]);
+  const context = tf.reshape(tf.concat([pick(globalContext, 0), pick(edgeContext, 0), middleContext, pick(edgeContext, 1), pick(globalContext, 1)], 2), [batch, heads, seq, size]);
+  const fromMask = tf.tensor4d(Float32Array.from(mask), [batch, 1, seq, 1]);
+  return tf.mul(context, fromMask) as tf.Tensor4D;
+}
+
+interface GatherGeometry {
+  readonly batch: number;
+  readonly heads: number;
+  readonly nb: number;
+  readonly bs: number;
+  readonly mask: Int32Array;
+}
+
+/**
+ * Host-side tables for one group (small: no query × key products): the row of every gathered key block
+ * in the [B·H·nb] view, the key-mask penalty of every gathered key [B, H, rows, slots·block], and the
+ * query-mask penalty of every query [B, 1, rows, block].
+ */
+function gatherPlan(group: KeyBlockGroup, g: GatherGeometry): { rowIndices: Int32Array; keyPenalty: Float32Array; queryPenalty: Float32Array } {
+  const { batch, heads, nb, bs, mask } = g;
+  const seq = nb * bs;
+  const rows = group.queryBlocks.length;
+  const slots = group.local.length;
+  const rowIndices = new Int32Array(batch * heads * rows * slots);
+  const keyPenalty = new Float32Array(batch * heads * rows * slots * bs);
+  const queryPenalty = new Float32Array(batch * rows * bs);
+  for (let b = 0; b < batch; b++) {
+    for (let h = 0; h < heads; h++) {
+      for (let row = 0; row < rows; row++) {
+        const blocks = group.keyBlocks(h, group.queryBlocks[row]);
+        for (let slot = 0; slot < slots; slot++) {
+          const block = blocks[slot];
+          const at = ((b * heads + h) * rows + row) * slots + slot;
+          rowIndices[at] = (b * heads + h) * nb + block;
+          for (let t = 0; t < bs; t++) keyPenalty[at * bs + t] = (1 - mask[b * seq + block * bs + t]) * BLOCK_SPARSE_MASK_PENALTY;
+        }
+      }
+    }
+    for (let row = 0; row < rows; row++) {
+      const qb = group.queryBlocks[row];
+      for (let t = 0; t < bs; t++) queryPenalty[(b * rows + row) * bs + t] = (1 - mask[b * seq + qb * bs + t]) * BLOCK_SPARSE_MASK_PENALTY;
+    }
+  }
+  return { rowIndices, keyPenalty, queryPenalty };
+}

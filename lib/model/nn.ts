@@ -1,0 +1,52 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Activation } from './bigbird-config.js';
+
+/**
+ * The small building blocks every BigBird module uses. Parameters come in TF layout: a dense kernel
+ * is [in, out] (so `x · kernel`, no transpose), LayerNorm has `gamma` (scale) and `beta` (shift).
+ */
+
+/** `x · kernel + bias` over the last axis of x, for any leading shape. */
+export function dense(x: tf.Tensor, kernel: tf.Tensor2D, bias: tf.Tensor1D | undefined): tf.Tensor {
+  const [inSize, outSize] = kernel.shape;
+  const leading = x.shape.slice(0, -1);
+  const flat = tf.reshape(x, [-1, inSize]) as tf.Tensor2D;
+  const y = bias ? tf.add(tf.matMul(flat, kernel), bias) : tf.matMul(flat, kernel);
+  return tf.reshape(y, [...leading, outSize]);
+}
+
+/**
+ * LayerNorm over the last axis with the population variance, `(x − mean) / sqrt(var + eps) · gamma + beta`,
+ * as torch's `nn.LayerNorm` and TF's `layer_norm` compute it.
+ */
+export function layerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor {
+  const { mean, variance } = tf.moments(x, -1, true);
+  const normalized = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+  return tf.add(tf.mul(normalized, gamma), beta);
+}
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+/**
+ * HF's `gelu_new` (= TF BigBird's `gelu`): `0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))`. The cube is
+ * written as products: `tf.pow` would also differentiate with respect to the exponent, through log(x).
+ */
+export function geluNew(x: tf.Tensor): tf.Tensor {
+  const cube = tf.mul(tf.mul(x, x), x);
+  const inner = tf.mul(tf.add(x, tf.mul(cube, 0.044715)), SQRT_2_OVER_PI);
+  return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+}
+
+/** Exact gelu, `0.5·x·(1 + erf(x/√2))` (HF's `gelu`). */
+export function geluExact(x: tf.Tensor): tf.Tensor {
+  return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
+}
+
+export function activation(name: Activation): (x: tf.Tensor) => tf.Tensor {
+  return name === 'gelu_new' ? geluNew : geluExact;
+}
+
+/** Inverted dropout (kept values scaled by 1/(1−rate)), as torch's; the identity at rate 0 so eval paths add no op. */
+export function dropout(x: tf.Tensor, rate: number): tf.Tensor {
+  return rate > 0 ? tf.dropout(x, rate) : x;
+}
