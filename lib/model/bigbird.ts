@@ -217,7 +217,7 @@ export class BigBirdModel {
   lossAndGrads(batch: BigBirdBatch): LossAndGrads {
     if (tf.getGradient('BatchMatMul') === undefined) {
       // Node loads tfjs-core's CommonJS bundle, which registers no gradient; the `@tensorflow/tfjs` union package (or the project's backend setup) does.
-      throw new Error('BigBirdModel.lossAndGrads: TensorFlow.js has no gradients registered (tfjs-core alone registers none); load them before training');
+      throw new Error('BigBirdModel.lossAndGrads: TensorFlow.js has no gradients registered (tfjs-core alone registers none): call selectBackend() or ensureTrainingGradients() from lib/model/backend first');
     }
     const names = new Map<string, string>();
     const list: tf.Variable[] = [];

@@ -19,3 +19,5 @@ export { type AttentionInputs, BLOCK_SPARSE_MASK_PENALTY, blockSparseAttention, 
 export { encoderLayer } from './encoder.js';
 export { crossEntropy, IGNORE_LABEL, labelledPositions, mlmLogits, mlmLoss, nspLogits, pooler } from './heads.js';
 export { type BigBirdBatch, BigBirdModel, type BigBirdModelOptions, type BigBirdOutput, type ForwardOptions, type LossAndGrads } from './bigbird.js';
+export { BACKEND_PREFERENCES, type BackendPreference, type BackendSelection, type BackendSelectionOptions, describeBackendSelection, selectBackend, type SkippedBackend } from './backend.js';
+export { ensureTrainingGradients } from './backend-gradients.js';

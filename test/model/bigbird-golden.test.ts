@@ -9,7 +9,6 @@ import { type BigBirdBatch, BigBirdModel, type BigBirdOutput, BigBirdWeights, bi
 import { fixture, GOLDEN_BIGBIRD_CASES, hasFixtures, SKIP_NO_FIXTURES } from '../helpers/fixtures.js';
 import { readNpy } from '../helpers/npy.js';
 import { useTestBackend } from '../helpers/tf-backend.js';
-import { useTestGradients } from '../helpers/tf-gradients.js';
 
 const ABS_TOLERANCE = 1e-4;
 const LOSS_REL_TOLERANCE = 1e-5;
@@ -159,7 +158,6 @@ function checkForward(c: GoldenCase, out: BigBirdOutput): Record<string, number>
 describe.skipIf(!hasFixtures)('BigBird against Hugging Face 4.44.2 (golden-bigbird fixtures)', () => {
   beforeAll(async () => {
     await useTestBackend();
-    await useTestGradients();
   });
 
   describe.each(GOLDEN_BIGBIRD_CASES)('%s', (name) => {

@@ -3,7 +3,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { hfConfigFromJson } from '../../lib/checkpoint/hf-bigbird-config.js';
 import { type BigBirdConfig, BigBirdModel, bigBirdModelVariables, BigBirdWeights, type NamedArray } from '../../lib/model/index.js';
 import { useTestBackend } from '../helpers/tf-backend.js';
-import { useTestGradients } from '../helpers/tf-gradients.js';
 import { denseReferenceForward } from './dense-reference.js';
 
 /**
@@ -103,7 +102,6 @@ describe('block-sparse attention at 1024 tokens (block 16, 64 blocks)', () => {
 
   beforeAll(async () => {
     await useTestBackend();
-    await useTestGradients();
     model = new BigBirdModel({ config, weights: BigBirdWeights.fromArrays(config, 'masked-lm', arrays), mode: 'train' });
   });
 
