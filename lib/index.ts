@@ -3,6 +3,7 @@ export * from './checkpoint/index.js';
 export * from './corpus/index.js';
 export * from './model/index.js';
 export * from './pretraining/index.js';
+export * from './stats/index.js';
 export * from './text/index.js';
 export * from './tfrecord/index.js';
 export * from './tokenizer/index.js';

@@ -1,24 +1,20 @@
 import cliProgress from 'cli-progress';
-import { formatBytes } from './format.js';
-
-export interface ByteProgress {
-  /** Sets the bytes done so far. */
-  update(doneBytes: number, extra?: Readonly<Record<string, string | number>>): void;
-  stop(): void;
-}
+import type { ProgressOptions, ProgressReporter } from './io/command-io.js';
+import { formatAmount, progressFigures } from './io/progress-figures.js';
 
 /**
- * A progress bar over bytes, with rate and ETA, on stderr — only when stderr is a terminal, so
+ * A progress bar with rate and ETA on `stream` (stderr by default) — only when it is a terminal, so
  * piped output and CI logs stay clean.
  */
-export function byteProgress(label: string, totalBytes: number, options: { readonly stream?: NodeJS.WriteStream; readonly extra?: string } = {}): ByteProgress {
-  const stream = options.stream ?? process.stderr;
-  if (!stream.isTTY || totalBytes <= 0) return { update: () => {}, stop: () => {} };
+export function terminalProgress(options: ProgressOptions, stream: NodeJS.WriteStream = process.stderr): ProgressReporter {
+  const { label, total, unit } = options;
+  if (!stream.isTTY || total <= 0) return { update: () => {}, stop: () => {} };
   const started = performance.now();
+  const extra = (options.extra ?? []).map((name) => ` | {${name}} ${name}`).join('');
   const bar = new cliProgress.SingleBar(
     {
       stream,
-      format: `${label} {bar} {percentage}% | {done} of {total_h}${options.extra ?? ''} | {rate} | ETA {eta_formatted}`,
+      format: `${label} {bar} {percentage}% | {done} of {total_h}${extra} | {rate} | ETA {eta_formatted}`,
       barCompleteChar: '█',
       barIncompleteChar: '░',
       hideCursor: true,
@@ -26,11 +22,11 @@ export function byteProgress(label: string, totalBytes: number, options: { reado
     },
     cliProgress.Presets.shades_classic,
   );
-  bar.start(totalBytes, 0, { done: formatBytes(0), total_h: formatBytes(totalBytes), rate: '–' });
+  bar.start(total, 0, { done: formatAmount(unit, 0), total_h: formatAmount(unit, total), rate: '–', ...Object.fromEntries((options.extra ?? []).map((name) => [name, 0])) });
   return {
-    update(doneBytes, extra = {}) {
-      const seconds = (performance.now() - started) / 1000;
-      bar.update(doneBytes, { done: formatBytes(doneBytes), total_h: formatBytes(totalBytes), rate: seconds > 0 ? `${formatBytes(doneBytes / seconds)}/s` : '–', ...extra });
+    update(done, values = {}) {
+      const figures = progressFigures(unit, done, total, (performance.now() - started) / 1000);
+      bar.update(Math.min(done, total), { done: figures.done, total_h: figures.total, rate: figures.rate, ...values });
     },
     stop() {
       bar.stop();

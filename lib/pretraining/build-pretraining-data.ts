@@ -43,6 +43,11 @@ export interface BuildOptions {
   /** Run every job on this thread instead of worker threads. */
   readonly inProcess?: boolean;
   readonly onProgress?: (progress: { readonly bytes: number; readonly totalBytes: number; readonly examples: number }) => void;
+  /**
+   * Cancels the build: every job stops between read batches, and the build rejects with the
+   * signal's reason, leaving no shard (final or temporary) and no manifest.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface BuildManifest {
@@ -85,6 +90,8 @@ export async function buildPretrainingData(options: BuildOptions): Promise<Build
   const seed = options.seed ?? 12345;
   const dupeFactor = options.dupeFactor ?? 2;
   validate(config, numJobs, numShards, dupeFactor, options.maxNgramSize, options.tokenCacheMb);
+  const { signal } = options;
+  signal?.throwIfAborted();
 
   const files = await findCorpusFiles(options.inputDir);
   const inWorkers = !options.inProcess && numJobs > 1;
@@ -100,6 +107,7 @@ export async function buildPretrainingData(options: BuildOptions): Promise<Build
     tokenizer = await loadTokenizer(options.tokenizerDir);
     await prepareOutputDir(options.outputDir, options.overwrite ?? false);
     sizes = await Promise.all(files.map(async (f) => (await stat(f)).size));
+    signal?.throwIfAborted();
   } catch (error) {
     await Promise.all(workers.map((worker) => worker.stop()));
     throw error;
@@ -118,7 +126,9 @@ export async function buildPretrainingData(options: BuildOptions): Promise<Build
 
   let results: JobResult[];
   try {
-    results = inWorkers ? await runJobsInThreads(tokenizer, workers, jobOptions, report) : await runJobsInOrder(tokenizer, numJobs, jobOptions, report);
+    results = inWorkers ? await runJobsInThreads(tokenizer, workers, jobOptions, report, signal) : await runJobsInOrder(tokenizer, numJobs, jobOptions, report, signal);
+    // Cancelled after the last shard was renamed but before the manifest: still no output.
+    signal?.throwIfAborted();
   } catch (error) {
     // Shards of jobs that did finish are complete files, but together they are not this build's
     // output: without a manifest nobody can tell them from a finished build, so they go too.
@@ -177,32 +187,46 @@ export async function buildPretrainingData(options: BuildOptions): Promise<Build
 type JobOptionsFor = (job: number) => JobWorkerStart;
 type Report = (job: number, bytes: number, examples: number) => void;
 
-async function runJobsInOrder(tokenizer: WordPieceTokenizer, numJobs: number, jobOptions: JobOptionsFor, report: Report): Promise<JobResult[]> {
+async function runJobsInOrder(tokenizer: WordPieceTokenizer, numJobs: number, jobOptions: JobOptionsFor, report: Report, signal: AbortSignal | undefined): Promise<JobResult[]> {
   const results: JobResult[] = [];
-  for (let job = 0; job < numJobs; job++) results.push(await runJob(tokenizer, { ...jobOptions(job), onProgress: (bytes, examples) => report(job, bytes, examples) }));
+  for (let job = 0; job < numJobs; job++) results.push(await runJob(tokenizer, { ...jobOptions(job), signal, onProgress: (bytes, examples) => report(job, bytes, examples) }));
   return results;
 }
 
 /** Job 0 on this thread, job i + 1 on `workers[i]`; the first failure stops the rest and is thrown. */
-async function runJobsInThreads(tokenizer: WordPieceTokenizer, workers: readonly BuilderThread[], jobOptions: JobOptionsFor, report: Report): Promise<JobResult[]> {
+async function runJobsInThreads(tokenizer: WordPieceTokenizer, workers: readonly BuilderThread[], jobOptions: JobOptionsFor, report: Report, signal: AbortSignal | undefined): Promise<JobResult[]> {
   const stop = new AbortController();
+  // A cancel must stop the worker jobs even when job 0 has already finished, so it is raced
+  // against the jobs rather than only handed to job 0.
+  let onAbort = (): void => {};
+  const cancelled = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal!.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  cancelled.catch(() => {}); // observed through the race below
   const jobs = [
     runJob(tokenizer, { ...jobOptions(0), signal: stop.signal, onProgress: (bytes, examples) => report(0, bytes, examples) }),
     ...workers.map((worker, i) => worker.run(jobOptions(i + 1))),
   ];
   try {
-    return await Promise.all(
-      jobs.map((job) =>
-        job.catch((error: unknown) => {
-          stop.abort(error);
-          throw error;
-        }),
+    return await Promise.race([
+      Promise.all(
+        jobs.map((job) =>
+          job.catch((error: unknown) => {
+            stop.abort(error);
+            throw error;
+          }),
+        ),
       ),
-    );
+      cancelled,
+    ]);
   } catch (error) {
+    stop.abort(error);
     // Every job has removed its unfinished shards before this returns.
     await Promise.all([...workers.map((worker) => worker.stop()), ...jobs.map((job) => job.catch(() => {}))]);
     throw error;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
   }
 }
 

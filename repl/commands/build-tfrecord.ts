@@ -1,18 +1,7 @@
-import { Command, Option } from 'commander';
-import { buildPretrainingData } from '../../lib/pretraining/index.js';
+import { type BuildManifest, buildPretrainingData } from '../../lib/pretraining/index.js';
 import { formatBytes, table } from '../format.js';
-import { byteProgress } from '../progress.js';
-
-const int = (value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n)) throw new Error(`expected an integer, got ${JSON.stringify(value)}`);
-  return n;
-};
-const float = (value: string): number => {
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw new Error(`expected a number, got ${JSON.stringify(value)}`);
-  return n;
-};
+import type { CommandIo, ProgressReporter } from '../io/command-io.js';
+import { defineCommand, type FlagDefinition } from '../registry/command-definition.js';
 
 export interface BuildTfrecordFlags {
   readonly input_dir: string;
@@ -36,60 +25,68 @@ export interface BuildTfrecordFlags {
 }
 
 /** The reference's flags, same names and defaults, plus --num_shards, --overwrite and --token_cache_mb. */
-export function addBuildFlags(command: Command): Command {
-  return command
-    .requiredOption('--input_dir <dir>', 'corpus folder, searched recursively for *.txt and *.jsonl.zst')
-    .requiredOption('--tokenizer_dir <dir>', 'Hugging Face tokenizer folder')
-    .requiredOption('--output_dir <dir>', 'where the shards go (must be empty or new unless --overwrite)')
-    .option('--max_seq_length <n>', 'tokens per example, [CLS]/[SEP] included', int, 512)
-    .option('--max_predictions_per_seq <n>', 'cap on masked positions per example', int, 76)
-    .option('--num_processes <n>', 'worker threads; 0 = one per CPU (set it for reproducible output)', int, 0)
-    .option('--sentence_pair_prob <p>', 'probability of a two-segment example', float, 0.05)
-    .option('--short_seq_prob <p>', 'probability that the next target length is random', float, 0.01)
-    .option('--do_whole_word_mask', 'mask whole words instead of single word pieces')
-    .option('--max_ngram_size <n>', 'mask up to n contiguous whole words together (needs --do_whole_word_mask)', int)
-    .option('--dupe_factor <n>', 'passes over the data, each with fresh masks', int, 2)
-    .option('--masked_lm_prob <p>', 'fraction of tokens to predict', float, 0.15)
-    .option('--seed <n>', 'base seed; worker j uses seed + j', int, 12345)
-    .option('--long_seq_threshold <x>', 'buffers of at least int(max_seq_length × x) tokens are cut into chunks', float, 1.8)
-    .option('--num_shards <n>', 'output shards (the reference always writes 1000)', int, 1000)
-    .option('--overwrite', 'replace earlier build output in --output_dir')
-    .option('--token_cache_mb <n>', 'memory (all workers) for token ids kept from pass 1 for the other dupe passes; 0 = tokenize every pass', float, 1024)
-    .addOption(new Option('--debug', 'accepted for compatibility with the reference script').hideHelp());
-}
+export const buildFlags: readonly FlagDefinition[] = [
+  { name: 'input_dir', type: 'path', value: 'dir', required: true, description: 'corpus folder, searched recursively for *.txt and *.jsonl.zst' },
+  { name: 'tokenizer_dir', type: 'path', value: 'dir', required: true, description: 'Hugging Face tokenizer folder' },
+  { name: 'output_dir', type: 'path', value: 'dir', required: true, description: 'where the shards go (must be empty or new unless --overwrite)' },
+  { name: 'max_seq_length', type: 'int', value: 'n', default: 512, description: 'tokens per example, [CLS]/[SEP] included' },
+  { name: 'max_predictions_per_seq', type: 'int', value: 'n', default: 76, description: 'cap on masked positions per example' },
+  { name: 'num_processes', type: 'int', value: 'n', default: 0, description: 'worker threads; 0 = one per CPU (set it for reproducible output)' },
+  { name: 'sentence_pair_prob', type: 'float', value: 'p', default: 0.05, description: 'probability of a two-segment example' },
+  { name: 'short_seq_prob', type: 'float', value: 'p', default: 0.01, description: 'probability that the next target length is random' },
+  { name: 'do_whole_word_mask', type: 'boolean', description: 'mask whole words instead of single word pieces' },
+  { name: 'max_ngram_size', type: 'int', value: 'n', description: 'mask up to n contiguous whole words together (needs --do_whole_word_mask)' },
+  { name: 'dupe_factor', type: 'int', value: 'n', default: 2, description: 'passes over the data, each with fresh masks' },
+  { name: 'masked_lm_prob', type: 'float', value: 'p', default: 0.15, description: 'fraction of tokens to predict' },
+  { name: 'seed', type: 'int', value: 'n', default: 12345, description: 'base seed; worker j uses seed + j' },
+  { name: 'long_seq_threshold', type: 'float', value: 'x', default: 1.8, description: 'buffers of at least int(max_seq_length × x) tokens are cut into chunks' },
+  { name: 'num_shards', type: 'int', value: 'n', default: 1000, description: 'output shards (the reference always writes 1000)' },
+  { name: 'overwrite', type: 'boolean', description: 'replace earlier build output in --output_dir' },
+  { name: 'token_cache_mb', type: 'float', value: 'n', default: 1024, description: 'memory (all workers) for token ids kept from pass 1 for the other dupe passes; 0 = tokenize every pass' },
+  { name: 'debug', type: 'boolean', hidden: true, description: 'accepted for compatibility with the reference script' },
+];
 
-/** Runs the build with a progress bar on stderr; returns the manifest. */
-export async function runBuild(flags: BuildTfrecordFlags): Promise<Awaited<ReturnType<typeof buildPretrainingData>>> {
-  let progress: ReturnType<typeof byteProgress> | undefined;
-  const manifest = await buildPretrainingData({
-    inputDir: flags.input_dir,
-    tokenizerDir: flags.tokenizer_dir,
-    outputDir: flags.output_dir,
-    maxSeqLength: flags.max_seq_length,
-    maxPredictionsPerSeq: flags.max_predictions_per_seq,
-    numProcesses: flags.num_processes,
-    sentencePairProb: flags.sentence_pair_prob,
-    shortSeqProb: flags.short_seq_prob,
-    doWholeWordMask: flags.do_whole_word_mask ?? false,
-    maxNgramSize: flags.max_ngram_size,
-    dupeFactor: flags.dupe_factor,
-    maskedLmProb: flags.masked_lm_prob,
-    seed: flags.seed,
-    longSeqThreshold: flags.long_seq_threshold,
-    numShards: flags.num_shards,
-    overwrite: flags.overwrite ?? false,
-    tokenCacheMb: flags.token_cache_mb,
-    onProgress: ({ bytes, totalBytes, examples }) => {
-      progress ??= byteProgress('building', totalBytes, { extra: ' | {examples} examples' });
-      progress.update(Math.min(bytes, totalBytes), { examples });
-    },
-  });
-  progress?.stop();
-  return manifest;
+/** Runs the build with a progress display; Ctrl-C (the io's signal) cancels it and leaves no output. */
+export async function runBuild(flags: BuildTfrecordFlags, io: CommandIo): Promise<BuildManifest> {
+  let progress: ProgressReporter | undefined;
+  let total = 0;
+  try {
+    const manifest = await buildPretrainingData({
+      inputDir: flags.input_dir,
+      tokenizerDir: flags.tokenizer_dir,
+      outputDir: flags.output_dir,
+      maxSeqLength: flags.max_seq_length,
+      maxPredictionsPerSeq: flags.max_predictions_per_seq,
+      numProcesses: flags.num_processes,
+      sentencePairProb: flags.sentence_pair_prob,
+      shortSeqProb: flags.short_seq_prob,
+      doWholeWordMask: flags.do_whole_word_mask ?? false,
+      maxNgramSize: flags.max_ngram_size,
+      dupeFactor: flags.dupe_factor,
+      maskedLmProb: flags.masked_lm_prob,
+      seed: flags.seed,
+      longSeqThreshold: flags.long_seq_threshold,
+      numShards: flags.num_shards,
+      overwrite: flags.overwrite ?? false,
+      tokenCacheMb: flags.token_cache_mb,
+      signal: io.signal,
+      onProgress: ({ bytes, totalBytes, examples }) => {
+        total = totalBytes;
+        progress ??= io.progress({ label: 'building', total: totalBytes, unit: 'bytes', extra: ['examples'] });
+        progress.update(Math.min(bytes, totalBytes), { examples });
+      },
+    });
+    // The progress counts sentence bytes and the total file bytes (line breaks too): a finished
+    // build is 100% all the same.
+    progress?.update(total, { examples: manifest.totals.examples });
+    return manifest;
+  } finally {
+    progress?.stop();
+  }
 }
 
 /** A plain-text summary of a build manifest. */
-export function describeBuild(manifest: Awaited<ReturnType<typeof buildPretrainingData>>): string {
+export function describeBuild(manifest: BuildManifest): string {
   const s = manifest.statistics;
   const pct = (n: number): string => (s.predictions ? `${((100 * n) / s.predictions).toFixed(1)}%` : '–');
   const inputBytes = manifest.input_files.reduce((n, f) => n + f.bytes, 0);
@@ -109,10 +106,11 @@ export function describeBuild(manifest: Awaited<ReturnType<typeof buildPretraini
     .join('\n');
 }
 
-export function buildTfrecordCommand(): Command {
-  return addBuildFlags(new Command('build-tfrecord').description('build masked pretraining examples as TFRecord shards, seed for seed equal to KoBigBird\'s create_pretraining_data.py')).action(
-    async (flags: BuildTfrecordFlags) => {
-      process.stdout.write(`${describeBuild(await runBuild(flags))}\n`);
-    },
-  );
-}
+export const buildTfrecordCommand = defineCommand<BuildTfrecordFlags>({
+  path: ['build-tfrecord'],
+  description: "build masked pretraining examples as TFRecord shards, seed for seed equal to KoBigBird's create_pretraining_data.py",
+  flags: buildFlags,
+  async run(flags, io) {
+    io.text(describeBuild(await runBuild(flags, io)));
+  },
+});

@@ -1,7 +1,7 @@
-import { Command } from 'commander';
 import { exportToHuggingFace, type HfExportSkip, shapeText } from '../../lib/checkpoint/index.js';
-import { formatBytes, table } from '../format.js';
-import { byteProgress, type ByteProgress } from '../progress.js';
+import { formatBytes } from '../format.js';
+import type { ProgressReporter } from '../io/command-io.js';
+import { defineCommand } from '../registry/command-definition.js';
 
 /** Skipped variables grouped by reason: a checkpoint mid-training has two optimizer slots per weight. */
 export function skippedSummary(skipped: readonly HfExportSkip[]): string {
@@ -23,41 +23,44 @@ interface ExportFlags {
 }
 
 /** `kbb export`: KoBigBird's `convert_bigbird_tf_to_pt.py`, same flags and defaults, no Python. */
-export function exportCommand(): Command {
-  return new Command('export')
-    .description('TF BigBird checkpoint folder → Hugging Face folder (model.safetensors, config.json, tokenizer files)')
-    .requiredOption('--checkpoint_dir <dir>', "TF checkpoint folder; its newest checkpoint (the 'checkpoint' file) is exported")
-    .requiredOption('--output_dir <dir>', 'the Hugging Face folder to write')
-    .option('--big_bird_config_file <file>', 'pretrain_config.json or an HF config.json; relative to --checkpoint_dir', 'pretrain_config.json')
-    .option('--tokenizer_dir <dir>', 'tokenizer folder (default: CHECKPOINT_DIR/tokenizer)')
-    .option('--no-tokenizer', 'write no tokenizer files')
-    .option('--step_on_output', "append the step to --output_dir: model.ckpt-600000 → OUTPUT_DIR-600k")
-    .option('--pytorch_bin', 'also write pytorch_model.bin (torch.load, weights_only=True)')
-    .option('--checkpoint <prefix>', 'export this checkpoint prefix instead of the newest')
-    .option('--overwrite', 'replace a model already in the output folder')
-    .action(async (flags: ExportFlags) => {
-      let bar: ByteProgress | undefined;
-      const started = performance.now();
-      const result = await exportToHuggingFace({
-        checkpointDir: flags.checkpoint_dir,
-        outputDir: flags.output_dir,
-        bigBirdConfigFile: flags.big_bird_config_file,
-        tokenizerDir: flags.tokenizer ? flags.tokenizer_dir : null,
-        stepOnOutput: flags.step_on_output,
-        pytorchBin: flags.pytorch_bin,
-        checkpoint: flags.checkpoint,
-        overwrite: flags.overwrite,
-        onProgress: (done, total) => {
-          bar ??= byteProgress('export', total);
-          bar.update(done);
-        },
-      }).finally(() => bar?.stop());
-      const { plan } = result;
-      process.stdout.write(`${table(['TF variable', 'shape', 'Hugging Face parameter', 'shape '], plan.rows.map((r) => [r.tfName, shapeText(r.tfShape), r.transpose ? `${r.hfName} (transposed)` : r.hfName, shapeText(r.hfShape)]))}\n\n`);
-      if (plan.skipped.length > 0) process.stdout.write(`not exported: ${skippedSummary(plan.skipped)}\n`);
-      const seconds = (performance.now() - started) / 1000;
-      process.stdout.write(`exported ${result.checkpointPrefix} as ${plan.architecture} (${plan.rows.length} tensors, ${formatBytes(plan.totalBytes)}) in ${seconds.toFixed(1)} s to ${result.outputDir}:\n`);
-      for (const file of result.files) process.stdout.write(`  ${file}\n`);
-      for (const note of result.notes) process.stdout.write(`note: ${note}\n`);
-    });
-}
+export const exportCommand = defineCommand<ExportFlags>({
+  path: ['export'],
+  description: 'TF BigBird checkpoint folder → Hugging Face folder (model.safetensors, config.json, tokenizer files)',
+  flags: [
+    { name: 'checkpoint_dir', type: 'path', value: 'dir', required: true, description: "TF checkpoint folder; its newest checkpoint (the 'checkpoint' file) is exported" },
+    { name: 'output_dir', type: 'path', value: 'dir', required: true, description: 'the Hugging Face folder to write' },
+    { name: 'big_bird_config_file', type: 'path', value: 'file', default: 'pretrain_config.json', description: 'pretrain_config.json or an HF config.json; relative to --checkpoint_dir' },
+    { name: 'tokenizer_dir', type: 'path', value: 'dir', description: 'tokenizer folder (default: CHECKPOINT_DIR/tokenizer)' },
+    { name: 'tokenizer', type: 'boolean', negatable: true, description: 'write no tokenizer files' },
+    { name: 'step_on_output', type: 'boolean', description: 'append the step to --output_dir: model.ckpt-600000 → OUTPUT_DIR-600k' },
+    { name: 'pytorch_bin', type: 'boolean', description: 'also write pytorch_model.bin (torch.load, weights_only=True)' },
+    { name: 'checkpoint', type: 'path', value: 'prefix', description: 'export this checkpoint prefix instead of the newest' },
+    { name: 'overwrite', type: 'boolean', description: 'replace a model already in the output folder' },
+  ],
+  async run(flags, io) {
+    let bar: ProgressReporter | undefined;
+    const started = performance.now();
+    const result = await exportToHuggingFace({
+      checkpointDir: flags.checkpoint_dir,
+      outputDir: flags.output_dir,
+      bigBirdConfigFile: flags.big_bird_config_file,
+      tokenizerDir: flags.tokenizer ? flags.tokenizer_dir : null,
+      stepOnOutput: flags.step_on_output,
+      pytorchBin: flags.pytorch_bin,
+      checkpoint: flags.checkpoint,
+      overwrite: flags.overwrite,
+      onProgress: (done, total) => {
+        bar ??= io.progress({ label: 'export', total, unit: 'bytes' });
+        bar.update(done);
+      },
+    }).finally(() => bar?.stop());
+    const { plan } = result;
+    io.table(['TF variable', 'shape', 'Hugging Face parameter', 'shape '], plan.rows.map((r) => [r.tfName, shapeText(r.tfShape), r.transpose ? `${r.hfName} (transposed)` : r.hfName, shapeText(r.hfShape)]));
+    io.text('');
+    if (plan.skipped.length > 0) io.text(`not exported: ${skippedSummary(plan.skipped)}`);
+    const seconds = (performance.now() - started) / 1000;
+    io.text(`exported ${result.checkpointPrefix} as ${plan.architecture} (${plan.rows.length} tensors, ${formatBytes(plan.totalBytes)}) in ${seconds.toFixed(1)} s to ${result.outputDir}:`);
+    for (const file of result.files) io.text(`  ${file}`);
+    for (const note of result.notes) io.text(`note: ${note}`);
+  },
+});

@@ -1,0 +1,11 @@
+import type { ProgressOptions } from '../io/command-io.js';
+
+/** A progress display's state as the Ink bar renders it. */
+export interface ProgressState extends ProgressOptions {
+  readonly done: number;
+  readonly values: Readonly<Record<string, number>>;
+  /** performance.now() at the start, for rate and ETA. */
+  readonly started: number;
+  /** performance.now() at this update. */
+  readonly now: number;
+}

@@ -1,0 +1,38 @@
+import { formatBytes } from '../format.js';
+
+/** The numbers a progress display shows, computed the same way for the terminal bar and the Ink bar. */
+export interface ProgressFigures {
+  /** 0..1 */
+  readonly fraction: number;
+  readonly done: string;
+  readonly total: string;
+  /** Per second, or '–' before there is anything to measure. */
+  readonly rate: string;
+  /** Time left, or '–' while unknown. */
+  readonly eta: string;
+}
+
+export const formatAmount = (unit: 'bytes' | 'items', n: number): string => (unit === 'bytes' ? formatBytes(n) : Math.round(n).toLocaleString('en-US'));
+
+/** `1:05`, `12s`, `1:02:03`. */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '–';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const rest = String(s % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${rest}` : `${m}:${rest}`;
+}
+
+export function progressFigures(unit: 'bytes' | 'items', done: number, total: number, elapsedSeconds: number): ProgressFigures {
+  const fraction = total > 0 ? Math.min(1, Math.max(0, done / total)) : 0;
+  const perSecond = elapsedSeconds > 0 ? done / elapsedSeconds : 0;
+  return {
+    fraction,
+    done: formatAmount(unit, done),
+    total: formatAmount(unit, total),
+    rate: perSecond > 0 ? `${formatAmount(unit, perSecond)}/s` : '–',
+    eta: fraction >= 1 ? '0s' : perSecond > 0 ? formatDuration((total - done) / perSecond) : '–',
+  };
+}

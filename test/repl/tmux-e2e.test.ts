@@ -1,0 +1,89 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { projectRoot } from '../helpers/fixtures.js';
+import { kbbBin } from './kbb-process.js';
+
+const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+if (!hasTmux) console.warn('skipping the kbb> end-to-end test: tmux is not installed (.ci/run installs it with apt-get)');
+
+// A server of its own (not the user's tmux), a fixed size, and no user config.
+const socket = `kbb-e2e-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+const tmux = (...args: string[]): string => {
+  const result = spawnSync('tmux', ['-L', socket, '-f', '/dev/null', ...args], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`tmux ${args.join(' ')}: ${result.stderr}`);
+  return result.stdout;
+};
+const screen = (): string => tmux('capture-pane', '-p', '-J', '-S', '-1000', '-t', 'kbb');
+
+async function waitFor(test: (text: string) => boolean, what: string, timeoutMs = 60_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = screen();
+    if (test(text)) return text;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; the screen was:\n${text}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+const waitForText = (text: string, timeoutMs?: number): Promise<string> => waitFor((s) => s.includes(text), JSON.stringify(text), timeoutMs);
+/** The last non-blank line is an empty prompt: the command finished and kbb waits for the next. */
+const promptIsBack = (s: string): boolean => /kbb>\s*$/.test(s.trimEnd().split('\n').at(-1) ?? '');
+
+describe.skipIf(!hasTmux)('kbb> in a real terminal (tmux)', () => {
+  let dir = '';
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'kbb-e2e-'));
+    const command = `cd ${projectRoot} && env HOME=${dir} ${process.execPath} ${kbbBin}`;
+    tmux('new-session', '-d', '-s', 'kbb', '-x', '120', '-y', '50', command, ';', 'set-option', '-t', 'kbb', 'remain-on-exit', 'on');
+  });
+  afterAll(() => {
+    spawnSync('tmux', ['-L', socket, 'kill-server']);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('tokenize, build-tfrecord with its progress bar, tfrecord show, cancel, a bad command, exit', async () => {
+    await waitFor(promptIsBack, 'the kbb> prompt');
+
+    tmux('send-keys', '-t', 'kbb', 'tokenize 도서관에서 책을', 'Enter');
+    let s = await waitForText('3 tokens, 2 words');
+    expect(s).toMatch(/tokens +도서관 +##에서 +책을/);
+
+    const out = join(dir, 'tfrecords');
+    tmux('send-keys', '-t', 'kbb', `build-tfrecord --input_dir data/sample-corpus --tokenizer_dir data/sample-tokenizer --output_dir ${out} --max_seq_length 128 --num_processes 1 --num_shards 2 --dupe_factor 2 --do_whole_word_mask`, 'Enter');
+    s = await waitForText(`manifest  ${out}/build_manifest.json`);
+    // The finished bar stays on screen, with its rate and ETA.
+    expect(s).toMatch(/building █{30} 100% \| 144\.6 KB of 144\.6 KB \| \d+ examples \| [\d.]+ [KM]B\/s \| ETA 0s/);
+    expect(s).toMatch(/wrote +\d+ examples into 2 of 2 shards/);
+
+    tmux('send-keys', '-t', 'kbb', `tfrecord show ${out}/pretrain_data.tfrecord-0-of-2 --n 1`, 'Enter');
+    s = await waitForText('⟦x⟧ x masked as [MASK]');
+    expect(s).toMatch(/example 0 of pretrain_data\.tfrecord-0-of-2: 128 tokens/);
+    expect(s).toMatch(/ +\d+ +\[MASK\] +\S+ +masked/);
+
+    // Ctrl-C during a long build: back to the prompt, nothing left in the output folder.
+    const cancelled = join(dir, 'cancelled');
+    tmux('send-keys', '-t', 'kbb', `build-tfrecord --input_dir data/sample-corpus --tokenizer_dir data/sample-tokenizer --output_dir ${cancelled} --num_processes 1 --num_shards 2 --dupe_factor 100000`, 'Enter');
+    await waitFor((text) => /building █*░+ \d+%/.test(text) && text.includes('Ctrl-C cancels'), 'the live progress bar');
+    tmux('send-keys', '-t', 'kbb', 'C-c');
+    s = await waitFor((text) => text.trimEnd().endsWith('cancelled\nkbb>'), 'the cancel');
+    expect(existsSync(cancelled) ? readdirSync(cancelled) : []).toEqual([]);
+
+    tmux('send-keys', '-t', 'kbb', 'no-such-command', 'Enter');
+    s = await waitForText("error: unknown command 'no-such-command'");
+    await waitFor(promptIsBack, 'the prompt after the error');
+
+    // ↑ brings the last line back; Ctrl-U clears it again.
+    tmux('send-keys', '-t', 'kbb', 'Up');
+    await waitFor((text) => /kbb> no-such-command\s*$/.test(text.trimEnd()), 'the history');
+    tmux('send-keys', '-t', 'kbb', 'C-u', 'exit', 'Enter');
+    const paneStatus = (): string => tmux('display-message', '-p', '-t', 'kbb', '#{pane_dead} #{pane_dead_status}').trim();
+    await waitFor(() => paneStatus() === '1 0', 'kbb to exit with status 0', 30_000).catch((error: Error) => {
+      throw new Error(`${error.message}\n(pane dead, status: ${paneStatus()})`);
+    });
+    const history = readFileSync(join(dir, '.kbb_history'), 'utf8').split('\n');
+    expect(history[0]).toBe('tokenize 도서관에서 책을');
+    expect(history).toContain('no-such-command');
+  });
+});
