@@ -58,7 +58,12 @@ export function figureText(figure: PlotlyFigure): string {
   for (const trace of figure.data) {
     const kind = trace.type ?? 'scatter';
     const name = trace.name ? ` ${trace.name}` : '';
-    const points = trace.labels || trace.values ? `${shown(trace.labels)} → ${shown(trace.values)}` : trace.x ? `${shown(trace.x)} → ${shown(trace.y)}` : shown(trace.y);
+    const points =
+      trace.labels && trace.values
+        ? `${shown(trace.labels)} → ${shown(trace.values)}`
+        : trace.x && trace.y
+          ? `${shown(trace.x)} → ${shown(trace.y)}`
+          : shown(trace.values ?? trace.x ?? trace.y);
     lines.push(`  ${kind}${name}: ${points}`);
   }
   return lines.join('\n');

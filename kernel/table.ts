@@ -17,6 +17,8 @@ export interface TableOptions {
   readonly maxRows?: number;
   /** Show the DataFrame's index as a first column (default: only when it is not 0, 1, 2, …). */
   readonly showIndex?: boolean;
+  /** Columns whose numbers are shown as they are, without thousands separators (ids, years). */
+  readonly plain?: readonly string[];
 }
 
 interface Normalized {
@@ -58,7 +60,8 @@ export function formatCell(value: unknown): string {
   return String(value);
 }
 
-const isNumeric = (v: unknown): boolean => typeof v === 'number' || typeof v === 'bigint';
+/** Numbers, and strings that read as one (`12.5%`, `1,024`), are right-aligned. */
+const isNumeric = (v: unknown): boolean => typeof v === 'number' || typeof v === 'bigint' || (typeof v === 'string' && /^[-+]?[\d,]*\.?\d+\s?%?$/.test(v));
 
 /** A table as one display output: `text/html` (a `<table>`, every value escaped) and aligned `text/plain`. */
 export function tableBundle(input: TableInput, options: TableOptions = {}): MimeBundle {
@@ -69,6 +72,8 @@ export function tableBundle(input: TableInput, options: TableOptions = {}): Mime
   const headers = index ? ['', ...columns] : columns;
   const cells = shownRows.map((row, r) => (index ? [index[r], ...row] : row));
   // A column is right-aligned when every value in it is a number.
+  const plain = new Set(options.plain ?? []);
+  const text = (value: unknown, c: number): string => (plain.has(headers[c]) && typeof value === 'number' ? String(value) : formatCell(value));
   const numeric = headers.map((_, c) => cells.length > 0 && cells.every((row) => row[c] === undefined || row[c] === null || isNumeric(row[c])));
 
   const align = (c: number): string => (numeric[c] ? ' style="text-align: right;"' : ' style="text-align: left;"');
@@ -77,7 +82,7 @@ export function tableBundle(input: TableInput, options: TableOptions = {}): Mime
     options.caption ? `<caption style="text-align: left; font-weight: bold;">${escapeHtml(options.caption)}</caption>` : '',
     `<thead><tr>${headers.map((h, c) => `<th${align(c)}>${escapeHtml(h)}</th>`).join('')}</tr></thead>`,
     '<tbody>',
-    ...cells.map((row) => `<tr>${headers.map((_, c) => `<td${align(c)}>${escapeHtml(formatCell(row[c]))}</td>`).join('')}</tr>`),
+    ...cells.map((row) => `<tr>${headers.map((_, c) => `<td${align(c)}>${escapeHtml(text(row[c], c))}</td>`).join('')}</tr>`),
     '</tbody>',
     '</table>',
     hidden > 0 ? `<p class="kbb-table-more">… ${hidden.toLocaleString('en-US')} more rows</p>` : '',
@@ -85,15 +90,15 @@ export function tableBundle(input: TableInput, options: TableOptions = {}): Mime
     .filter(Boolean)
     .join('\n');
 
-  const texts = [headers.map(String), ...cells.map((row) => headers.map((_, c) => formatCell(row[c])))];
+  const texts = [headers.map(String), ...cells.map((row) => headers.map((_, c) => text(row[c], c)))];
   const widths = headers.map((_, c) => Math.max(...texts.map((row) => [...row[c]].length)));
   const pad = (s: string, c: number): string => (numeric[c] ? s.padStart(widths[c]) : s.padEnd(widths[c]));
-  const text = [
+  const plainText = [
     ...(options.caption ? [options.caption] : []),
     ...texts.map((row) => row.map((s, c) => pad(s, c)).join('  ').trimEnd()),
     ...(hidden > 0 ? [`… ${hidden.toLocaleString('en-US')} more rows`] : []),
   ].join('\n');
-  return { data: { 'text/html': html, 'text/plain': text } };
+  return { data: { 'text/html': html, 'text/plain': plainText } };
 }
 
 /** Displays a table (see tableBundle). */

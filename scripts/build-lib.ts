@@ -133,6 +133,31 @@ function declarations(): void {
   }
 }
 
+/**
+ * One build at a time per checkout (tests and notebooks may start it together): a lock folder,
+ * taken over when its holder is gone for longer than any build takes.
+ */
+async function withLock<T>(run: () => Promise<T>): Promise<T> {
+  const lock = join(dist, '.build-lock');
+  await mkdir(dist, { recursive: true });
+  for (;;) {
+    try {
+      await mkdir(lock);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const age = Date.now() - (await stat(lock).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs;
+      if (age > 120_000) await rm(lock, { recursive: true, force: true });
+      else await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  try {
+    return await run();
+  } finally {
+    await rm(lock, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const force = process.argv.includes('--force');
   const current = await inputs();
@@ -141,7 +166,6 @@ async function main(): Promise<void> {
     return;
   }
   const started = performance.now();
-  await mkdir(dist, { recursive: true });
   await rm(recordFile, { force: true });
   await Promise.all(BUNDLES.map((b) => bundle(b.entry, b.out)));
   await rm(join(dist, 'types'), { recursive: true, force: true });
@@ -153,4 +177,4 @@ async function main(): Promise<void> {
   console.log(`built ${BUNDLES.map((b) => `dist/${b.out}.cjs`).join(', ')} and their types in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 
-await main();
+await withLock(main);
