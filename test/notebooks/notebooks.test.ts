@@ -60,7 +60,7 @@ describe.skipIf(skipped)('every notebook, executed headless with the kbb kernel'
   const env = { ...process.env, JUPYTER_PATH: jupyterPath };
   beforeAll(() => {
     buildLib();
-  });
+  }, 300_000);
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
   for (const name of notebooks) {
@@ -88,7 +88,7 @@ describe.skipIf(skipped)('every notebook, executed headless with the kbb kernel'
       expect({ charts: charts.length, tables: tables.length }).toEqual(EXPECTED[name]);
       // plotly.js travels with the first chart only.
       expect(charts.map((c) => html(c).includes('plotly.js v3'))).toEqual(charts.map((_, i) => i === 0));
-    });
+    }, 300_000);
   }
 
   it.skipIf(!chromium)('draws every chart when an executed notebook, saved as HTML, is opened offline in headless Chromium', () => {
@@ -115,5 +115,5 @@ describe.skipIf(skipped)('every notebook, executed headless with the kbb kernel'
       expect(charts.length, `${name}: chart elements in the page`).toBe(EXPECTED[name].charts);
       charts.forEach((chart, i) => expect(chart, `${name}: chart ${i + 1} drew no SVG`).toContain('class="main-svg"'));
     }
-  });
+  }, 300_000);
 });
