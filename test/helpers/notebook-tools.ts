@@ -20,9 +20,6 @@ export const jupyter = ['/usr/bin/jupyter', 'jupyter'].find((command) => (comman
 /** The project's tslab (the kbb kernel runs `npx --no-install tslab kernel`). */
 export const hasTslab = works('npx', ['--no-install', 'tslab', '--version']);
 
-/** The kbb kernel, as Jupyter finds it with JUPYTER_PATH=kernel/. */
-export const hasKbbKernel = jupyter !== undefined && works(jupyter, ['kernelspec', 'list', '--json'], { JUPYTER_PATH: jupyterPath });
-
 /** A Chromium (or Chrome) that runs headless. */
 export const chromium = ['chromium', 'chromium-browser', 'google-chrome'].find((command) => works(command, ['--version']));
 
