@@ -7,3 +7,4 @@ export * from './stats/index.js';
 export * from './text/index.js';
 export * from './tfrecord/index.js';
 export * from './tokenizer/index.js';
+export * from './train/index.js';
