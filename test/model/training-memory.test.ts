@@ -94,7 +94,7 @@ describe('training-step memory (block-sparse, 512 tokens, train mode)', () => {
     for (const g of grads.values()) g.dispose();
   };
 
-  it('keeps the peak of live tensors within a small multiple of one layer, and leaks nothing over steps', async () => {
+  it('keeps the peak of live tensor data under a fixed bound, builds no [S × S] tensor, and leaks nothing over steps', async () => {
     step(); // creates the moments
     const resting = tf.memory();
     const overResting = peakDataBytes(step).peakOverStartBytes / MiB;
