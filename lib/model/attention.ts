@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type AttentionType, type BigBirdConfig, headSize } from './bigbird-config.js';
 import { gatherRows } from './gather-rows.js';
-import { dense, dropout } from './nn.js';
+import { dense } from './nn.js';
+import { recomputed } from './recompute.js';
 import type { BigBirdWeights } from './weights.js';
 
 /** HF's additive penalty for masked keys in block-sparse attention (`attn_mask_penalty`); softmax turns it into an exact 0. */
@@ -52,10 +53,20 @@ export function selfAttention(
   const q = project('query');
   const k = project('key');
   const v = project('value');
-  const context =
-    attentionType === 'original_full'
-      ? fullAttention(q, k, v, inputs)
-      : blockSparseAttention(q, k, v, inputs.mask, requirePlan(layerPlan, layer), { blockSize: config.block_size, numRandomBlocks: config.num_random_blocks });
+  // The attention core (q, k, v → context) is one recomputed op (lib/model/recompute.ts): its scores,
+  // probabilities and gathered key/value blocks are rebuilt in the backward pass instead of being kept,
+  // so a training step holds q, k and v per layer rather than a dozen tensors of the scores' size.
+  let context: tf.Tensor4D;
+  if (attentionType === 'original_full') {
+    // The dropout mask is drawn here and passed in, so the recomputation applies the same one.
+    const multiplier = inputs.probsDropout > 0 ? dropoutMultiplier([batch, heads, seq, seq], inputs.probsDropout) : undefined;
+    const core = recomputed((...xs: tf.Tensor[]) => fullAttention(xs[0] as tf.Tensor4D, xs[1] as tf.Tensor4D, xs[2] as tf.Tensor4D, inputs, xs[3]));
+    context = (multiplier ? core(q, k, v, multiplier) : core(q, k, v)) as tf.Tensor4D;
+  } else {
+    const plan = requirePlan(layerPlan, layer);
+    const geometry = { blockSize: config.block_size, numRandomBlocks: config.num_random_blocks };
+    context = recomputed((...xs: tf.Tensor[]) => blockSparseAttention(xs[0] as tf.Tensor4D, xs[1] as tf.Tensor4D, xs[2] as tf.Tensor4D, inputs.mask, plan, geometry))(q, k, v) as tf.Tensor4D;
+  }
   return mergeHeads(context, batch, seq, config.hidden_size);
 }
 
@@ -68,15 +79,30 @@ function requirePlan(plan: Int32Array | undefined, layer: number): Int32Array {
  * `original_full`: softmax(q·kᵀ/√d + (1−m_key)·finfo.min) · v over all S keys, dropout on the
  * probabilities in training. Pad queries are not zeroed (HF does not either). This is the only place an
  * [S × S] tensor exists, and only in full mode.
+ *
+ * The dropout is `tf.dropout(probs, inputs.probsDropout)`, or, when `dropoutMultiplier` is given (a
+ * [B, H, S, S] tensor from `dropoutMultiplier`), the product with that mask: the same formula with the
+ * random draw made by the caller.
  */
-export function fullAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, inputs: AttentionInputs): tf.Tensor4D {
+export function fullAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, inputs: AttentionInputs, dropoutMultiplier?: tf.Tensor): tf.Tensor4D {
   const { batchSize: batch, seqLength: seq, mask } = inputs;
   const size = q.shape[3];
   const bias = new Float32Array(batch * seq);
   for (let i = 0; i < bias.length; i++) bias[i] = mask[i] === 1 ? 0 : FULL_ATTENTION_MASK_PENALTY;
   const scores = tf.add(tf.div(tf.matMul(q, k, false, true), Math.sqrt(size)), tf.tensor4d(bias, [batch, 1, 1, seq]));
-  const probs = dropout(tf.softmax(scores), inputs.probsDropout);
+  const softmax = tf.softmax(scores);
+  let probs: tf.Tensor;
+  if (dropoutMultiplier !== undefined) probs = tf.mul(softmax, dropoutMultiplier);
+  else probs = inputs.probsDropout > 0 ? tf.dropout(softmax, inputs.probsDropout) : softmax;
   return tf.matMul(probs, v) as tf.Tensor4D;
+}
+
+/** `tf.dropout`'s mask for `shape` at `rate`: floor(U[0, 1) + keep) / keep, so `x · mask` is `tf.dropout(x, rate)`. */
+export function dropoutMultiplier(shape: number[], rate: number): tf.Tensor {
+  return tf.tidy(() => {
+    const keep = 1 - rate;
+    return tf.div(tf.floor(tf.add(tf.randomUniform(shape, 0, 1, 'float32'), keep)), keep);
+  });
 }
 
 export interface BlockSparseGeometry {

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { AttentionInputs } from './attention.js';
 import { type AttentionType, type BigBirdConfig, checkModelConfig, maxTokensForFullAttention } from './bigbird-config.js';
 import { embed } from './embeddings.js';
+import { leanVariableGrads } from './lean-gradients.js';
 import { encoderLayer } from './encoder.js';
 import { crossEntropy, mlmLogits, mlmLoss, nspLogits, pooler } from './heads.js';
 import { bigBirdRandomPlan, type RandomPlan, type RandomPlanMode, type RandomPlanReference } from './random-plans.js';
@@ -225,7 +226,7 @@ export class BigBirdModel {
       names.set(variable.name, tfName);
       list.push(variable);
     }
-    const { value, grads } = tf.variableGrads(() => this.loss(batch), list);
+    const { value, grads } = leanVariableGrads(() => this.loss(batch), list);
     const byTfName = new Map<string, tf.Tensor>();
     for (const [variableName, grad] of Object.entries(grads)) byTfName.set(names.get(variableName)!, grad);
     return { loss: value, grads: byTfName };
@@ -276,9 +277,11 @@ export class BigBirdModel {
     const training = this.mode === 'train';
     const hiddenDropout = training ? this.hiddenDropout : 0;
     const inputs: AttentionInputs = { batchSize: host.batch, seqLength: padded, mask, probsDropout: training ? this.attentionDropout : 0 };
-    const states: tf.Tensor3D[] = [embed(this.weights, config, ids, types, host.batch, padded, hiddenDropout)];
+    // One tidy per module: what a gradient needs is saved (kept) by the engine, so the tidies only free the
+    // intermediates nothing will read again, layer by layer rather than all at the end of the pass.
+    const states: tf.Tensor3D[] = [tf.tidy(() => embed(this.weights, config, ids, types, host.batch, padded, hiddenDropout))];
     for (let layer = 0; layer < config.num_hidden_layers; layer++) {
-      states.push(encoderLayer(states[layer], this.weights, config, layer, attentionType, inputs, plan?.layers[layer], hiddenDropout));
+      states.push(tf.tidy(() => encoderLayer(states[layer], this.weights, config, layer, attentionType, inputs, plan?.layers[layer], hiddenDropout)));
     }
     return states;
   }

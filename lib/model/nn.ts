@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Activation } from './bigbird-config.js';
+import { recomputed } from './recompute.js';
 
 /**
  * The small building blocks every BigBird module uses. Parameters come in TF layout: a dense kernel
@@ -42,8 +43,16 @@ export function geluExact(x: tf.Tensor): tf.Tensor {
   return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
 }
 
+/**
+ * The two gelus as single recomputed ops (lib/model/recompute.ts): a training step keeps only their
+ * input, not their six or seven elementwise products (at 4096 tokens each is a [4096, 3072] tensor of
+ * 48 MiB per layer); the gradient is the same.
+ */
+const recomputedGeluNew = recomputed(geluNew);
+const recomputedGeluExact = recomputed(geluExact);
+
 export function activation(name: Activation): (x: tf.Tensor) => tf.Tensor {
-  return name === 'gelu_new' ? geluNew : geluExact;
+  return name === 'gelu_new' ? recomputedGeluNew : recomputedGeluExact;
 }
 
 /** Inverted dropout (kept values scaled by 1/(1−rate)), as torch's; the identity at rate 0 so eval paths add no op. */

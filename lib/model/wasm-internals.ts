@@ -28,6 +28,8 @@ export interface WasmBackendInternals {
   readonly dataIdMap: { get(dataId: object): WasmTensorData | undefined };
   makeOutput(shape: number[], dtype: DataType, memoryOffset?: number): TensorInfo;
   disposeData(dataId: object, force?: boolean): boolean;
+  /** One more owner of a tensor's data (freed when the count drops to 0). */
+  incRef(dataId: object): void;
   /** A view of a tensor's data in the heap: valid only until the next allocation may grow the heap. */
   typedArrayFromHeap(tensor: TensorInfo): Float32Array | Int32Array | Uint8Array;
 }

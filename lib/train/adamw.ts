@@ -67,28 +67,37 @@ export class AdamW {
       if (grad.shape.join() !== variable.shape.join()) throw new Error(`AdamW: the gradient of ${name} has shape [${grad.shape}], the variable [${variable.shape}]`);
       let slots = this.moments.get(name);
       if (!slots) {
-        slots = { m: tf.variable(tf.zerosLike(variable), false), v: tf.variable(tf.zerosLike(variable), false) };
+        // tf.variable shares its initial value's data: the zeros are disposed once the variable holds them
+        // (left alone, they would keep every first-step moment buffer alive after the first assign).
+        const zeros = (): tf.Variable => tf.tidy(() => tf.variable(tf.zerosLike(variable), false));
+        slots = { m: zeros(), v: zeros() };
         this.moments.set(name, slots);
       }
       const { m, v } = slots;
-      tf.tidy(() => {
-        const nextM = tf.add(tf.mul(m, beta1), tf.mul(grad, 1 - beta1));
-        const nextV = tf.add(tf.mul(v, beta2), tf.mul(tf.square(grad), 1 - beta2));
-        const denominator = tf.add(tf.div(tf.sqrt(nextV), correction2), epsilon);
-        let next: tf.Tensor;
-        if (flavour === 'pytorch') {
-          // torch decays first (θ·(1 − lr·wd)), then steps by lr/bc1 · m / (√v/√bc2 + ε).
-          const decayed = this.decays(name) ? tf.mul(variable, 1 - learningRate * weightDecay) : variable;
-          next = tf.sub(decayed, tf.mul(tf.div(nextM, denominator), learningRate / correction1));
-        } else {
-          let update = tf.div(nextM, denominator);
-          if (this.decays(name)) update = tf.add(update, tf.mul(variable, weightDecay));
-          next = tf.sub(variable, tf.mul(update, learningRate));
-        }
+      // One op at a time, each intermediate disposed as soon as the next op has read it: for the
+      // 32,500 × 768 word embeddings every intermediate is 95 MiB, and a tidy would hold all 15 of them
+      // at once. The ops and their order are the tidy version's, so the numbers are the same.
+      const step = new Chain();
+      let next: tf.Tensor;
+      const nextM = step.keep(step.add(step.mul(m, beta1), step.mul(grad, 1 - beta1)));
+      const nextV = step.keep(step.add(step.mul(v, beta2), step.mul(step.square(grad), 1 - beta2)));
+      const denominator = step.add(step.div(step.sqrt(nextV), correction2), epsilon);
+      if (flavour === 'pytorch') {
+        // torch decays first (θ·(1 − lr·wd)), then steps by lr/bc1 · m / (√v/√bc2 + ε).
+        const decayed = this.decays(name) ? step.mul(variable, 1 - learningRate * weightDecay) : variable;
+        next = step.sub(decayed, step.mul(step.div(nextM, denominator), learningRate / correction1));
+      } else {
+        let update = step.div(nextM, denominator);
+        if (this.decays(name)) update = step.add(update, step.mul(variable, weightDecay));
+        next = step.sub(variable, step.mul(update, learningRate));
+      }
+      try {
         m.assign(nextM);
         v.assign(nextV);
         variable.assign(next);
-      });
+      } finally {
+        step.dispose();
+      }
     }
   }
 
@@ -134,4 +143,61 @@ export class AdamW {
 export function referenceLearningRate(step: number, peak: number, warmupSteps: number, totalSteps: number): number {
   if (step < warmupSteps) return (peak * step) / warmupSteps;
   return peak * (1 - Math.min(step, totalSteps) / totalSteps);
+}
+
+/**
+ * Elementwise ops where each result disposes the operands this chain made, right after use (the
+ * operands it did not make, variables and gradients, are left alone), unless `keep` marked them;
+ * `dispose` frees what is left. Scalars are passed as numbers, as `tf.mul(x, 0.9)` takes them (each op
+ * runs in a tidy, which frees the scalar tensor made from the number).
+ */
+class Chain {
+  private readonly made = new Set<tf.Tensor>();
+  private readonly kept = new Set<tf.Tensor>();
+
+  keep(t: tf.Tensor): tf.Tensor {
+    this.kept.add(t);
+    return t;
+  }
+
+  private run(op: () => tf.Tensor, operands: readonly (tf.Tensor | number)[]): tf.Tensor {
+    const out = tf.tidy(op);
+    for (const x of operands) {
+      if (typeof x === 'number' || !this.made.has(x) || this.kept.has(x) || x === out) continue;
+      this.made.delete(x);
+      x.dispose();
+    }
+    this.made.add(out);
+    return out;
+  }
+
+  add(a: tf.Tensor, b: tf.Tensor | number): tf.Tensor {
+    return this.run(() => tf.add(a, b), [a, b]);
+  }
+
+  sub(a: tf.Tensor, b: tf.Tensor | number): tf.Tensor {
+    return this.run(() => tf.sub(a, b), [a, b]);
+  }
+
+  mul(a: tf.Tensor, b: tf.Tensor | number): tf.Tensor {
+    return this.run(() => tf.mul(a, b), [a, b]);
+  }
+
+  div(a: tf.Tensor, b: tf.Tensor | number): tf.Tensor {
+    return this.run(() => tf.div(a, b), [a, b]);
+  }
+
+  square(a: tf.Tensor): tf.Tensor {
+    return this.run(() => tf.square(a), [a]);
+  }
+
+  sqrt(a: tf.Tensor): tf.Tensor {
+    return this.run(() => tf.sqrt(a), [a]);
+  }
+
+  dispose(): void {
+    for (const t of this.made) t.dispose();
+    this.made.clear();
+    this.kept.clear();
+  }
 }

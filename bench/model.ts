@@ -1,0 +1,257 @@
+/**
+ * BigBird training-step throughput in TensorFlow.js: forward + backward + AdamW step of a
+ * BigBird-base-shaped model (hidden 768, 12 heads, intermediate 3072, vocab 32500, block 64,
+ * 3 random blocks) with 2 layers, batch 1, at 1024/2048/4096 tokens block-sparse and 1024/2048 full.
+ *
+ *   npm run bench:model [-- --steps 2 --layers 2 --backend wasm|cpu|tensorflow]
+ *
+ * Each configuration runs one untimed warm-up step (kernels compile, buffers grow; it runs under
+ * `tf.profile`, which gives the step's peak of live tensor bytes and every kernel's output shape) and
+ * then `steps` timed steps; tokens/s = tokens per step / mean step seconds. The last line is one JSON
+ * object. Linear attention gives a 4096/1024 step-time ratio of about 4; full attention about 16.
+ *
+ * Each configuration runs in a child process of its own (`--only <key>`): a wasm heap grows but never
+ * shrinks, so one process would carry a 4096-token step's heap (and its fragmentation) into the next
+ * configuration, and a configuration that does not fit would take the others down with it. One that
+ * fails is reported as null, with the reason on stderr.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import { hfConfigFromJson } from '../lib/checkpoint/hf-bigbird-config.js';
+import { describeBackendSelection, selectBackend } from '../lib/model/backend.js';
+import { BigBirdModel, BigBirdWeights, bigBirdModelVariables, type NamedArray } from '../lib/model/index.js';
+import { peakDataBytes } from '../lib/model/memory-meter.js';
+import { AdamW } from '../lib/train/adamw.js';
+
+const { values } = parseArgs({ options: { steps: { type: 'string', default: '2' }, layers: { type: 'string', default: '2' }, backend: { type: 'string' }, only: { type: 'string' } } });
+const steps = Number(values.steps);
+
+const VOCAB = 32500;
+const MASK_ID = 4;
+const MAX_PREDICTIONS = 640;
+
+function configFor(attention: 'block_sparse' | 'original_full') {
+  return hfConfigFromJson({
+    model_type: 'big_bird',
+    vocab_size: VOCAB,
+    hidden_size: 768,
+    num_hidden_layers: Number(values.layers),
+    num_attention_heads: 12,
+    intermediate_size: 3072,
+    max_position_embeddings: 4096,
+    block_size: 64,
+    num_random_blocks: 3,
+    attention_type: attention,
+    hidden_act: 'gelu_new',
+  });
+}
+
+/** A small fast generator: the benchmark needs plausible values, not a particular stream. */
+function filler(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 2 ** 32;
+  };
+}
+
+function randomWeights(attention: 'block_sparse' | 'original_full'): BigBirdWeights {
+  const config = configFor(attention);
+  const next = filler(42);
+  const arrays = new Map<string, NamedArray>();
+  for (const { name, shape } of bigBirdModelVariables(config, 'masked-lm')) {
+    const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    const isGamma = name.endsWith('/gamma');
+    // Initializer range 0.02 (uniform of that spread is enough for timing); LayerNorm gains 1.
+    for (let i = 0; i < values.length; i++) values[i] = isGamma ? 1 : (next() - 0.5) * 0.04;
+    arrays.set(name, { shape, values });
+  }
+  return BigBirdWeights.fromArrays(config, 'masked-lm', arrays, 'random');
+}
+
+/** One sequence of `length` tokens with 15% (at most 640) positions masked for the MLM loss. */
+function batchOf(length: number) {
+  const next = filler(length);
+  const inputIds = new Int32Array(length);
+  const labels = new Int32Array(length).fill(-100);
+  for (let i = 0; i < length; i++) inputIds[i] = 5 + Math.floor(next() * (VOCAB - 5));
+  const predictions = Math.min(MAX_PREDICTIONS, Math.round(length * 0.15));
+  for (let k = 0; k < predictions; k++) {
+    const at = 1 + Math.floor((k * (length - 2)) / predictions);
+    labels[at] = inputIds[at];
+    inputIds[at] = MASK_ID;
+  }
+  return { inputIds, labels, shape: [1, length] as const };
+}
+
+interface Measured {
+  readonly seconds: number;
+  readonly tokensPerSecond: number;
+}
+
+/** What a child reports on its last stdout line. */
+interface CaseReport extends Measured {
+  readonly key: string;
+  readonly backend: string;
+  /** Peak of live tensor data during the warm-up step, each buffer counted once (lib/model/memory-meter.ts). */
+  readonly peakTensorBytes: number;
+  /** The largest tensor any kernel of the warm-up step produced. */
+  readonly largestShape: number[];
+  /** wasm heap size after the timed steps (the heap never shrinks), when on wasm. */
+  readonly heapBytes?: number;
+}
+
+const MiB = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+
+function wasmHeapBytes(): number | undefined {
+  const wasm = (tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm;
+  return wasm?.HEAPU8.length;
+}
+
+async function measure(key: string, attention: 'block_sparse' | 'original_full', length: number, backend: string): Promise<CaseReport> {
+  const model = new BigBirdModel({ config: configFor(attention), weights: randomWeights(attention), mode: 'train' });
+  const optimizer = new AdamW(model.weights.variables, { flavour: 'bert', learningRate: 1e-4 });
+  const batch = batchOf(length);
+  const step = (): number => {
+    const started = performance.now();
+    const { loss, grads } = model.lossAndGrads(batch);
+    if (process.env.KBB_MEM) console.error(`after gradients: ${MiB(tf.memory().numBytes)} in ${tf.memory().numTensors} tensors`);
+    optimizer.applyGradients(grads);
+    loss.dataSync(); // waits for the backend
+    loss.dispose();
+    for (const g of grads.values()) g.dispose();
+    return (performance.now() - started) / 1000;
+  };
+  let warmup = 0;
+  const resting = tf.memory().numBytes; // weights (moments come with the first step)
+  const { result: profiling, peakOverStartBytes } = peakDataBytes(() =>
+    tf.profile(() => {
+      warmup = step();
+    }),
+  );
+  const profile = await profiling;
+  const peakTensorBytes = resting + peakOverStartBytes;
+  let largestShape: number[] = [];
+  let largest = -1;
+  for (const kernel of profile.kernels) {
+    for (const shape of kernel.outputShapes) {
+      const size = shape.reduce((a, b) => a * b, 1);
+      if (size > largest) {
+        largest = size;
+        largestShape = shape;
+      }
+    }
+  }
+  const times = Array.from({ length: steps }, step);
+  const seconds = times.reduce((a, b) => a + b, 0) / times.length;
+  const heapBytes = wasmHeapBytes();
+  console.error(
+    `${attention} ${length}: warm-up ${warmup.toFixed(2)} s, steps ${times.map((t) => t.toFixed(2)).join(', ')} s → ${(length / seconds).toFixed(0)} tokens/s; ` +
+      `peak tensor data ${MiB(peakTensorBytes)}, largest tensor [${largestShape.join(' × ')}]` +
+      `${heapBytes === undefined ? '' : `, wasm heap ${MiB(heapBytes)}`} (${tf.memory().numTensors} tensors live)`,
+  );
+  optimizer.dispose();
+  model.dispose();
+  return { key, backend, seconds, tokensPerSecond: length / seconds, peakTensorBytes, largestShape, ...(heapBytes === undefined ? {} : { heapBytes }) };
+}
+
+/**
+ * The wasm backend does not check `_malloc`'s result: when the heap cannot grow (4 GB), a tensor gets
+ * offset 0 and the run dies later of "memory access out of bounds" somewhere unrelated. In the
+ * benchmark child a failed allocation throws at once instead, with the tensor data the backend holds
+ * (the blocks it allocated, each counted once) and the heap size, so the parent can say why.
+ */
+function guardWasmMalloc(): void {
+  const wasm = (tf.backend() as unknown as { wasm?: { _malloc(n: number): number; _free(p: number): void; HEAPU8: Uint8Array } }).wasm;
+  if (wasm === undefined) return;
+  wasm._free(wasm._malloc(8)); // Emscripten's lazy stubs replace themselves on the first call
+  const malloc = wasm._malloc.bind(wasm);
+  const free = wasm._free.bind(wasm);
+  const sizes = new Map<number, number>();
+  let live = 0;
+  wasm._malloc = (n: number): number => {
+    const at = malloc(n) >>> 0;
+    if (at === 0 && n > 0) {
+      throw new Error(`wasm heap exhausted: malloc of ${MiB(n)} failed with ${MiB(live)} of tensor data live in a ${MiB(wasm.HEAPU8.length)} heap (wasm32 limit 4096 MiB)`);
+    }
+    sizes.set(at, n);
+    live += n;
+    return at;
+  };
+  wasm._free = (at: number): void => {
+    const n = sizes.get(at >>> 0);
+    if (n !== undefined) {
+      live -= n;
+      sizes.delete(at >>> 0);
+    }
+    free(at);
+  };
+}
+
+const cases = [
+  ['sparse_1024', 'block_sparse', 1024],
+  ['sparse_2048', 'block_sparse', 2048],
+  ['sparse_4096', 'block_sparse', 4096],
+  ['full_1024', 'original_full', 1024],
+  ['full_2048', 'original_full', 2048],
+] as const;
+
+const REPORT = 'case-report ';
+const only = values.only?.split(',');
+
+if (only?.length === 1) {
+  // Child: one configuration in this process; the report is the last stdout line.
+  const [key, attention, length] = cases.find(([k]) => k === only[0]) ?? [];
+  if (key === undefined || attention === undefined || length === undefined) throw new Error(`bench:model: no configuration ${only[0]} (have ${cases.map(([k]) => k).join(', ')})`);
+  const selection = await selectBackend(values.backend ? { prefer: values.backend as 'wasm' } : {});
+  console.error(`backend: ${describeBackendSelection(selection)}`);
+  guardWasmMalloc();
+  console.log(REPORT + JSON.stringify(await measure(key, attention, length, selection.backend)));
+} else {
+  // Parent: every configuration (or those of --only) in a child process of its own.
+  const results: Record<string, CaseReport | null> = {};
+  let backend: string | undefined;
+  const script = fileURLToPath(import.meta.url);
+  for (const [key, attention, length] of cases) {
+    if (only && !only.includes(key)) continue;
+    const args = ['--import', 'tsx', script, '--only', key, '--steps', String(steps), '--layers', String(values.layers), ...(values.backend ? ['--backend', values.backend] : [])];
+    const child = spawnSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 256 * 2 ** 20, env: process.env });
+    // The child's own lines (backend, per-step summary), without the wasm glue's one-line source dump on a crash.
+    const stderrLines = child.stderr.split('\n').filter((line) => line.length > 0 && line.length < 400);
+    const reportLine = child.stdout.split('\n').find((line) => line.startsWith(REPORT));
+    if (child.status === 0 && reportLine) {
+      const report = JSON.parse(reportLine.slice(REPORT.length)) as CaseReport;
+      if (backend === undefined) console.error(stderrLines.filter((line) => !line.startsWith(`${attention} ${length}:`)).join('\n'));
+      console.error(stderrLines.filter((line) => line.startsWith(`${attention} ${length}:`)).join('\n'));
+      backend ??= report.backend;
+      results[key] = report;
+    } else {
+      const why = stderrLines.find((line) => line.includes('wasm heap exhausted')) ?? (stderrLines.filter((line) => /Error|Abort|memory|heap/i.test(line)).slice(0, 2).join(' | ') || `exit ${child.status ?? child.signal}`);
+      const scoreBytes = 12 * length * length * 4;
+      const note = attention === 'original_full' ? `; full attention's score tensors are [1, 12, ${length}, ${length}], ${MiB(scoreBytes)} each, and the recomputed attention of one layer holds several at once in its backward pass` : '';
+      console.error(`${attention} ${length}: failed (${why})${note}; reported as null`);
+      results[key] = null;
+    }
+  }
+  const tokensPerSecond = Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r === null ? null : Number(r.tokensPerSecond.toFixed(1))]));
+  const seconds = (key: string): number | undefined => results[key]?.seconds;
+  const ratioOf = (a: string, b: string): number | null => {
+    const x = seconds(a);
+    const y = seconds(b);
+    return x !== undefined && y !== undefined ? Number((x / y).toFixed(2)) : null;
+  };
+  const ratio = ratioOf('sparse_4096', 'sparse_1024');
+  const fullRatio = ratioOf('full_2048', 'full_1024');
+  console.error(`step time 4096/1024 block-sparse: ${ratio}×; full attention 2048/1024: ${fullRatio}×`);
+  const sparse4096 = results.sparse_4096;
+  if (sparse4096) {
+    const [, , s4096] = cases[2];
+    const square = sparse4096.largestShape.filter((d) => d === s4096).length >= 2;
+    console.error(`largest tensor of a block-sparse 4096-token step: [${sparse4096.largestShape.join(' × ')}] (${square ? 'an [S × S] tensor: block-sparse attention is not sparse' : 'no [4096 × 4096] tensor'})`);
+  }
+  console.log(JSON.stringify({ tokens_per_s: tokensPerSecond, sparse_time_ratio_4096_1024: ratio, backend: backend ?? null }));
+}
