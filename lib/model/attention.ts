@@ -58,10 +58,20 @@ export function selfAttention(
   // so a training step holds q, k and v per layer rather than a dozen tensors of the scores' size.
   let context: tf.Tensor4D;
   if (attentionType === 'original_full') {
-    // The dropout mask is drawn here and passed in, so the recomputation applies the same one.
-    const multiplier = inputs.probsDropout > 0 ? dropoutMultiplier([batch, heads, seq, seq], inputs.probsDropout) : undefined;
-    const core = recomputed((...xs: tf.Tensor[]) => fullAttention(xs[0] as tf.Tensor4D, xs[1] as tf.Tensor4D, xs[2] as tf.Tensor4D, inputs, xs[3]));
-    context = (multiplier ? core(q, k, v, multiplier) : core(q, k, v)) as tf.Tensor4D;
+    // Heads are independent, so full attention runs a few heads at a time, each group its own
+    // recomputed op: the backward pass of a group holds that group's [S × S] scores and probabilities,
+    // not all heads' at once (at 2048 tokens one head's are 16 MiB, all twelve 192 MiB per tensor).
+    // Dropout comes in as a seed, not a mask, so the recomputation draws the same mask again and no
+    // [S × S] mask is kept between the forward and the backward pass.
+    const group = headsPerFullAttentionGroup(batch, heads, seq);
+    const parts: tf.Tensor4D[] = [];
+    for (let first = 0; first < heads; first += group) {
+      const count = Math.min(group, heads - first);
+      const slice = (t: tf.Tensor4D): tf.Tensor4D => (count === heads ? t : tf.slice(t, [0, first, 0, 0], [batch, count, seq, size]));
+      const seed = inputs.probsDropout > 0 ? Math.floor(Math.random() * 2 ** 31) : undefined;
+      parts.push(recomputed((...xs: tf.Tensor[]) => fullAttention(xs[0] as tf.Tensor4D, xs[1] as tf.Tensor4D, xs[2] as tf.Tensor4D, inputs, seed))(slice(q), slice(k), slice(v)) as tf.Tensor4D);
+    }
+    context = parts.length === 1 ? parts[0] : (tf.concat(parts, 1) as tf.Tensor4D);
   } else {
     const plan = requirePlan(layerPlan, layer);
     const geometry = { blockSize: config.block_size, numRandomBlocks: config.num_random_blocks };
@@ -75,16 +85,23 @@ function requirePlan(plan: Int32Array | undefined, layer: number): Int32Array {
   return plan;
 }
 
+/** Scores of at most this many bytes per group of heads in full attention (one head is always allowed); tests lower it. */
+export const fullAttentionGroup = { bytes: 64 * 2 ** 20 };
+
+function headsPerFullAttentionGroup(batch: number, heads: number, seq: number): number {
+  const perHead = batch * seq * seq * 4;
+  return Math.max(1, Math.min(heads, Math.floor(fullAttentionGroup.bytes / perHead)));
+}
+
 /**
  * `original_full`: softmax(q·kᵀ/√d + (1−m_key)·finfo.min) · v over all S keys, dropout on the
  * probabilities in training. Pad queries are not zeroed (HF does not either). This is the only place an
  * [S × S] tensor exists, and only in full mode.
  *
- * The dropout is `tf.dropout(probs, inputs.probsDropout)`, or, when `dropoutMultiplier` is given (a
- * [B, H, S, S] tensor from `dropoutMultiplier`), the product with that mask: the same formula with the
- * random draw made by the caller.
+ * The dropout is `tf.dropout(probs, inputs.probsDropout)`, or, when `dropoutSeed` is given, the product
+ * with `dropoutMultiplier(…, seed)`: the same formula with a draw that a second call repeats exactly.
  */
-export function fullAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, inputs: AttentionInputs, dropoutMultiplier?: tf.Tensor): tf.Tensor4D {
+export function fullAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, inputs: AttentionInputs, dropoutSeed?: number): tf.Tensor4D {
   const { batchSize: batch, seqLength: seq, mask } = inputs;
   const size = q.shape[3];
   const bias = new Float32Array(batch * seq);
@@ -92,16 +109,19 @@ export function fullAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, in
   const scores = tf.add(tf.div(tf.matMul(q, k, false, true), Math.sqrt(size)), tf.tensor4d(bias, [batch, 1, 1, seq]));
   const softmax = tf.softmax(scores);
   let probs: tf.Tensor;
-  if (dropoutMultiplier !== undefined) probs = tf.mul(softmax, dropoutMultiplier);
+  if (dropoutSeed !== undefined && inputs.probsDropout > 0) probs = tf.mul(softmax, dropoutMultiplier(softmax.shape, inputs.probsDropout, dropoutSeed));
   else probs = inputs.probsDropout > 0 ? tf.dropout(softmax, inputs.probsDropout) : softmax;
   return tf.matMul(probs, v) as tf.Tensor4D;
 }
 
-/** `tf.dropout`'s mask for `shape` at `rate`: floor(U[0, 1) + keep) / keep, so `x · mask` is `tf.dropout(x, rate)`. */
-export function dropoutMultiplier(shape: number[], rate: number): tf.Tensor {
+/**
+ * `tf.dropout`'s mask for `shape` at `rate`: floor(U[0, 1) + keep) / keep, so `x · mask` is
+ * `tf.dropout(x, rate)`; with a `seed`, the same mask on every call.
+ */
+export function dropoutMultiplier(shape: number[], rate: number, seed?: number): tf.Tensor {
   return tf.tidy(() => {
     const keep = 1 - rate;
-    return tf.div(tf.floor(tf.add(tf.randomUniform(shape, 0, 1, 'float32'), keep)), keep);
+    return tf.div(tf.floor(tf.add(tf.randomUniform(shape, 0, 1, 'float32', seed), keep)), keep);
   });
 }
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBigBirdConfig } from '../../lib/checkpoint/hf-bigbird-config.js';
+import { fullAttentionGroup } from '../../lib/model/attention.js';
 import { importFromHuggingFace } from '../../lib/checkpoint/hf-import.js';
 import { type BigBirdBatch, BigBirdModel, type BigBirdOutput, BigBirdWeights, bigBirdRandomPlan, type BigBirdConfig, type BigBirdHead, type RandomPlan, toHfNamed } from '../../lib/model/index.js';
 import { fixture, GOLDEN_BIGBIRD_CASES, hasFixtures, SKIP_NO_FIXTURES } from '../helpers/fixtures.js';
@@ -224,6 +225,31 @@ describe.skipIf(!hasFixtures)('BigBird against Hugging Face 4.44.2 (golden-bigbi
       console.log(`[golden] ${name} forward (own plan): ${JSON.stringify(errors)}`);
       disposeOutput(out);
     });
+  });
+
+  it('full attention computed one head at a time (as long inputs are) matches HF too: outputs, loss and gradients', async () => {
+    const c = await loadCase('mlm_original_full_eval_s64');
+    const model = await modelFor(c);
+    const saved = fullAttentionGroup.bytes;
+    fullAttentionGroup.bytes = 1; // one head per group
+    try {
+      const out = model.forward(batchOf(c));
+      const errors = checkForward(c, out);
+      disposeOutput(out);
+      console.log(`[golden] original_full one head at a time: ${JSON.stringify(errors)}`);
+      const { loss, grads } = model.lossAndGrads(batchOf(c));
+      const expectedLoss = readNpy(join(c.dir, 'outputs', 'loss.npy')).data[0];
+      expect(Math.abs(loss.dataSync()[0] - expectedLoss) / Math.abs(expectedLoss)).toBeLessThanOrEqual(LOSS_REL_TOLERANCE);
+      const hfGrads = toHfNamed(grads);
+      for (const [hfName, actual] of hfGrads) {
+        const expected = readNpy(join(c.dir, 'grads', `${hfName}.npy`));
+        expect(maxAbsError(actual.dataSync(), expected.data), hfName).toBeLessThanOrEqual(ABS_TOLERANCE);
+      }
+      tf.dispose([loss, ...grads.values(), ...hfGrads.values()]);
+    } finally {
+      fullAttentionGroup.bytes = saved;
+      model.dispose();
+    }
   });
 
   it('short inputs switch a block-sparse model to full attention, once and for good (HF fallback)', async () => {
