@@ -180,12 +180,19 @@ export function blockSparseAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tenso
     return Array.from(layerPlan.subarray(start, start + r));
   };
 
-  const blockedQuery = tf.reshape(q, [batch, heads, nb, bs, size]);
-  const queryRows = (blocks: readonly number[]): tf.Tensor =>
-    tf.concat(
-      blocks.map((b) => tf.slice(blockedQuery, [0, 0, b, 0, 0], [batch, heads, 1, bs, size])),
-      2,
-    );
+  // Blocks are sliced and joined on a 4-D [B·H, nb, block, d] view: the wasm backend's Slice and
+  // SplitV (concat's gradient) take a slow generic path at rank 5, which cost more than the products.
+  const blockedQuery = tf.reshape(q, [batch * heads, nb, bs, size]);
+  const queryRows = (blocks: readonly number[]): tf.Tensor => {
+    const contiguous = blocks.every((b, i) => b === blocks[0] + i);
+    const rows = contiguous
+      ? tf.slice(blockedQuery, [0, blocks[0], 0, 0], [batch * heads, blocks.length, bs, size])
+      : tf.concat(
+          blocks.map((b) => tf.slice(blockedQuery, [0, b, 0, 0], [batch * heads, 1, bs, size])),
+          1,
+        );
+    return tf.reshape(rows, [batch, heads, blocks.length, bs, size]);
+  };
   // Key and value blocks as rows of [B·H·nb, block, d], for gathering any block of any (batch, head).
   const keyBlocks = tf.reshape(k, [batch * heads * nb, bs, size]);
   const valueBlocks = tf.reshape(v, [batch * heads * nb, bs, size]);
@@ -216,19 +223,17 @@ export function blockSparseAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tenso
     const plan = gatherPlan(group, { batch, heads, nb, bs, mask });
     const keys = tf.reshape(gatherRows(keyBlocks, plan.rowIndices), [batch, heads, rows, slots * bs, size]);
     const values = tf.reshape(gatherRows(valueBlocks, plan.rowIndices), [batch, heads, rows, slots * bs, size]);
-    // min(key penalty, query penalty on local slots) is (1 − m)·penalty with m the product mask: either zero masks.
-    const keyPenalty = tf.tensor5d(plan.keyPenalty, [batch, heads, rows, 1, slots * bs]);
-    const localSlots = tf.tensor1d(Float32Array.from({ length: slots * bs }, (_, j) => (group.local[Math.floor(j / bs)] ? 1 : 0)));
-    const queryPenalty = tf.mul(tf.tensor5d(plan.queryPenalty, [batch, 1, rows, bs, 1]), localSlots);
-    const scores = tf.add(tf.mul(tf.matMul(queryRows(group.queryBlocks), keys, false, true), scale), tf.minimum(keyPenalty, queryPenalty));
+    const penalty = tf.tensor5d(plan.penalty, [batch, heads, rows, bs, slots * bs]);
+    const scores = tf.add(tf.mul(tf.matMul(queryRows(group.queryBlocks), keys, false, true), scale), penalty);
     return tf.matMul(tf.softmax(scores), values); // [B, H, rows, block, d]
   };
   const edgeContext = attendGroup(edge);
   const middleContext = attendGroup(middle);
 
   // Blocks back in order 0, 1, 2..nb-3, nb-2, nb-1; then pad queries get a zero context.
-  const pick = (t: tf.Tensor, i: number): tf.Tensor => tf.slice(t, [0, 0, i, 0, 0], [batch, heads, 1, bs, size]);
-  const context = tf.reshape(tf.concat([pick(globalContext, 0), pick(edgeContext, 0), middleContext, pick(edgeContext, 1), pick(globalContext, 1)], 2), [batch, heads, seq, size]);
+  const as4d = (t: tf.Tensor): tf.Tensor4D => tf.reshape(t, [batch * heads, -1, bs, size]);
+  const pick = (t: tf.Tensor, i: number): tf.Tensor => tf.slice(as4d(t), [0, i, 0, 0], [batch * heads, 1, bs, size]);
+  const context = tf.reshape(tf.concat([pick(globalContext, 0), pick(edgeContext, 0), as4d(middleContext), pick(edgeContext, 1), pick(globalContext, 1)], 1), [batch, heads, seq, size]);
   const fromMask = tf.tensor4d(Float32Array.from(mask), [batch, 1, seq, 1]);
   return tf.mul(context, fromMask) as tf.Tensor4D;
 }
@@ -246,30 +251,42 @@ interface GatherGeometry {
  * in the [B·H·nb] view, the key-mask penalty of every gathered key [B, H, rows, slots·block], and the
  * query-mask penalty of every query [B, 1, rows, block].
  */
-function gatherPlan(group: KeyBlockGroup, g: GatherGeometry): { rowIndices: Int32Array; keyPenalty: Float32Array; queryPenalty: Float32Array } {
+/**
+ * Which key/value blocks each (batch, head, query block) gathers, and the additive mask penalty of its
+ * scores, [B, H, rows, block, slots·block]: (1 − m)·(−10000) with m = to_mask[key] on global slots and
+ * from_mask[query]·to_mask[key] on local ones. It depends only on the mask and the plan, so it is built
+ * here on the host (a broadcast minimum on the wasm backend cost more than the attention products).
+ */
+function gatherPlan(group: KeyBlockGroup, g: GatherGeometry): { rowIndices: Int32Array; penalty: Float32Array } {
   const { batch, heads, nb, bs, mask } = g;
   const seq = nb * bs;
   const rows = group.queryBlocks.length;
   const slots = group.local.length;
+  const width = slots * bs;
   const rowIndices = new Int32Array(batch * heads * rows * slots);
-  const keyPenalty = new Float32Array(batch * heads * rows * slots * bs);
-  const queryPenalty = new Float32Array(batch * rows * bs);
+  const penalty = new Float32Array(batch * heads * rows * bs * width);
+  const keyMasked = new Uint8Array(width);
   for (let b = 0; b < batch; b++) {
     for (let h = 0; h < heads; h++) {
       for (let row = 0; row < rows; row++) {
-        const blocks = group.keyBlocks(h, group.queryBlocks[row]);
+        const qb = group.queryBlocks[row];
+        const blocks = group.keyBlocks(h, qb);
         for (let slot = 0; slot < slots; slot++) {
           const block = blocks[slot];
-          const at = ((b * heads + h) * rows + row) * slots + slot;
-          rowIndices[at] = (b * heads + h) * nb + block;
-          for (let t = 0; t < bs; t++) keyPenalty[at * bs + t] = (1 - mask[b * seq + block * bs + t]) * BLOCK_SPARSE_MASK_PENALTY;
+          rowIndices[((b * heads + h) * rows + row) * slots + slot] = (b * heads + h) * nb + block;
+          for (let t = 0; t < bs; t++) keyMasked[slot * bs + t] = mask[b * seq + block * bs + t] === 1 ? 0 : 1;
+        }
+        const base = ((b * heads + h) * rows + row) * bs * width;
+        for (let i = 0; i < bs; i++) {
+          const queryMasked = mask[b * seq + qb * bs + i] !== 1;
+          const at = base + i * width;
+          for (let j = 0; j < width; j++) {
+            const masked = keyMasked[j] === 1 || (queryMasked && group.local[(j / bs) | 0]);
+            penalty[at + j] = masked ? BLOCK_SPARSE_MASK_PENALTY : 0;
+          }
         }
       }
     }
-    for (let row = 0; row < rows; row++) {
-      const qb = group.queryBlocks[row];
-      for (let t = 0; t < bs; t++) queryPenalty[(b * rows + row) * bs + t] = (1 - mask[b * seq + qb * bs + t]) * BLOCK_SPARSE_MASK_PENALTY;
-    }
   }
-  return { rowIndices, keyPenalty, queryPenalty };
+  return { rowIndices, penalty };
 }

@@ -20,11 +20,14 @@ import { wasmInternals } from './wasm-internals.js';
  * x[b, o, indices[b, i], s] over gather_util's [batch, outer, dim, slice] view — by copying slices on
  * the heap, and leaves the unbatched case to the stock kernel.
  */
+/** Rows at least this long are copied as whole rows rather than handed to the stock kernel. */
+const FAST_SLICE_ELEMENTS = 64;
+
 function gatherWith(stock: KernelFunc): KernelFunc {
   return (args) => {
     const { x, indices } = args.inputs as { x: TensorInfo; indices: TensorInfo };
     const { axis, batchDims } = args.attrs as unknown as GatherV2Attrs;
-    if (batchDims === 0 || x.dtype === 'string') return stock(args);
+    if (x.dtype === 'string') return stock(args);
     const backend = wasmInternals(args.backend);
     const parsedAxis = util.parseAxisParam(axis, x.shape)[0];
     const info = backend_util.segment_util.collectGatherOpShapeInfo(
@@ -33,6 +36,9 @@ function gatherWith(stock: KernelFunc): KernelFunc {
       parsedAxis,
       batchDims,
     );
+    // The stock kernel is right without batch dimensions, but copies element by element; gathering
+    // whole rows (BigBird's key/value blocks, 4096 floats each) is a memcpy per row here.
+    if (batchDims === 0 && info.sliceSize < FAST_SLICE_ELEMENTS) return stock(args);
     const perBatch = util.sizeFromShape(indices.shape) / info.batchSize;
     const out = backend.makeOutput(info.outputShape, x.dtype);
     const xs = backend.typedArrayFromHeap(x);
