@@ -1,4 +1,5 @@
 import { registry } from '../registry/commands.js';
+import { importInkLive } from './import-ink-live.js';
 import { appendHistory, defaultHistoryPath, loadHistory } from './history-file.js';
 import { runPlainRepl } from './plain-repl.js';
 
@@ -8,7 +9,9 @@ import { runPlainRepl } from './plain-repl.js';
  */
 export async function startRepl(): Promise<number> {
   if (!process.stdin.isTTY || !process.stdout.isTTY) return runPlainRepl({ registry });
-  const [{ render }, { createElement }, { App }] = await Promise.all([import('ink'), import('react'), import('./app.js')]);
+  // Ink first, on its own: app.js imports it too, and whichever import comes first decides.
+  const { render } = await importInkLive();
+  const [{ createElement }, { App }] = await Promise.all([import('react'), import('./app.js')]);
   const historyPath = defaultHistoryPath();
   process.stdout.write('kbb — pretrain BigBird the KoBigBird way. help lists the commands; Tab completes; exit or Ctrl-D leaves.\n');
   const instance = render(createElement(App, { registry, history: loadHistory(historyPath), onHistory: (line: string) => appendHistory(historyPath, line) }), {

@@ -37,7 +37,8 @@ describe.skipIf(!hasTmux)('kbb> in a real terminal (tmux)', () => {
     dir = mkdtempSync(join(tmpdir(), 'kbb-e2e-'));
     // The exit status is printed by the shell: tmux's own #{pane_dead_status} is sometimes never
     // filled in when the pane's output ends before tmux reaps the process (seen with tmux 3.3a).
-    const command = `cd ${projectRoot} && env HOME=${dir} ${process.execPath} ${kbbBin}; echo "[kbb exited with status $?]"`;
+    // CI=true as CI runners set it: Ink would then draw only its last frame, and kbb must not.
+    const command = `cd ${projectRoot} && env HOME=${dir} CI=true ${process.execPath} ${kbbBin}; echo "[kbb exited with status $?]"`;
     tmux('new-session', '-d', '-s', 'kbb', '-x', '120', '-y', '50', command, ';', 'set-option', '-t', 'kbb', 'remain-on-exit', 'on');
   });
   afterAll(() => {
