@@ -3,6 +3,7 @@ import { dirname, sep } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { ensureTrainingGradients } from './backend-gradients.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
+import { defaultWasmThreads, installWasmThreadsShim, releaseWasmThreads, withLogicalCores } from './wasm-threads.js';
 
 /**
  * Picks the best TensorFlow.js backend installed, best first:
@@ -10,7 +11,8 @@ import { registerWasmTrainingKernels } from './wasm-kernels.js';
  *      when a user has installed it),
  *   2. `tensorflow` from @tensorflow/tfjs-node (libtensorflow on the CPU; an optional dependency
  *      whose install downloads libtensorflow, so it is often absent),
- *   3. `wasm` from @tensorflow/tfjs-backend-wasm (XNNPACK, SIMD), with the kernels of wasm-kernels.ts,
+ *   3. `wasm` from @tensorflow/tfjs-backend-wasm (XNNPACK, SIMD, a thread per core through the shim
+ *      of wasm-threads.ts), with the kernels of wasm-kernels.ts,
  *   4. `cpu` from @tensorflow/tfjs-backend-cpu (plain JavaScript, the reference).
  * Every candidate that is absent or fails to load or initialise is skipped with its reason kept, so a
  * command can say why it is not running on something faster. Training gradients are registered
@@ -26,6 +28,12 @@ export interface BackendSelectionOptions {
    * `KBB_BACKEND` environment variable, else 'tensorflow' (the best).
    */
   readonly prefer?: BackendPreference;
+  /**
+   * Threads for the wasm backend's XNNPACK pool, the calling thread included (1 = the unthreaded
+   * SIMD build). Default: the `KBB_WASM_THREADS` environment variable, else one per core, at most 8.
+   * Read when the wasm backend is first initialised in the process; later calls cannot change it.
+   */
+  readonly wasmThreads?: number;
 }
 
 export interface SkippedBackend {
@@ -40,8 +48,11 @@ export interface BackendSelection {
   readonly packageName: string;
   /** Better candidates that were tried and skipped, best first. */
   readonly skipped: readonly SkippedBackend[];
-  /** For wasm: whether the SIMD binary was loaded, and the thread count (1 under Node; see README). */
-  readonly wasm?: { readonly simd: boolean; readonly threads: number };
+  /**
+   * For wasm: whether the SIMD binary was loaded, the size of XNNPACK's thread pool, and why it is
+   * one thread if more were asked for and the threaded build could not start.
+   */
+  readonly wasm?: { readonly simd: boolean; readonly threads: number; readonly threadsNote?: string };
 }
 
 interface Candidate {
@@ -55,7 +66,7 @@ interface Candidate {
 const CANDIDATES: readonly Candidate[] = [
   { preference: 'tensorflow', backend: 'tensorflow', packageName: '@tensorflow/tfjs-node-gpu', load: () => importOptional('@tensorflow/tfjs-node-gpu') },
   { preference: 'tensorflow', backend: 'tensorflow', packageName: '@tensorflow/tfjs-node', load: () => importOptional('@tensorflow/tfjs-node') },
-  { preference: 'wasm', backend: 'wasm', packageName: '@tensorflow/tfjs-backend-wasm', load: loadWasm },
+  { preference: 'wasm', backend: 'wasm', packageName: '@tensorflow/tfjs-backend-wasm', load: () => loadWasm() },
   { preference: 'cpu', backend: 'cpu', packageName: '@tensorflow/tfjs-backend-cpu', load: async () => { await import('@tensorflow/tfjs-backend-cpu'); } },
 ];
 
@@ -69,13 +80,21 @@ export async function selectBackend(options: BackendSelectionOptions = {}): Prom
   const prefer = options.prefer ?? preferenceFromEnv();
   let pending = selections.get(prefer);
   if (pending === undefined) {
-    pending = select(prefer);
+    pending = select(prefer, options.wasmThreads ?? wasmThreadsFromEnv());
     selections.set(prefer, pending);
     pending.catch(() => selections.delete(prefer));
   }
   const selection = await pending;
   if (tf.getBackend() !== selection.backend) await tf.setBackend(selection.backend);
   return selection;
+}
+
+function wasmThreadsFromEnv(): number {
+  const raw = process.env.KBB_WASM_THREADS?.trim();
+  if (raw === undefined || raw === '') return defaultWasmThreads();
+  const threads = Number(raw);
+  if (!Number.isInteger(threads) || threads < 1) throw new Error(`KBB_WASM_THREADS=${raw} is not a whole number of threads (1 or more)`);
+  return threads;
 }
 
 function preferenceFromEnv(): BackendPreference {
@@ -85,12 +104,20 @@ function preferenceFromEnv(): BackendPreference {
   throw new Error(`KBB_BACKEND=${raw} is not one of ${BACKEND_PREFERENCES.join(', ')}`);
 }
 
-async function select(prefer: BackendPreference): Promise<BackendSelection> {
+async function select(prefer: BackendPreference, wasmThreads: number): Promise<BackendSelection> {
   await ensureTrainingGradients();
+  let threadsNote: string | undefined;
   const first = CANDIDATES.findIndex((candidate) => candidate.preference === prefer);
   const skipped: SkippedBackend[] = [];
   for (const candidate of CANDIDATES.slice(first)) {
-    const reason = await activate(candidate);
+    let reason: string | undefined;
+    if (candidate.backend === 'wasm' && wasmThreads > 1) {
+      const threaded = await activateThreadedWasm(candidate, wasmThreads);
+      reason = threaded.reason;
+      threadsNote = threaded.threadsNote;
+    } else {
+      reason = await activate(candidate);
+    }
     if (reason === undefined) {
       const selection: BackendSelection = {
         backend: tf.getBackend(),
@@ -98,11 +125,36 @@ async function select(prefer: BackendPreference): Promise<BackendSelection> {
         skipped,
       };
       if (candidate.backend !== 'wasm') return selection;
-      return { ...selection, wasm: await wasmDetails() };
+      return { ...selection, wasm: { ...(await wasmDetails()), ...(threadsNote === undefined ? {} : { threadsNote }) } };
     }
     skipped.push({ backend: candidate.backend, packageName: candidate.packageName, reason });
   }
   throw new Error(`no TensorFlow.js backend could be used:\n${describeSkipped(skipped)}`);
+}
+
+/**
+ * The wasm candidate with its threaded build (wasm-threads.ts). If that cannot start, the
+ * unthreaded SIMD build is tried, and the reason is kept for the selection's description.
+ */
+async function activateThreadedWasm(candidate: Candidate, threads: number): Promise<{ reason?: string; threadsNote?: string }> {
+  try {
+    await candidate.load();
+  } catch (error) {
+    return { reason: loadFailure(candidate.packageName, error) };
+  }
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  installWasmThreadsShim();
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
+  wasm.setThreadsCount(threads);
+  const threaded = await withLogicalCores(threads, () => activate(candidate));
+  if (threaded === undefined) {
+    releaseWasmThreads();
+    return {};
+  }
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  wasm.setThreadsCount(1);
+  const reason = await activate(candidate);
+  return reason === undefined ? { threadsNote: `the threaded build did not start (${threaded}); running on one thread` } : { reason };
 }
 
 /** Loads and switches to a candidate; returns why it cannot be used, or undefined on success. */
@@ -166,7 +218,7 @@ async function loadWasm(): Promise<void> {
 
 let wasmPathsSet = false;
 
-async function wasmDetails(): Promise<{ simd: boolean; threads: number }> {
+async function wasmDetails(): Promise<{ readonly simd: boolean; readonly threads: number }> {
   const { getThreadsCount } = await import('@tensorflow/tfjs-backend-wasm');
   return { simd: (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true, threads: getThreadsCount() };
 }
@@ -180,6 +232,7 @@ export function describeBackendSelection(selection: BackendSelection): string {
   let head = `TensorFlow.js backend: ${selection.backend} (${selection.packageName})`;
   if (selection.wasm !== undefined) {
     head += `, SIMD ${selection.wasm.simd ? 'on' : 'off'}, ${selection.wasm.threads} thread${selection.wasm.threads === 1 ? '' : 's'}`;
+    if (selection.wasm.threadsNote !== undefined) head += ` (${selection.wasm.threadsNote})`;
   }
   if (selection.skipped.length === 0) return head;
   return `${head}\nskipped:\n${describeSkipped(selection.skipped)}`;
