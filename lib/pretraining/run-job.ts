@@ -54,7 +54,12 @@ export async function runJob(tokenizer: WordPieceTokenizer, options: JobOptions)
   const stats = emptyStats();
   const writers = new ShardWriters(options.outputDir, ownedShards(options.job, options.numJobs, options.numShards), options.numShards);
   let examples = 0;
-  const emit = async (built: PretrainingExample[], file: string, pass: number): Promise<void> => {
+  // Where the examples being emitted come from. One `emit` for the whole job rather than a closure
+  // per file and pass: a new closure at the same call site makes V8 throw away the optimised code
+  // of the loops that call it ("wrong call target"), and every worker pays for that recompile again.
+  const at = { file: '', pass: 0 };
+  const emit = async (built: PretrainingExample[]): Promise<void> => {
+    const { file, pass } = at;
     for (const example of built) {
       const shard = await writers.write(encodeExample(toTfExample(example)));
       examples++;
@@ -62,6 +67,7 @@ export async function runJob(tokenizer: WordPieceTokenizer, options: JobOptions)
       options.onExample?.(example, { shard, file, pass });
     }
   };
+  const examplesSoFar = (): number => examples;
   // Tokenizing is deterministic, so the later passes reuse the first pass's ids where they fit.
   const cache = new Map<string, TokenizedFile>();
   // One tokenizing buffer for the whole job: growing a fresh one per file allocates (and the kernel
@@ -71,19 +77,21 @@ export async function runJob(tokenizer: WordPieceTokenizer, options: JobOptions)
   try {
     for (let pass = 0; pass < options.dupeFactor; pass++) {
       for (const file of fileOrder) {
+        at.file = file;
+        at.pass = pass;
         const cached = cache.get(file);
         if (cached) {
-          await replay(cached, builder, options, () => examples, (built) => emit(built, file, pass));
+          await replay(cached, builder, options, examplesSoFar, emit);
         } else {
           // Only the first pass fills the cache: a file that did not fit then will not fit later.
           const keep = pass === 0 && options.dupeFactor > 1 && cacheBudget > 0;
-          const tokenized = await tokenizeAndBuild(file, tokenizer, builder, options, scratch, keep ? cacheBudget : 0, () => examples, (built) => emit(built, file, pass));
+          const tokenized = await tokenizeAndBuild(file, tokenizer, builder, options, scratch, keep ? cacheBudget : 0, examplesSoFar, emit);
           if (tokenized) {
             cache.set(file, tokenized);
             cacheBudget -= tokenized.ids.byteLength + tokenized.ends.byteLength + tokenized.bytes.byteLength;
           }
         }
-        await emit(builder.flush(), file, pass);
+        await emit(builder.flush());
       }
     }
     await writers.close();
