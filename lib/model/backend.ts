@@ -143,18 +143,35 @@ async function activateThreadedWasm(candidate: Candidate, threads: number): Prom
     return { reason: loadFailure(candidate.packageName, error) };
   }
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
-  installWasmThreadsShim();
-  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
-  wasm.setThreadsCount(threads);
-  const threaded = await withLogicalCores(threads, () => activate(candidate));
-  if (threaded === undefined) {
-    releaseWasmThreads();
-    return {};
+  let failure: string | undefined;
+  try {
+    installWasmThreadsShim();
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
+    wasm.setThreadsCount(threads);
+    // tfjs reports a failed initialisation on console.warn (its error among the arguments) and
+    // answers false; kbb falls back, so the error goes into the note instead of onto the console.
+    const warned: unknown[] = [];
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => warned.push(...args);
+    try {
+      failure = await withLogicalCores(threads, () => activate(candidate));
+    } finally {
+      console.warn = warn;
+    }
+    // It warns `Initialization of backend wasm failed`, then the error's stack.
+    const cause = warned.find((item) => item instanceof Error || (typeof item === 'string' && !item.startsWith('Initialization of backend')));
+    if (failure !== undefined && cause !== undefined) failure = message(cause).replace(/^\w*Error: /, '');
+    else if (failure === undefined) for (const item of warned) console.warn(item);
+  } catch (error) {
+    failure = message(error);
   }
+  // Workers a failed start left behind must not keep the process alive either.
+  releaseWasmThreads();
+  if (failure === undefined) return {};
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   wasm.setThreadsCount(1);
   const reason = await activate(candidate);
-  return reason === undefined ? { threadsNote: `the threaded build did not start (${threaded}); running on one thread` } : { reason };
+  return reason === undefined ? { threadsNote: `the threaded build did not start (${failure}); running on one thread` } : { reason };
 }
 
 /** Loads and switches to a candidate; returns why it cannot be used, or undefined on success. */

@@ -7,6 +7,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../lib/model/backend.js';
 import { seededUniform } from './backend-parity.js';
 
+// A runtime without SharedArrayBuffer (which the threaded build's shared memory needs).
+if (process.env.KBB_TEST_HIDE_SHARED_ARRAY_BUFFER) Reflect.deleteProperty(globalThis, 'SharedArrayBuffer');
 const selection = await selectBackend({ prefer: 'wasm' });
 const random = seededUniform(7);
 const tensor = (shape: number[]): tf.Tensor => tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => random() * 2 - 1), shape);

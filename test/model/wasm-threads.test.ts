@@ -13,11 +13,11 @@ interface ChildResult {
   readonly digest: string;
 }
 
-function runChild(threads: number): ChildResult {
+function runChild(threads: number, env: Record<string, string> = {}): ChildResult {
   const out = execFileSync(process.execPath, ['--import', 'tsx', join(projectRoot, 'test', 'model', 'wasm-threads-child.ts')], {
     cwd: projectRoot,
     encoding: 'utf8',
-    env: { ...process.env, KBB_BACKEND: 'wasm', KBB_WASM_THREADS: String(threads) },
+    env: { ...process.env, KBB_BACKEND: 'wasm', KBB_WASM_THREADS: String(threads), ...env },
     // A child that never exits (the pool keeping the process alive) fails here.
     timeout: 30_000,
   });
@@ -44,6 +44,14 @@ describe('the wasm backend on threads (threaded SIMD build under Node)', () => {
     expect([one.note, two.note, three.note]).toEqual([undefined, undefined, undefined]);
     expect(two.digest).toBe(one.digest);
     expect(three.digest).toBe(one.digest);
+  });
+
+  test('where the threaded build cannot start, runs the unthreaded build with the same results and says why', () => {
+    const fallback = runChild(2, { KBB_TEST_HIDE_SHARED_ARRAY_BUFFER: '1' });
+    expect(fallback.backend).toBe('wasm');
+    expect(fallback.threads).toBe(1);
+    expect(fallback.note).toBe('the threaded build did not start (SharedArrayBuffer is not defined); running on one thread');
+    expect(fallback.digest).toBe(runChild(1).digest);
   });
 
   test('a KBB_WASM_THREADS that is not a whole number of threads is an error naming it', () => {
