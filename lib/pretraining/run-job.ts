@@ -121,6 +121,12 @@ type Emit = (built: PretrainingExample[]) => Promise<void>;
 /**
  * Reads and tokenizes one file into the builder. While the ids fit in `budget` bytes they are kept
  * and returned for later passes; past it they are dropped and each sentence reuses one scratch buffer.
+ *
+ * The per-sentence loops live in their own functions (`tokenizeBatch`, `replayStep`), called once per
+ * read batch: V8 then optimises them as whole functions with the type feedback of earlier batches,
+ * instead of compiling the long-running outer loops on the stack (OSR) halfway through their first
+ * batch and throwing that code away at the first line the batch had not reached yet, once per loop
+ * and once again in every worker isolate.
  */
 async function tokenizeAndBuild(
   file: string,
@@ -132,51 +138,75 @@ async function tokenizeAndBuild(
   examples: () => number,
   emit: Emit,
 ): Promise<TokenizedFile | undefined> {
-  let keeping = budget > 0;
-  const { ids, ends } = scratch;
-  ids.clear();
-  ends.clear();
+  const state: TokenizeState = { tokenizer, builder, ids: scratch.ids, ends: scratch.ends, keeping: budget > 0, budget, emit };
+  state.ids.clear();
+  state.ends.clear();
   const stepBytes: number[] = [];
   const stepSentences: number[] = [];
   for await (const texts of readCorpusTexts(file)) {
     options.signal?.throwIfAborted();
-    let bytes = 0;
-    for (const text of texts) {
-      bytes += Buffer.byteLength(text);
-      if (!keeping) ids.clear();
-      const start = ids.length;
-      tokenizer.encodeInto(text, ids);
-      const built = builder.addSentence(ids.data, start, ids.length);
-      if (keeping) {
-        ends.push(ids.length);
-        if (4 * (ids.length + ends.length) > budget) {
-          keeping = false;
-          ids.release(SCRATCH_IDS);
-          ends.release(SCRATCH_IDS / 8);
-        }
-      }
-      if (built.length > 0) await emit(built);
-    }
+    const bytes = await tokenizeBatch(texts, state);
     stepBytes.push(bytes);
     stepSentences.push(texts.length);
     options.onProgress?.(bytes, examples());
   }
-  if (!keeping) return undefined;
-  return { ids: ids.toArray(), ends: ends.toArray(), bytes: Float64Array.from(stepBytes), steps: Int32Array.from(stepSentences) };
+  if (!state.keeping) return undefined;
+  return { ids: state.ids.toArray(), ends: state.ends.toArray(), bytes: Float64Array.from(stepBytes), steps: Int32Array.from(stepSentences) };
+}
+
+interface TokenizeState {
+  readonly tokenizer: WordPieceTokenizer;
+  readonly builder: ExampleBuilder;
+  readonly ids: IdBuffer;
+  readonly ends: IdBuffer;
+  /** Whether the file's ids are still kept for later passes (false once past `budget` bytes). */
+  keeping: boolean;
+  readonly budget: number;
+  readonly emit: Emit;
+}
+
+/** One read batch of sentences into the builder; returns their UTF-8 bytes. */
+async function tokenizeBatch(texts: readonly string[], state: TokenizeState): Promise<number> {
+  const { tokenizer, builder, ids, ends } = state;
+  let bytes = 0;
+  for (const text of texts) {
+    bytes += Buffer.byteLength(text);
+    if (!state.keeping) ids.clear();
+    const start = ids.length;
+    tokenizer.encodeInto(text, ids);
+    const built = builder.addSentence(ids.data, start, ids.length);
+    if (state.keeping) {
+      ends.push(ids.length);
+      if (4 * (ids.length + ends.length) > state.budget) {
+        state.keeping = false;
+        ids.release(SCRATCH_IDS);
+        ends.release(SCRATCH_IDS / 8);
+      }
+    }
+    if (built.length > 0) await state.emit(built);
+  }
+  return bytes;
 }
 
 /** Feeds a tokenized file to the builder again, sentence for sentence as `tokenizeAndBuild` did. */
 async function replay(file: TokenizedFile, builder: ExampleBuilder, options: JobOptions, examples: () => number, emit: Emit): Promise<void> {
   let sentence = 0;
-  let start = 0;
   for (let step = 0; step < file.steps.length; step++) {
     options.signal?.throwIfAborted();
-    for (const last = sentence + file.steps[step]; sentence < last; sentence++) {
-      const end = file.ends[sentence];
-      const built = builder.addSentence(file.ids, start, end);
-      start = end;
-      if (built.length > 0) await emit(built);
-    }
+    const last = sentence + file.steps[step];
+    await replayStep(file, sentence, last, builder, emit);
+    sentence = last;
     options.onProgress?.(file.bytes[step], examples());
+  }
+}
+
+/** Sentences `[first, last)` of a tokenized file into the builder. */
+async function replayStep(file: TokenizedFile, first: number, last: number, builder: ExampleBuilder, emit: Emit): Promise<void> {
+  let start = first === 0 ? 0 : file.ends[first - 1];
+  for (let sentence = first; sentence < last; sentence++) {
+    const end = file.ends[sentence];
+    const built = builder.addSentence(file.ids, start, end);
+    start = end;
+    if (built.length > 0) await emit(built);
   }
 }
