@@ -26,9 +26,9 @@ const require = createRequire(import.meta.url);
 const PTHREAD_POOL_SIZE = 8;
 
 /**
- * Threads for XNNPACK's pool (the calling thread included): one per core, but no more than the
- * pre-allocated workers plus the caller, since a thread started later would wait on a worker that
- * loads only once the main thread returns to its event loop.
+ * Threads for XNNPACK's pool (the calling thread included): one per core, at most 8 — the C++ side's
+ * own cap, and the number of workers Emscripten starts up front (a thread beyond those would wait on
+ * a worker that loads only once the main thread returns to its event loop).
  */
 export function defaultWasmThreads(): number {
   return Math.min(availableParallelism(), PTHREAD_POOL_SIZE);
