@@ -21,3 +21,4 @@ export { crossEntropy, IGNORE_LABEL, labelledPositions, mlmLogits, mlmLoss, nspL
 export { type BigBirdBatch, BigBirdModel, type BigBirdModelOptions, type BigBirdOutput, type ForwardOptions, type LossAndGrads } from './bigbird.js';
 export { BACKEND_PREFERENCES, type BackendPreference, type BackendSelection, type BackendSelectionOptions, describeBackendSelection, selectBackend, type SkippedBackend } from './backend.js';
 export { ensureTrainingGradients } from './backend-gradients.js';
+export { measureMatMulSpeed, type MatMulSpeed } from './matmul-speed.js';

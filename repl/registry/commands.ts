@@ -1,3 +1,4 @@
+import { backendCommand } from '../commands/backend.js';
 import { buildTfrecordCommand } from '../commands/build-tfrecord.js';
 import { checkpointDiffCommand, checkpointLsCommand } from '../commands/checkpoint.js';
 import { corpusStatsCommand } from '../commands/corpus-stats.js';
@@ -27,6 +28,7 @@ const commands: AnyCommand[] = [
   warmStartCommand,
   exportCommand,
   importHfCommand,
+  backendCommand,
   demoCommand,
 ];
 
