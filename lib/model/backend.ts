@@ -137,12 +137,13 @@ async function select(prefer: BackendPreference, wasmThreads: number): Promise<B
  * unthreaded SIMD build is tried, and the reason is kept for the selection's description.
  */
 async function activateThreadedWasm(candidate: Candidate, threads: number): Promise<{ reason?: string; threadsNote?: string }> {
+  // The package is needed here only to set its thread count; `activate` loads and registers it.
+  let wasm: typeof import('@tensorflow/tfjs-backend-wasm');
   try {
-    await candidate.load();
+    wasm = await import('@tensorflow/tfjs-backend-wasm');
   } catch (error) {
     return { reason: loadFailure(candidate.packageName, error) };
   }
-  const wasm = await import('@tensorflow/tfjs-backend-wasm');
   let failure: string | undefined;
   try {
     installWasmThreadsShim();
