@@ -1,4 +1,4 @@
-import { crc32 } from '@node-rs/crc32';
+import { crc32 } from '../checksum/crc32.js';
 import type { FileHandle } from 'node:fs/promises';
 
 /*

@@ -1,4 +1,4 @@
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from '../checksum/crc32.js';
 import { uncompressSync } from 'snappy';
 import { maskCrc, pushVarint } from './encoding.js';
 

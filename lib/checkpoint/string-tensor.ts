@@ -1,4 +1,4 @@
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from '../checksum/crc32.js';
 import { CheckpointError } from './checkpoint-error.js';
 import { maskCrc, pushVarint } from './encoding.js';
 

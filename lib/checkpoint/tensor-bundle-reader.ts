@@ -1,4 +1,4 @@
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from '../checksum/crc32.js';
 import { type FileHandle, open, readFile } from 'node:fs/promises';
 import { CheckpointError } from './checkpoint-error.js';
 import { decodeEntry, decodeHeader, type BundleHeader } from './bundle-proto.js';

@@ -1,4 +1,4 @@
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from '../checksum/crc32.js';
 import { type FileHandle, mkdir, open, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { type BundleHeader, encodeEntry, encodeHeader } from './bundle-proto.js';

@@ -1,4 +1,4 @@
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from '../checksum/crc32.js';
 
 /** The constant TensorFlow adds after rotating (tensorflow/core/lib/hash/crc32c.h, `kMaskDelta`). */
 const MASK_DELTA = 0xa282ead8;
