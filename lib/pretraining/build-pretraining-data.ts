@@ -8,8 +8,8 @@ import { findCorpusFiles } from '../corpus/find-corpus-files.js';
 import { loadTokenizer } from '../tokenizer/load-tokenizer.js';
 import { type BuildStats, emptyStats, mergeStats } from './build-stats.js';
 import type { PackingConfig } from './example-builder.js';
-import type { WordPieceTokenizer } from '../tokenizer/wordpiece-tokenizer.js';
-import type { JobMessage, JobWorkerCommand, JobWorkerData, JobWorkerStart } from './job-worker.js';
+import type { WordPieceTokenizer, WordPieceTokenizerState } from '../tokenizer/wordpiece-tokenizer.js';
+import type { JobMessage, JobWorkerCommand, JobWorkerStart } from './job-worker.js';
 import { type JobResult, runJob } from './run-job.js';
 import { shardFileName } from './shard-writers.js';
 import { builderWorkerScript } from './worker-script.js';
@@ -96,15 +96,19 @@ export async function buildPretrainingData(options: BuildOptions): Promise<Build
   const files = await findCorpusFiles(options.inputDir);
   const inWorkers = !options.inProcess && numJobs > 1;
   // Job 0 runs on this thread and jobs 1.. in worker threads: a thread of its own for job 0 would
-  // cost another isolate, another tokenizer load and another JIT warm-up, all competing with the
-  // other jobs for the cores while this thread only waited. The threads start first and load their
-  // tokenizers while this thread loads its own and clears the output folder; they begin only when
-  // told to (and are ended if a check fails).
-  const workers = inWorkers ? await startWorkers(1, numJobs - 1, options.tokenizerDir, (job, bytes, examples) => report(job, bytes, examples)) : [];
+  // cost another isolate and another JIT warm-up, competing with the other jobs for the cores while
+  // this thread only waited (measured: 2 workers 5-10% slower). The threads start first (an isolate
+  // takes tens of milliseconds to boot) and are handed this thread's tokenizer once it is loaded;
+  // they begin only when told to (and are ended if a check fails).
+  const workers = inWorkers ? await startWorkers(1, numJobs - 1, (job, bytes, examples) => report(job, bytes, examples)) : [];
   let tokenizer: WordPieceTokenizer;
   let sizes: number[];
   try {
     tokenizer = await loadTokenizer(options.tokenizerDir);
+    if (workers.length > 0) {
+      const state = tokenizer.state();
+      for (const worker of workers) worker.setTokenizer(state);
+    }
     await prepareOutputDir(options.outputDir, options.overwrite ?? false);
     sizes = await Promise.all(files.map(async (f) => (await stat(f)).size));
     signal?.throwIfAborted();
@@ -272,23 +276,23 @@ async function tokenizerHash(dir: string): Promise<string> {
 
 const STOP_GRACE_MS = 5000;
 
-/** A builder thread, started early: it loads its tokenizer, then waits for `run`. */
+/** A builder thread, started early: it takes the tokenizer, then waits for `run`. */
 interface BuilderThread {
+  setTokenizer(state: WordPieceTokenizerState): void;
   run(options: JobWorkerStart): Promise<JobResult>;
   stop(): Promise<void>;
 }
 
 /** Threads for jobs `firstJob`, `firstJob + 1`, …, `firstJob + count - 1`. */
-async function startWorkers(firstJob: number, count: number, tokenizerDir: string, report: (job: number, bytes: number, examples: number) => void): Promise<BuilderThread[]> {
+async function startWorkers(firstJob: number, count: number, report: (job: number, bytes: number, examples: number) => void): Promise<BuilderThread[]> {
   const script = await builderWorkerScript();
-  const data: JobWorkerData = { tokenizerDir };
   return Array.from({ length: count }, (_, i) => {
     const job = firstJob + i;
     // The script is plain JavaScript (or registers tsx itself). A larger young generation means fewer
     // scavenges, whose helper threads otherwise compete with the other worker for the cores.
-    const worker = new Worker(script, { workerData: data, execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: 48 } });
+    const worker = new Worker(script, { execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: 48 } });
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-    // Listening from the start, so a failure while loading the tokenizer is not missed.
+    // Listening from the start, so a failure before the job starts is not missed.
     const result = new Promise<JobResult>((resolve, reject) => {
       worker.on('message', (message: JobMessage) => {
         if (message.kind === 'progress') report(message.job, message.bytes, message.examples);
@@ -302,6 +306,7 @@ async function startWorkers(firstJob: number, count: number, tokenizerDir: strin
     });
     result.catch(() => {}); // observed by run(); a thread stopped before it ran is not an error
     return {
+      setTokenizer: (state) => worker.postMessage({ kind: 'tokenizer', state } satisfies JobWorkerCommand),
       run: (options) => {
         worker.postMessage({ kind: 'run', options } satisfies JobWorkerCommand);
         return result;

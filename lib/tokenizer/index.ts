@@ -4,8 +4,8 @@ export { IdBuffer } from './id-buffer.js';
 export { loadTokenizer, parseVocab, TokenizerLoadError } from './load-tokenizer.js';
 export { bertNormalize, type BertNormalizerOptions, type NormalizedString } from './normalizer.js';
 export { bertPreTokenize, type Word } from './pre-tokenizer.js';
-export { DEFAULT_WORDPIECE_OPTIONS, WordPiece, type WordPieceOptions } from './wordpiece.js';
-export { type Tokenization, WordPieceTokenizer, type WordPieceTokenizerOptions } from './wordpiece-tokenizer.js';
+export { DEFAULT_WORDPIECE_OPTIONS, WordPiece, type WordPieceOptions, type WordPieceTries } from './wordpiece.js';
+export { type Tokenization, WordPieceTokenizer, type WordPieceTokenizerOptions, type WordPieceTokenizerState } from './wordpiece-tokenizer.js';
 export {
   bertTokenizerJson,
   type BertTokenizerJsonOptions,

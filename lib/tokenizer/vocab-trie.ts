@@ -1,3 +1,12 @@
+export interface VocabTrieState {
+  readonly parents: Int32Array;
+  readonly units: Int32Array;
+  readonly children: Int32Array;
+  readonly values: Int32Array;
+  readonly transitions: number;
+  readonly nodes: number;
+}
+
 /**
  * A trie over UTF-16 code units, stored in typed arrays with an open-addressing transition table,
  * so the longest vocabulary prefix at any position is found in one forward walk with no string
@@ -11,6 +20,23 @@ export class VocabTrie {
   private transitions = 0;
   private values: Int32Array;
   private nodes = 1;
+
+  /** The trie's tables, for another thread to rebuild it from (`VocabTrie.fromState`) without inserting every entry again. */
+  state(): VocabTrieState {
+    return { parents: this.parents, units: this.units, children: this.children, values: this.values, transitions: this.transitions, nodes: this.nodes };
+  }
+
+  static fromState(state: VocabTrieState): VocabTrie {
+    const trie = new VocabTrie(0);
+    trie.parents = state.parents;
+    trie.units = state.units;
+    trie.children = state.children;
+    trie.mask = state.parents.length - 1;
+    trie.values = state.values;
+    trie.transitions = state.transitions;
+    trie.nodes = state.nodes;
+    return trie;
+  }
 
   constructor(expectedUnits = 1024) {
     const size = 1 << Math.ceil(Math.log2(Math.max(16, expectedUnits * 2)));

@@ -3,11 +3,23 @@ import { CHAR_CLASS_TABLE, CharClass } from './char-class.js';
 import { IdBuffer } from './id-buffer.js';
 import { type BertNormalizerOptions, bertNormalize } from './normalizer.js';
 import { bertPreTokenize } from './pre-tokenizer.js';
-import { WordPiece, type WordPieceOptions } from './wordpiece.js';
+import { WordPiece, type WordPieceOptions, type WordPieceTries } from './wordpiece.js';
 
 export interface WordPieceTokenizerOptions {
   readonly normalizer: BertNormalizerOptions;
   readonly wordPiece: WordPieceOptions;
+}
+
+/**
+ * What a tokenizer is made of, as structured-clonable data: a worker thread receives it with
+ * `postMessage` and rebuilds the tokenizer (`WordPieceTokenizer.fromState`) without reading the
+ * folder or building the vocabulary tries again.
+ */
+export interface WordPieceTokenizerState {
+  readonly vocab: ReadonlyMap<string, number>;
+  readonly addedTokens: ReadonlyMap<string, number>;
+  readonly options: WordPieceTokenizerOptions;
+  readonly tries: WordPieceTries;
 }
 
 /** The full analysis of one text: what `tokenize(text)` gives the REPL and notebooks. */
@@ -46,8 +58,9 @@ export class WordPieceTokenizer {
     vocab: ReadonlyMap<string, number>,
     addedTokens: ReadonlyMap<string, number>,
     readonly options: WordPieceTokenizerOptions,
+    tries?: WordPieceTries,
   ) {
-    this.model = new WordPiece(vocab, options.wordPiece);
+    this.model = new WordPiece(vocab, options.wordPiece, tries);
     this.addedTokens = addedTokens;
     this.matcher = new AddedTokenMatcher(addedTokens);
     const idToToken: string[] = [];
@@ -65,6 +78,14 @@ export class WordPieceTokenizer {
     // Other settings (lowercasing, accent stripping, no CJK padding, no cleaning) take the staged path.
     this.fused = n.cleanText && n.handleChineseChars && !n.lowercase && !n.stripAccents;
     for (const token of addedTokens.keys()) if (token.length > 0) this.addedTokenStart[token.charCodeAt(0)] = 1;
+  }
+
+  state(): WordPieceTokenizerState {
+    return { vocab: this.model.vocab, addedTokens: this.addedTokens, options: this.options, tries: this.model.tries() };
+  }
+
+  static fromState(state: WordPieceTokenizerState): WordPieceTokenizer {
+    return new WordPieceTokenizer(state.vocab, state.addedTokens, state.options, state.tries);
   }
 
   tokenToId(token: string): number | undefined {

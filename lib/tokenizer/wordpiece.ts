@@ -1,5 +1,5 @@
 import type { IdBuffer } from './id-buffer.js';
-import { VocabTrie } from './vocab-trie.js';
+import { VocabTrie, type VocabTrieState } from './vocab-trie.js';
 
 export interface WordPieceOptions {
   readonly unkToken: string;
@@ -12,6 +12,11 @@ export const DEFAULT_WORDPIECE_OPTIONS: WordPieceOptions = {
   continuingSubwordPrefix: '##',
   maxInputCharsPerWord: 100,
 };
+
+export interface WordPieceTries {
+  readonly initial: VocabTrieState;
+  readonly continuation: VocabTrieState;
+}
 
 /**
  * The WordPiece model: greedy longest-prefix match of one pre-tokenized word against the vocabulary,
@@ -28,13 +33,20 @@ export class WordPiece {
   /** Entries that carry the continuation prefix, with the prefix removed: what may continue a word. */
   private readonly continuation: VocabTrie;
 
+  /** `tries`: the tables of another WordPiece over the same vocabulary and options (see `tries()`), used as they are. */
   constructor(
     readonly vocab: ReadonlyMap<string, number>,
     readonly options: WordPieceOptions = DEFAULT_WORDPIECE_OPTIONS,
+    tries?: WordPieceTries,
   ) {
     const unkId = vocab.get(options.unkToken);
     if (unkId === undefined) throw new Error(`WordPiece: the unknown token ${JSON.stringify(options.unkToken)} is not in the vocabulary`);
     this.unkId = unkId;
+    if (tries) {
+      this.initial = VocabTrie.fromState(tries.initial);
+      this.continuation = VocabTrie.fromState(tries.continuation);
+      return;
+    }
     let units = 0;
     for (const token of vocab.keys()) units += token.length;
     this.initial = new VocabTrie(units);
@@ -46,6 +58,11 @@ export class WordPiece {
     }
     // An empty prefix makes every entry a continuation too (the Rust code allows it).
     if (prefix.length === 0) for (const [token, id] of vocab) this.continuation.insert(token, id);
+  }
+
+  /** The tables built from the vocabulary, which a copy in another thread can take instead of building its own. */
+  tries(): WordPieceTries {
+    return { initial: this.initial.state(), continuation: this.continuation.state() };
   }
 
   /** Appends the ids of the word `text[start, end)` to `out`. */
