@@ -21,6 +21,11 @@ export interface StreamDataOptions {
   readonly sentJoiner?: string;
   /** Compressed bytes per read (default 1 MiB). */
   readonly chunkSize?: number;
+  /**
+   * Called with the size of every chunk read from the file as it is consumed: the compressed bytes
+   * read so far add up to the file's size by its end, which is what a progress bar should count.
+   */
+  readonly onRead?: (bytes: number) => void;
 }
 
 /**
@@ -73,38 +78,50 @@ export async function* koLmRecords(path: string, options: Pick<StreamDataOptions
  * `koLmRecords` in batches (the records decoded from one read each), for callers that go through
  * millions of documents and should not pay an awaited promise per document.
  */
-export async function* koLmRecordBatches(path: string, options: Pick<StreamDataOptions, 'chunkSize'> = {}): AsyncGenerator<KoLmRecord[]> {
+export async function* koLmRecordBatches(path: string, options: Pick<StreamDataOptions, 'chunkSize' | 'onRead'> = {}): AsyncGenerator<KoLmRecord[]> {
   const info = await stat(path).catch(() => {
     throw new CorpusError(path, 'not found');
   });
   if (info.isDirectory()) {
     for (const name of (await readdir(path)).sort(compareCodePoints)) {
       if (archiveKind(name) === 'none') continue;
-      yield* archiveRecords(`${path}/${name}`, options.chunkSize);
+      yield* archiveRecords(`${path}/${name}`, options.chunkSize, options.onRead);
     }
     return;
   }
   if (archiveKind(path) === 'none') throw new CorpusError(path, 'not a ko_lm_dataformat archive (expected a .jsonl.zst or .jsonl.zst.tar file, or a folder of them)');
-  yield* archiveRecords(path, options.chunkSize);
+  yield* archiveRecords(path, options.chunkSize, options.onRead);
 }
 
 /** The record batches of one `.jsonl.zst` (or `.jsonl.zst.tar`) file — never a folder, whatever its name. */
-export function koLmFileRecordBatches(file: string, options: Pick<StreamDataOptions, 'chunkSize'> = {}): AsyncGenerator<KoLmRecord[]> {
-  return archiveRecords(file, options.chunkSize);
+export function koLmFileRecordBatches(file: string, options: Pick<StreamDataOptions, 'chunkSize' | 'onRead'> = {}): AsyncGenerator<KoLmRecord[]> {
+  return archiveRecords(file, options.chunkSize, options.onRead);
 }
 
-async function* archiveRecords(path: string, chunkSize: number | undefined): AsyncGenerator<KoLmRecord[]> {
+async function* archiveRecords(path: string, chunkSize: number | undefined, onRead: ((bytes: number) => void) | undefined): AsyncGenerator<KoLmRecord[]> {
   const kind = archiveKind(path);
   if (kind === 'unsupported') throw new CorpusError(path, 'ko_lm_dataformat reads this format, but this reader only supports .jsonl.zst and .jsonl.zst.tar');
   const info = await stat(path).catch(() => undefined);
   if (!info?.isFile()) throw new CorpusError(path, 'not a readable regular file');
-  if (kind === 'tar') yield* tarRecords(path, chunkSize);
-  else yield* zstJsonLines(fileChunks(path, chunkSize), path);
+  let read = 0;
+  const counted = onRead
+    ? (bytes: number): void => {
+        read += bytes;
+        onRead(bytes);
+      }
+    : undefined;
+  if (kind === 'tar') yield* tarRecords(path, chunkSize, counted);
+  else yield* zstJsonLines(fileChunks(path, chunkSize, counted), path);
+  // A tar archive's padding after its end-of-archive block is never read; it still counts as done.
+  if (onRead && read < info.size) onRead(info.size - read);
 }
 
-async function* fileChunks(path: string, chunkSize = 1 << 20): AsyncGenerator<Uint8Array> {
+async function* fileChunks(path: string, chunkSize = 1 << 20, onRead?: (bytes: number) => void): AsyncGenerator<Uint8Array> {
   try {
-    for await (const chunk of createReadStream(path, { highWaterMark: chunkSize })) yield chunk as Buffer;
+    for await (const chunk of createReadStream(path, { highWaterMark: chunkSize }) as AsyncIterable<Buffer>) {
+      onRead?.(chunk.length);
+      yield chunk;
+    }
   } catch (error) {
     throw new CorpusError(path, `cannot read (${(error as Error).message})`);
   }
@@ -181,8 +198,8 @@ async function* zstJsonLines(compressed: AsyncIterable<Uint8Array>, file: string
  * ends at a header whose size field is all NUL bytes, a pax `size` applies to the next header, and
  * every type but '0' and NUL is skipped.
  */
-async function* tarRecords(path: string, chunkSize?: number): AsyncGenerator<KoLmRecord[]> {
-  const source = new ByteSource(fileChunks(path, chunkSize));
+async function* tarRecords(path: string, chunkSize?: number, onRead?: (bytes: number) => void): AsyncGenerator<KoLmRecord[]> {
+  const source = new ByteSource(fileChunks(path, chunkSize, onRead));
   let paxSize: number | undefined;
   let paxPath: string | undefined;
   for (;;) {

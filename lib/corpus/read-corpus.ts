@@ -30,6 +30,12 @@ export interface SentenceBatch {
 export interface ReadCorpusOptions {
   /** Bytes per read (default 1 MiB). */
   readonly chunkSize?: number;
+  /**
+   * Called with the size of every chunk read from the file as it is consumed (compressed bytes for
+   * `.jsonl.zst`): they add up to the file's size, unlike the sentences' text, so progress measured
+   * in them ends at 100% for every format.
+   */
+  readonly onRead?: (bytes: number) => void;
 }
 
 /**

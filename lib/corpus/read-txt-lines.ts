@@ -5,6 +5,8 @@ import { completeUtf8Prefix, decodeUtf8, firstInvalidUtf8 } from './utf8.js';
 export interface TxtReadOptions {
   /** Bytes per read (default 1 MiB); memory stays bounded by this and the longest line. */
   readonly chunkSize?: number;
+  /** Called with the size of every chunk read, as it is consumed: by the end, the file's size. */
+  readonly onRead?: (bytes: number) => void;
 }
 
 /** Consecutive lines of a text file: `lines[k]` is line number `firstLine + k` (1-based). */
@@ -31,6 +33,7 @@ export async function* readTxtLines(path: string, options: TxtReadOptions = {}):
   const stream = createReadStream(path, { highWaterMark: options.chunkSize ?? 1 << 20 });
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
+      options.onRead?.(chunk.length);
       const bytes = carryBytes.length > 0 ? Buffer.concat([carryBytes, chunk]) : chunk;
       const cut = completeUtf8Prefix(bytes);
       const piece = bytes.subarray(0, cut);

@@ -110,7 +110,7 @@ const SCRATCH_IDS = 2 ** 16;
 interface TokenizedFile {
   readonly ids: Int32Array;
   readonly ends: Int32Array;
-  /** UTF-8 bytes of the text per progress step (one per read batch), for the progress of a replay. */
+  /** File bytes read per progress step (one per read batch), for the progress of a replay. */
   readonly bytes: Float64Array;
   /** Sentences per progress step. */
   readonly steps: Int32Array;
@@ -143,13 +143,23 @@ async function tokenizeAndBuild(
   state.ends.clear();
   const stepBytes: number[] = [];
   const stepSentences: number[] = [];
-  for await (const texts of readCorpusTexts(file)) {
-    options.signal?.throwIfAborted();
-    const bytes = await tokenizeBatch(texts, state);
+  // Progress counts the file's bytes as they are read (compressed ones for .jsonl.zst), so a job's
+  // passes add up to its files' sizes × dupe factor, the total the bar is drawn against.
+  let read = 0;
+  let reported = 0;
+  const step = (sentences: number): void => {
+    const bytes = read - reported;
+    reported = read;
     stepBytes.push(bytes);
-    stepSentences.push(texts.length);
+    stepSentences.push(sentences);
     options.onProgress?.(bytes, examples());
+  };
+  for await (const texts of readCorpusTexts(file, { onRead: (bytes) => (read += bytes) })) {
+    options.signal?.throwIfAborted();
+    await tokenizeBatch(texts, state);
+    step(texts.length);
   }
+  if (read > reported) step(0); // bytes after the last sentence (a final line break, say)
   if (!state.keeping) return undefined;
   return { ids: state.ids.toArray(), ends: state.ends.toArray(), bytes: Float64Array.from(stepBytes), steps: Int32Array.from(stepSentences) };
 }
@@ -165,12 +175,10 @@ interface TokenizeState {
   readonly emit: Emit;
 }
 
-/** One read batch of sentences into the builder; returns their UTF-8 bytes. */
-async function tokenizeBatch(texts: readonly string[], state: TokenizeState): Promise<number> {
+/** One read batch of sentences into the builder. */
+async function tokenizeBatch(texts: readonly string[], state: TokenizeState): Promise<void> {
   const { tokenizer, builder, ids, ends } = state;
-  let bytes = 0;
   for (const text of texts) {
-    bytes += Buffer.byteLength(text);
     if (!state.keeping) ids.clear();
     const start = ids.length;
     tokenizer.encodeInto(text, ids);
@@ -185,7 +193,6 @@ async function tokenizeBatch(texts: readonly string[], state: TokenizeState): Pr
     }
     if (built.length > 0) await state.emit(built);
   }
-  return bytes;
 }
 
 /** Feeds a tokenized file to the builder again, sentence for sentence as `tokenizeAndBuild` did. */

@@ -76,8 +76,7 @@ export async function runBuild(flags: BuildTfrecordFlags, io: CommandIo): Promis
         progress.update(Math.min(bytes, totalBytes), { examples });
       },
     });
-    // The progress counts sentence bytes and the total file bytes (line breaks too): a finished
-    // build is 100% all the same.
+    // Every file byte of every pass has been counted by now; this carries the final example count.
     progress?.update(total, { examples: manifest.totals.examples });
     return manifest;
   } finally {

@@ -1,7 +1,7 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CorpusError, koLmRecords, type StreamDataOptions, streamData } from '../../lib/corpus/index.js';
+import { CorpusError, koLmRecordBatches, koLmRecords, type StreamDataOptions, streamData } from '../../lib/corpus/index.js';
 import { fixture, hasFixtures } from '../helpers/fixtures.js';
 import { collect, jsonl, paxBody, put, rawFrame, skippableFrame, tar, tarHeader, useTempDir, zst } from './support.js';
 
@@ -151,6 +151,20 @@ describe('ko_lm_dataformat on archives written here', () => {
     const [[text, meta]] = await collect(streamData(path, { getMeta: true }));
     expect(text).toBe('NaN Infinity "NaN"');
     expect(meta).toEqual({ a: Number.NaN, b: [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY], c: '-Infinity' });
+  });
+
+  it('onRead counts the compressed bytes read, file by file: a .jsonl.zst, a .jsonl.zst.tar and a folder of both add up to their sizes', async () => {
+    const root = `${tmp()}/read-bytes`;
+    const docs = Array.from({ length: 300 }, (_, i) => ({ text: [`문장 ${i}`, `sentence ${i} `.repeat(i % 7)], meta: {} }));
+    const single = put(root, 'a.jsonl.zst', zst(jsonl(...docs)));
+    const archived = put(root, 'b.jsonl.zst.tar', tar([{ name: 'm1.zst', data: zst(jsonl(...docs.slice(0, 100))) }, { name: 'm2.zst', data: zst(jsonl(...docs.slice(100))) }]));
+    for (const path of [single, archived, root]) {
+      let read = 0;
+      const records = await collect(koLmRecordBatches(path, { chunkSize: 512, onRead: (bytes) => (read += bytes) }));
+      const size = path === root ? statSync(single).size + statSync(archived).size : statSync(path).size;
+      expect(read, path).toBe(size);
+      expect(records.flat().length, path).toBe(path === root ? 600 : 300);
+    }
   });
 
   it('an empty file is an empty archive', async () => {

@@ -15,6 +15,16 @@ describe('readTxtLines / txtLines: Python text-mode lines', () => {
     for (const chunkSize of [1, 2, 3, 4, 5, 6, 7, 11, 64, undefined]) expect(await lines(text, chunkSize), `chunk ${chunkSize}`).toEqual(expected);
   });
 
+  it('onRead counts the bytes read, chunk by chunk, up to the file size, a final line break and a split character included', async () => {
+    const path = put(tmp(), `lines-${n++}.txt`, '첫째 줄\n둘째 줄\r\n\n셋째 😀\n');
+    for (const chunkSize of [1, 2, 5, 64, undefined]) {
+      const reads: number[] = [];
+      await collect(readTxtLines(path, { chunkSize, onRead: (bytes) => reads.push(bytes) }));
+      expect(reads.reduce((a, b) => a + b, 0), `chunk ${chunkSize}`).toBe(statSync(path).size);
+      if (chunkSize) expect(Math.max(...reads)).toBeLessThanOrEqual(chunkSize);
+    }
+  });
+
   it('a \\r at the end of one chunk and \\n at the start of the next are one line ending', async () => {
     expect(await lines('ab\r\ncd', 3)).toEqual(['ab', 'cd']); // chunks 'ab\r' | '\ncd'
     expect(await lines('ab\r\r\ncd', 3)).toEqual(['ab', '', 'cd']); // 'ab\r' | '\r\nc' | 'd'

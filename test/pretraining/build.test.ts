@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { compress, init } from '@bokuweb/zstd-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BuildOptions, buildPretrainingData } from '../../lib/pretraining/index.js';
 import { decodeExample, readTfRecords } from '../../lib/tfrecord/index.js';
@@ -72,6 +73,36 @@ describe('building pretraining data', () => {
     expect(await build('cache-ample', 64)).toEqual(uncached);
     // 40 KiB per job: the first sample file (about 24 KB of text) fits, the next one overflows it.
     expect(await build('cache-tight', 0.08)).toEqual(uncached);
+  });
+
+  it('progress counts file bytes read, compressed ones for .jsonl.zst: it rises to exactly the total and never past it', async () => {
+    await init();
+    const texts = readdirSync(sample).filter((f) => f.endsWith('.txt')).map((f) => readFileSync(join(sample, f), 'utf8'));
+    // The sample prose as ko_lm_dataformat documents: zstd shrinks it to under half, so counting the
+    // sentences' text against the compressed sizes would run far past 100%.
+    const archive = corpus('progress-zst', {});
+    texts.forEach((text, i) => {
+      const docs = text.split('\n\n').map((doc) => `${JSON.stringify({ text: doc.split('\n'), meta: {} })}\n`).join('');
+      writeFileSync(join(archive, `part-${i}.jsonl.zst`), Buffer.from(compress(Buffer.from(docs), 3)));
+    });
+    const sizes = (root: string): number => readdirSync(root).filter((f) => /\.(txt|jsonl\.zst)$/.test(f)).reduce((n, f) => n + statSync(join(root, f)).size, 0);
+    expect(sizes(archive)).toBeLessThan(0.5 * texts.reduce((n, t) => n + Buffer.byteLength(t), 0));
+    for (const [input, extra] of [
+      [sample, { numProcesses: 2 }],
+      [sample, { numProcesses: 1, tokenCacheMb: 0 }],
+      [archive, { numProcesses: 2 }],
+      [archive, { numProcesses: 1, tokenCacheMb: 0.01 }],
+    ] as const) {
+      const seen: { bytes: number; totalBytes: number; examples: number }[] = [];
+      const out = join(dir, `progress-${seen.length}-${Math.random().toString(36).slice(2)}`);
+      const manifest = await buildPretrainingData(small(input, out, { ...extra, dupeFactor: 3, onProgress: (p) => seen.push({ ...p }) }));
+      const label = `${input === archive ? '.jsonl.zst' : '.txt'} ${JSON.stringify(extra)}`;
+      expect(seen.length, label).toBeGreaterThan(3);
+      expect(new Set(seen.map((p) => p.totalBytes)), label).toEqual(new Set([sizes(input) * 3]));
+      expect(seen.every((p, i) => p.bytes <= p.totalBytes && (i === 0 || p.bytes >= seen[i - 1].bytes)), label).toBe(true);
+      expect(seen.at(-1)!.bytes, label).toBe(sizes(input) * 3);
+      expect(seen.at(-1)!.examples, label).toBe(manifest.totals.examples);
+    }
   });
 
   it('the manifest accounts for every example and every shard', async () => {
