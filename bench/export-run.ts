@@ -1,5 +1,5 @@
 /** One timed export in its own process, so peak RSS covers exactly this export. */
-import { exportToHuggingFace } from '../lib/checkpoint/index.js';
+import { exportToHuggingFace } from '../lib/convert/index.js';
 
 const [checkpointDir, outputDir, pytorchBin] = process.argv.slice(2);
 const started = performance.now();

@@ -16,7 +16,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { bigBirdTfVariables, elementCount, formatTfConfigJson, hfConfigFromTf, type TensorToWrite, writeCheckpoint, writeCheckpointState } from '../lib/checkpoint/index.js';
+import { type TensorToWrite, writeCheckpoint, writeCheckpointState } from '../lib/checkpoint/index.js';
+import { bigBirdTfVariables, formatTfConfigJson, hfConfigFromTf } from '../lib/model/index.js';
+import { elementCount } from '../lib/tensor/index.js';
 import { projectRoot } from './bench-inputs.js';
 
 const { values } = parseArgs({ options: { repeats: { type: 'string', default: '3' }, layers: { type: 'string', default: '12' }, slots: { type: 'string', default: '0' } } });

@@ -1,5 +1,5 @@
 /**
- * GFLOP/s of the wasm backend's BatchMatMul, stock kernel against lib/model/wasm-batch-mat-mul.ts, on
+ * GFLOP/s of the wasm backend's BatchMatMul, stock kernel against lib/backend/wasm-batch-mat-mul.ts, on
  * the products BigBird training makes: 768×768 dense layers over 1024–4096 rows (forward, and the
  * transposed products their gradients make), the same on a 3-D [batch, rows, 768] input, and
  * attention-like batched [64 × 64] × [64 × 448] block products.
@@ -7,8 +7,8 @@
  *   node --import tsx bench/matmul.ts [--quick]
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { selectBackend } from '../lib/model/backend.js';
-import { registerWasmBatchMatMul, restoreStockWasmBatchMatMul } from '../lib/model/wasm-batch-mat-mul.js';
+import { selectBackend } from '../lib/backend/select-backend.js';
+import { registerWasmBatchMatMul, restoreStockWasmBatchMatMul } from '../lib/backend/wasm-batch-mat-mul.js';
 
 interface Shape {
   readonly name: string;

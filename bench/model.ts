@@ -19,10 +19,10 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { hfConfigFromJson } from '../lib/checkpoint/hf-bigbird-config.js';
-import { describeBackendSelection, selectBackend } from '../lib/model/backend.js';
+import { hfConfigFromJson } from '../lib/model/config-files.js';
+import { describeBackendSelection, selectBackend } from '../lib/backend/select-backend.js';
 import { BigBirdModel, BigBirdWeights, bigBirdModelVariables, type NamedArray } from '../lib/model/index.js';
-import { peakDataBytes } from '../lib/model/memory-meter.js';
+import { peakDataBytes } from '../lib/autodiff/memory-meter.js';
 import { AdamW } from '../lib/train/adamw.js';
 
 const { values } = parseArgs({ options: { steps: { type: 'string', default: '2' }, layers: { type: 'string', default: '2' }, backend: { type: 'string' }, only: { type: 'string' } } });
@@ -97,7 +97,7 @@ interface Measured {
 interface CaseReport extends Measured {
   readonly key: string;
   readonly backend: string;
-  /** Peak of live tensor data during the warm-up step, each buffer counted once (lib/model/memory-meter.ts). */
+  /** Peak of live tensor data during the warm-up step, each buffer counted once (lib/autodiff/memory-meter.ts). */
   readonly peakTensorBytes: number;
   /** The largest tensor any kernel of the warm-up step produced. */
   readonly largestShape: number[];

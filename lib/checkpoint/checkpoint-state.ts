@@ -1,5 +1,6 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
+import { writeBytesAtomically } from '../fs/atomic-write.js';
 import { CheckpointError } from './checkpoint-error.js';
 
 /** The `checkpoint` file TensorFlow keeps beside its checkpoints (a text-format CheckpointState). */
@@ -45,8 +46,7 @@ export async function latestCheckpoint(dir: string): Promise<string> {
 
 export async function writeCheckpointState(dir: string, state: CheckpointState): Promise<void> {
   const file = join(dir, 'checkpoint');
-  await writeFile(`${file}.tmp`, formatCheckpointState(state));
-  await rename(`${file}.tmp`, file);
+  await writeBytesAtomically(file, formatCheckpointState(state));
 }
 
 function unescape(s: string): string {

@@ -1,14 +1,23 @@
 export { CheckpointError } from './checkpoint-error.js';
 export { type CheckpointState, formatCheckpointState, latestCheckpoint, parseCheckpointState, writeCheckpointState } from './checkpoint-state.js';
+export { loadWeightsFromCheckpoint } from './checkpoint-weights.js';
+export { type CheckpointChange, type CheckpointDiffRow, diffCheckpoints } from './diff-checkpoints.js';
 export { decodeValues, type DType, DTYPE_BYTES, TF_DTYPES, type TensorValues } from './dtypes.js';
 export { type CheckpointVariable, CheckpointReader, dataFileName, type Tensor } from './tensor-bundle-reader.js';
 export { type CheckpointWriteOptions, type TensorToWrite, writeCheckpoint } from './tensor-bundle-writer.js';
-export { type BigBirdInitConfig, bigBirdVariables, readBigBirdShapeConfig } from './bigbird-variables.js';
-export * from './hf-bigbird-names.js';
-export * from './safetensors.js';
-export * from './hf-bigbird-config.js';
-export { type MaterialiseOptions, materialiseWarmStart, planWarmStart, type TargetVariable, type UnusedSource, type WarmStartAction, type WarmStartOptions, type WarmStartPlan, type WarmStartRow } from './warm-start.js';
-export * from './pytorch-bin.js';
-export * from './hf-export.js';
-export * from './hf-import.js';
-export { sameShape, shapeText } from './shape.js';
+export {
+  bigBirdVariables,
+  type MaterialiseOptions,
+  materialiseWarmStart,
+  planWarmStart,
+  type TargetVariable,
+  type UnusedSource,
+  WARM_START_CHECKPOINT,
+  WARM_START_DEFAULTS,
+  type WarmStartAction,
+  type WarmStartOptions,
+  type WarmStartPlan,
+  type WarmStartRow,
+  type WarmStartRun,
+  warmStart,
+} from './warm-start.js';

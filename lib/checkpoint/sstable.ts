@@ -1,6 +1,7 @@
 import { crc32c } from '../checksum/crc32.js';
 import { uncompressSync } from 'snappy';
-import { maskCrc, pushVarint } from './encoding.js';
+import { maskCrc } from '../checksum/masked-crc32c.js';
+import { pushVarint } from './varint.js';
 
 /**
  * The LevelDB-style sorted table TensorFlow writes as a checkpoint's `.index` (tensorflow/core/lib/io:

@@ -1,6 +1,7 @@
 import { crc32c } from '../checksum/crc32.js';
 import { CheckpointError } from './checkpoint-error.js';
-import { maskCrc, pushVarint } from './encoding.js';
+import { maskCrc } from '../checksum/masked-crc32c.js';
+import { pushVarint } from './varint.js';
 
 /**
  * TensorFlow's string tensor layout in a bundle (tensor_bundle.cc `WriteStringTensor`): a varint64

@@ -1,10 +1,9 @@
-import { crc32c } from '../checksum/crc32.js';
+import { maskedCrc32c } from '../checksum/masked-crc32c.js';
 import { type FileHandle, open, readFile } from 'node:fs/promises';
 import { CheckpointError } from './checkpoint-error.js';
 import { decodeEntry, decodeHeader, type BundleHeader } from './bundle-proto.js';
 import { decodeValues, type DType, DTYPE_BYTES, dtypeFromCode, type TensorValues } from './dtypes.js';
 import { readTable, TableError } from './sstable.js';
-import { maskCrc } from './encoding.js';
 import { readStringTensor } from './string-tensor.js';
 
 /** One variable of a checkpoint, as `tf.train.list_variables` shows it, plus where its bytes are. */
@@ -106,7 +105,7 @@ export class CheckpointReader {
       got += bytesRead;
     }
     if (got < v.byteLength) throw new CheckpointError(`${file}: data shard too short for variable ${name} (needs bytes ${v.offset}–${v.offset + v.byteLength}, the file ends at ${v.offset + got})`);
-    const actual = v.dtype === 'string' ? readStringTensor(bytes, v.size, `${file}: variable ${name}`).crc : maskCrc(crc32c(bytes));
+    const actual = v.dtype === 'string' ? readStringTensor(bytes, v.size, `${file}: variable ${name}`).crc : maskedCrc32c(bytes);
     if (actual !== v.crc32c) throw new CheckpointError(`${file}: variable ${name}: checksum mismatch (index says 0x${v.crc32c.toString(16)}, data gives 0x${actual.toString(16)})`);
     return bytes;
   }

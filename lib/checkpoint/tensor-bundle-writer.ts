@@ -1,11 +1,11 @@
-import { crc32c } from '../checksum/crc32.js';
+import { maskedCrc32c } from '../checksum/masked-crc32c.js';
 import { type FileHandle, mkdir, open, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { temporaryPath } from '../fs/atomic-write.js';
 import { type BundleHeader, encodeEntry, encodeHeader } from './bundle-proto.js';
 import { CheckpointError } from './checkpoint-error.js';
 import { type DType, DTYPE_BYTES, TF_DTYPES } from './dtypes.js';
 import { TableBuilder } from './sstable.js';
-import { maskCrc } from './encoding.js';
 import { writeStringTensor } from './string-tensor.js';
 import { dataFileName } from './tensor-bundle-reader.js';
 
@@ -33,14 +33,14 @@ export interface CheckpointWriteOptions {
  */
 export async function writeCheckpoint(prefix: string, tensors: Iterable<TensorToWrite> | AsyncIterable<TensorToWrite>, options: CheckpointWriteOptions = {}): Promise<void> {
   const numShards = options.numShards ?? 1;
-  const suffix = `.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const files = Array.from({ length: numShards }, (_, shard) => dataFileName(prefix, shard, numShards));
+  const temp = new Map([...files, `${prefix}.index`].map((file) => [file, temporaryPath(file)]));
   const handles: FileHandle[] = [];
   const offsets = new Array<number>(numShards).fill(0);
   const entries = new Map<string, Uint8Array>();
   await mkdir(dirname(prefix), { recursive: true });
   try {
-    for (const file of files) handles.push(await open(file + suffix, 'w'));
+    for (const file of files) handles.push(await open(temp.get(file)!, 'w'));
     for await (const tensor of tensors) {
       const shard = tensor.shard ?? 0;
       if (!(shard >= 0 && shard < numShards)) throw new CheckpointError(`${prefix}: variable ${tensor.name} is for shard ${shard}, but there are ${numShards}`);
@@ -57,7 +57,7 @@ export async function writeCheckpoint(prefix: string, tensors: Iterable<TensorTo
         const expected = elements * DTYPE_BYTES[tensor.dtype];
         if (data.length !== expected) throw new CheckpointError(`${prefix}: variable ${tensor.name}: ${data.length} bytes given, ${tensor.dtype} ${JSON.stringify(tensor.shape)} needs ${expected}`);
         bytes = data;
-        crc = maskCrc(crc32c(bytes));
+        crc = maskedCrc32c(bytes);
       }
       await handles[shard].write(bytes);
       entries.set(tensor.name, encodeEntry({ dtype: TF_DTYPES[tensor.dtype], shape: tensor.shape, shardId: shard, offset: offsets[shard], size: bytes.length, crc32c: crc }));
@@ -72,12 +72,12 @@ export async function writeCheckpoint(prefix: string, tensors: Iterable<TensorTo
     const encoder = new TextEncoder();
     const keyed = [...entries].map(([name, entry]) => [encoder.encode(name), entry] as const).sort(([a], [b]) => Buffer.compare(a, b));
     for (const [key, entry] of keyed) table.add(key, entry);
-    await writeFile(`${prefix}.index${suffix}`, table.finish(), { flush: true });
-    for (const file of files) await rename(file + suffix, file);
-    await rename(`${prefix}.index${suffix}`, `${prefix}.index`);
+    await writeFile(temp.get(`${prefix}.index`)!, table.finish(), { flush: true });
+    // The data files first, the index last: the index is what makes the checkpoint exist.
+    for (const [file, tempFile] of temp) await rename(tempFile, file);
   } catch (error) {
     await Promise.all(handles.map((h) => h.close().catch(() => {})));
-    await Promise.all([...files, `${prefix}.index`].map((f) => unlink(f + suffix).catch(() => {})));
+    await Promise.all([...temp.values()].map((f) => unlink(f).catch(() => {})));
     throw error;
   }
 }

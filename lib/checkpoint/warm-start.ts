@@ -1,9 +1,26 @@
-import { PyRandom } from '../pretraining/py-random.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BigBirdShapeConfig } from '../model/bigbird-config.js';
+import { readBigBirdConfig } from '../model/config-files.js';
+import { bigBirdTfVariables } from '../model/variables.js';
+import { PyRandom } from '../random/py-random.js';
+import { byCodePoints } from '../text/compare-code-points.js';
+import { elementCount, sameShape } from '../tensor/shape.js';
 import { CheckpointError } from './checkpoint-error.js';
 import { writeCheckpointState } from './checkpoint-state.js';
-import type { CheckpointReader, CheckpointVariable } from './tensor-bundle-reader.js';
+import { CheckpointReader, type CheckpointVariable } from './tensor-bundle-reader.js';
 import { type TensorToWrite, writeCheckpoint } from './tensor-bundle-writer.js';
-import { sameShape } from './shape.js';
+
+/** `kbb warm-start`'s defaults. */
+export const WARM_START_DEFAULTS = Object.freeze({
+  /** Seed of the freshly initialised variables. */
+  seed: 12345,
+  /** KoBigBird's `random_pos_emb`: a fresh position table for all positions. */
+  randomPositionEmbeddings: true,
+});
+
+/** The checkpoint a warm start writes, relative to its output folder. */
+export const WARM_START_CHECKPOINT = 'model.ckpt-0';
 
 /** A variable of the model being started: its TF name and shape. */
 export interface TargetVariable {
@@ -38,6 +55,11 @@ export interface WarmStartOptions {
   readonly randomPositionEmbeddings?: boolean;
 }
 
+/** Every trainable variable of KoBigBird's TF model (spec §3.7), in name order as a checkpoint index holds them: what a warm start writes. */
+export function bigBirdVariables(config: BigBirdShapeConfig): TargetVariable[] {
+  return bigBirdTfVariables(config).sort(byCodePoints((v) => v.name));
+}
+
 /** kobigbird/utils.py `get_estimator`: checkpoint variables that are never warm-started from. */
 const OPTIMIZER_OR_STEP = /Adam|Adafactor|global_step|adam_m|adam_v|AdamWeightDecayOptimizer|AdamWeightDecayOptimizer_1/;
 /** The one explicit rename: BERT's embedding LayerNorm is BigBird's `bert/encoder/LayerNorm`. */
@@ -55,7 +77,7 @@ const RENAMES: ReadonlyMap<string, string> = new Map([
  * a BERT or BigBird checkpoint holds. A shape that differs is an error, naming every such variable.
  */
 export function planWarmStart(source: readonly CheckpointVariable[], target: readonly TargetVariable[], options: WarmStartOptions = {}): WarmStartPlan {
-  const randomPositions = options.randomPositionEmbeddings ?? true;
+  const randomPositions = options.randomPositionEmbeddings ?? WARM_START_DEFAULTS.randomPositionEmbeddings;
   const usable = new Map<string, CheckpointVariable>();
   const unused: UnusedSource[] = [];
   for (const v of source) {
@@ -84,9 +106,12 @@ export function planWarmStart(source: readonly CheckpointVariable[], target: rea
 }
 
 export interface MaterialiseOptions {
+  /** Seed of the fresh variables (default `WARM_START_DEFAULTS.seed`). */
   readonly seed?: number;
   /** σ of the truncated normal for fresh variables (the config's initializer_range). */
   readonly initializerRange: number;
+  /** Replace a warm start already in the output folder (refused without it). */
+  readonly overwrite?: boolean;
 }
 
 /**
@@ -96,19 +121,66 @@ export interface MaterialiseOptions {
  * left to the trainer, which creates them at zero.
  */
 export async function materialiseWarmStart(plan: WarmStartPlan, source: CheckpointReader, outputDir: string, options: MaterialiseOptions): Promise<string> {
-  const prefix = `${outputDir}/model.ckpt-0`;
-  const rng = new PyRandom(options.seed ?? 12345);
-  const rows = [...plan.rows].sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0));
+  refuseExistingWarmStart(outputDir, options.overwrite ?? false);
+  const prefix = `${outputDir}/${WARM_START_CHECKPOINT}`;
+  const rng = new PyRandom(options.seed ?? WARM_START_DEFAULTS.seed);
+  const rows = [...plan.rows].sort(byCodePoints((row) => row.target));
   const tensors: TensorToWrite[] = rows.map((row) => ({
     name: row.target,
     dtype: row.source ? (source.variable(row.source).dtype as TensorToWrite['dtype']) : 'float32',
     shape: row.shape,
-    data: async () => (row.source ? source.readBytes(row.source) : new Uint8Array(truncatedNormal(rng, row.shape.reduce((a, b) => a * b, 1), options.initializerRange).buffer)),
+    data: async () => (row.source ? source.readBytes(row.source) : new Uint8Array(truncatedNormal(rng, elementCount(row.shape), options.initializerRange).buffer)),
   }));
   tensors.push({ name: 'global_step', dtype: 'int64', shape: [], data: new Uint8Array(8) });
   await writeCheckpoint(prefix, tensors);
-  await writeCheckpointState(outputDir, { modelCheckpointPath: 'model.ckpt-0', allModelCheckpointPaths: ['model.ckpt-0'] });
+  await writeCheckpointState(outputDir, { modelCheckpointPath: WARM_START_CHECKPOINT, allModelCheckpointPaths: [WARM_START_CHECKPOINT] });
   return prefix;
+}
+
+/** Refuses an output folder that already holds a warm start, unless `overwrite`. */
+function refuseExistingWarmStart(outputDir: string, overwrite: boolean): void {
+  const index = join(outputDir, `${WARM_START_CHECKPOINT}.index`);
+  if (!overwrite && existsSync(index)) throw new CheckpointError(`${index} exists; pass --overwrite to replace it`);
+}
+
+export interface WarmStartRun {
+  /** The BERT checkpoint prefix (`path/bert_model.ckpt`). */
+  readonly initCheckpoint: string;
+  /** BigBird config: an HF `config.json` or the reference's `pretrain_config.json`. */
+  readonly configFile: string;
+  /** Where `model.ckpt-0` and the `checkpoint` file go. */
+  readonly outputDir: string;
+  /** Seed of the fresh variables (default `WARM_START_DEFAULTS.seed`). */
+  readonly seed?: number;
+  /** KoBigBird's `random_pos_emb` (default true). */
+  readonly randomPositionEmbeddings?: boolean;
+  /** Replace a warm start already in `outputDir`. */
+  readonly overwrite?: boolean;
+  /** Cancels the run before anything is written. */
+  readonly signal?: AbortSignal;
+  /** Sees the plan before anything is written (to show it). */
+  readonly onPlan?: (plan: WarmStartPlan) => void;
+}
+
+/**
+ * KoBigBird's warm start from end to end: refuses an output that holds one already (before reading
+ * anything), reads the config and the BERT checkpoint, plans every variable, and writes
+ * `model.ckpt-0` with the `checkpoint` file. Returns the plan and the written prefix.
+ */
+export async function warmStart(run: WarmStartRun): Promise<{ readonly plan: WarmStartPlan; readonly prefix: string }> {
+  refuseExistingWarmStart(run.outputDir, run.overwrite ?? false);
+  const config = await readBigBirdConfig(run.configFile);
+  const reader = await CheckpointReader.open(run.initCheckpoint);
+  try {
+    const plan = planWarmStart(reader.variables, bigBirdVariables(config), { randomPositionEmbeddings: run.randomPositionEmbeddings });
+    run.onPlan?.(plan);
+    // Nothing is written before this point, so a cancel here leaves no output.
+    run.signal?.throwIfAborted();
+    const prefix = await materialiseWarmStart(plan, reader, run.outputDir, { seed: run.seed, initializerRange: config.initializer_range, overwrite: run.overwrite });
+    return { plan, prefix };
+  } finally {
+    await reader.close();
+  }
 }
 
 function truncatedNormal(rng: PyRandom, count: number, stddev: number): Float32Array {

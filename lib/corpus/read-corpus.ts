@@ -1,6 +1,6 @@
 import { CorpusError } from './corpus-error.js';
 import { type KoLmText, koLmFileRecordBatches } from './ko-lm-dataformat.js';
-import { pyStrip } from './py-strip.js';
+import { pyStrip } from '../text/py-strip.js';
 import { readTxtLines } from './read-txt-lines.js';
 
 /** One sentence as the pretraining builder receives it: the string KoBigBird's `add_line` tokenizes. */

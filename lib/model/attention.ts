@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type AttentionType, type BigBirdConfig, headSize } from './bigbird-config.js';
-import { gatherRows } from './gather-rows.js';
+import { gatherRows } from '../autodiff/gather-rows.js';
 import { dense } from './nn.js';
-import { recomputed } from './recompute.js';
+import { recomputed } from '../autodiff/recompute.js';
 import type { BigBirdWeights } from './weights.js';
 
 /** HF's additive penalty for masked keys in block-sparse attention (`attn_mask_penalty`); softmax turns it into an exact 0. */
@@ -53,7 +53,7 @@ export function selfAttention(
   const q = project('query');
   const k = project('key');
   const v = project('value');
-  // The attention core (q, k, v → context) is one recomputed op (lib/model/recompute.ts): its scores,
+  // The attention core (q, k, v → context) is one recomputed op (lib/autodiff/recompute.ts): its scores,
   // probabilities and gathered key/value blocks are rebuilt in the backward pass instead of being kept,
   // so a training step holds q, k and v per layer rather than a dozen tensors of the scores' size.
   let context: tf.Tensor4D;
@@ -180,8 +180,8 @@ export function blockSparseAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tenso
     return Array.from(layerPlan.subarray(start, start + r));
   };
 
-  // Blocks are sliced and joined on a 4-D [B·H, nb, block, d] view: the wasm backend's Slice and
-  // SplitV (concat's gradient) take a slow generic path at rank 5, which cost more than the products.
+  // Blocks are sliced and joined on a 4-D [B·H, nb, block, d] view: rank 4 is what every backend
+  // slices and joins on its fast path (lib/backend/README.md).
   const blockedQuery = tf.reshape(q, [batch * heads, nb, bs, size]);
   const queryRows = (blocks: readonly number[]): tf.Tensor => {
     const contiguous = blocks.every((b, i) => b === blocks[0] + i);
@@ -247,15 +247,10 @@ interface GatherGeometry {
 }
 
 /**
- * Host-side tables for one group (small: no query × key products): the row of every gathered key block
- * in the [B·H·nb] view, the key-mask penalty of every gathered key [B, H, rows, slots·block], and the
- * query-mask penalty of every query [B, 1, rows, block].
- */
-/**
- * Which key/value blocks each (batch, head, query block) gathers, and the additive mask penalty of its
- * scores, [B, H, rows, block, slots·block]: (1 − m)·(−10000) with m = to_mask[key] on global slots and
- * from_mask[query]·to_mask[key] on local ones. It depends only on the mask and the plan, so it is built
- * here on the host (a broadcast minimum on the wasm backend cost more than the attention products).
+ * Which key/value blocks each (batch, head, query block) gathers, as rows of the [B·H·nb] view, and
+ * the additive mask penalty of its scores, [B, H, rows, block, slots·block]: (1 − m)·(−10000) with
+ * m = to_mask[key] on global slots and from_mask[query]·to_mask[key] on local ones. Both depend only
+ * on the mask and the plan, so they are built here on the host, with no tensor op.
  */
 function gatherPlan(group: KeyBlockGroup, g: GatherGeometry): { rowIndices: Int32Array; penalty: Float32Array } {
   const { batch, heads, nb, bs, mask } = g;

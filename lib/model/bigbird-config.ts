@@ -1,13 +1,80 @@
-import type { HfBigBirdConfig } from '../checkpoint/hf-bigbird-config.js';
+/**
+ * BigBird's settings, under Hugging Face's `BigBirdConfig` field names: the one config type of the
+ * model, warm start, training and conversion. `readBigBirdConfig` (config-files.ts) makes one from an
+ * HF `config.json` or KoBigBird's `pretrain_config.json`.
+ */
+
+/** The config fields that decide parameter shapes. */
+export interface BigBirdShapeConfig {
+  readonly vocab_size: number;
+  readonly hidden_size: number;
+  readonly num_hidden_layers: number;
+  readonly intermediate_size: number;
+  readonly max_position_embeddings: number;
+  readonly type_vocab_size: number;
+}
 
 /**
- * The model reads its settings straight from Hugging Face's `BigBirdConfig` field names
- * (`readBigBirdConfig` turns an HF `config.json` or KoBigBird's `pretrain_config.json` into one), so
- * there is one config type across checkpoint conversion and the model.
+ * A BigBird config as an HF `config.json` holds it: the fields KoBigBird's published config has
+ * (spec §4). Fields a file may lack are optional here only where HF has no default.
  */
-export type BigBirdConfig = HfBigBirdConfig;
+export interface BigBirdConfig extends BigBirdShapeConfig {
+  readonly architectures?: readonly string[];
+  readonly attention_probs_dropout_prob: number;
+  readonly attention_type: AttentionType;
+  readonly block_size: number;
+  readonly bos_token_id: number | null;
+  readonly classifier_dropout: number | null;
+  readonly eos_token_id: number | null;
+  readonly gradient_checkpointing?: boolean;
+  readonly hidden_act: string;
+  readonly hidden_dropout_prob: number;
+  readonly initializer_range: number;
+  readonly layer_norm_eps: number;
+  readonly model_type: 'big_bird';
+  readonly num_attention_heads: number;
+  readonly num_random_blocks: number;
+  readonly pad_token_id: number | null;
+  readonly position_embedding_type: string;
+  readonly rescale_embeddings: boolean;
+  readonly sep_token_id: number | null;
+  readonly tokenizer_class?: string;
+  readonly torch_dtype?: string;
+  readonly transformers_version?: string;
+  readonly use_bias: boolean;
+  readonly use_cache: boolean;
+}
 
-export type AttentionType = HfBigBirdConfig['attention_type'];
+export type AttentionType = 'block_sparse' | 'original_full';
+
+/** HF `BigBirdConfig` defaults (spec §7.1), for fields a `config.json` leaves out. */
+export const HF_BIGBIRD_DEFAULTS = Object.freeze({
+  vocab_size: 50358,
+  hidden_size: 768,
+  num_hidden_layers: 12,
+  num_attention_heads: 12,
+  intermediate_size: 3072,
+  hidden_act: 'gelu_new',
+  hidden_dropout_prob: 0.1,
+  attention_probs_dropout_prob: 0.1,
+  max_position_embeddings: 4096,
+  type_vocab_size: 2,
+  initializer_range: 0.02,
+  layer_norm_eps: 1e-12,
+  use_cache: true,
+  pad_token_id: 0,
+  bos_token_id: 1,
+  eos_token_id: 2,
+  sep_token_id: 66,
+  attention_type: 'block_sparse',
+  use_bias: true,
+  rescale_embeddings: false,
+  block_size: 64,
+  num_random_blocks: 3,
+  classifier_dropout: null,
+  // Not a BigBirdConfig argument: the model reads it with getattr and this default.
+  position_embedding_type: 'absolute',
+} as const);
 
 /** The activations `hidden_act` may name: HF's `gelu_new` (tanh form, what KoBigBird trains with) and exact `gelu`. */
 export const SUPPORTED_ACTIVATIONS = ['gelu_new', 'gelu'] as const;

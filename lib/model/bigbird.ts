@@ -2,11 +2,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { AttentionInputs } from './attention.js';
 import { type AttentionType, type BigBirdConfig, checkModelConfig, maxTokensForFullAttention } from './bigbird-config.js';
 import { embed } from './embeddings.js';
-import { leanVariableGrads } from './lean-gradients.js';
+import { leanVariableGrads } from '../autodiff/lean-gradients.js';
 import { encoderLayer } from './encoder.js';
 import { crossEntropy, mlmLogits, mlmLoss, nspLogits, pooler } from './heads.js';
 import { bigBirdRandomPlan, type RandomPlan, type RandomPlanMode, type RandomPlanReference } from './random-plans.js';
-import type { BigBirdHead, BigBirdWeights } from './weights.js';
+import type { BigBirdHead } from './variables.js';
+import type { BigBirdWeights } from './weights.js';
 
 /**
  * One batch. Token arrays are [B, S] int32, given as tensors or as row-major host arrays with `shape`
@@ -216,10 +217,6 @@ export class BigBirdModel {
    * Variables the loss does not reach (the pooler and NSP head without NSP labels) get no entry.
    */
   lossAndGrads(batch: BigBirdBatch): LossAndGrads {
-    if (tf.getGradient('BatchMatMul') === undefined) {
-      // Node loads tfjs-core's CommonJS bundle, which registers no gradient; the `@tensorflow/tfjs` union package (or the project's backend setup) does.
-      throw new Error('BigBirdModel.lossAndGrads: TensorFlow.js has no gradients registered (tfjs-core alone registers none): call selectBackend() or ensureTrainingGradients() from lib/model/backend first');
-    }
     const names = new Map<string, string>();
     const list: tf.Variable[] = [];
     for (const [tfName, variable] of this.weights.variables) {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BigBirdConfig } from './bigbird-config.js';
-import { gatherRows } from './gather-rows.js';
+import { gatherRows } from '../autodiff/gather-rows.js';
 import { dropout, layerNorm } from './nn.js';
 import type { BigBirdWeights } from './weights.js';
 

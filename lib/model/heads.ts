@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Activation, BigBirdConfig } from './bigbird-config.js';
-import { gatherRows } from './gather-rows.js';
+import { gatherRows } from '../autodiff/gather-rows.js';
 import { activation, dense, layerNorm } from './nn.js';
 import type { BigBirdWeights } from './weights.js';
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Activation } from './bigbird-config.js';
-import { recomputed } from './recompute.js';
+import { recomputed } from '../autodiff/recompute.js';
 
 /**
  * The small building blocks every BigBird module uses. Parameters come in TF layout: a dense kernel
@@ -44,7 +44,7 @@ export function geluExact(x: tf.Tensor): tf.Tensor {
 }
 
 /**
- * The two gelus as single recomputed ops (lib/model/recompute.ts): a training step keeps only their
+ * The two gelus as single recomputed ops (lib/autodiff/recompute.ts): a training step keeps only their
  * input, not their six or seven elementwise products (at 4096 tokens each is a [4096, 3072] tensor of
  * 48 MiB per layer); the gradient is the same.
  */

@@ -1,17 +1,20 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { findCorpusFiles } from '../corpus/find-corpus-files.js';
+import { writeBytesAtomically } from '../fs/atomic-write.js';
+import { kbbVersion } from '../package/package-files.js';
 import { loadTokenizer } from '../tokenizer/load-tokenizer.js';
+import { BUILD_DEFAULTS, tokenCacheBytesPerJob } from './build-defaults.js';
 import { type BuildStats, emptyStats, mergeStats } from './build-stats.js';
 import type { PackingConfig } from './example-builder.js';
 import type { WordPieceTokenizer, WordPieceTokenizerState } from '../tokenizer/wordpiece-tokenizer.js';
 import type { JobMessage, JobWorkerCommand, JobWorkerStart } from './job-worker.js';
 import { type JobResult, runJob } from './run-job.js';
-import { shardFileName } from './shard-writers.js';
+import { isBuildOutput, MANIFEST_FILE, shardFileName } from './build-files.js';
 import { builderWorkerScript } from './worker-script.js';
 
 /** The reference builder's flags (same names and defaults), plus kbb's own. */
@@ -37,7 +40,7 @@ export interface BuildOptions {
   readonly overwrite?: boolean;
   /**
    * Memory for token ids kept from the first pass for the other dupe passes, in MiB across all
-   * workers (default 1024). A corpus that fits is tokenized once; the rest is tokenized every pass.
+   * workers. A corpus that fits is tokenized once; the rest is tokenized every pass.
    */
   readonly tokenCacheMb?: number;
   /** Run every job on this thread instead of worker threads. */
@@ -65,8 +68,6 @@ export class BuildError extends Error {
   override name = 'BuildError';
 }
 
-const OUTPUT_FILE = /^(\.)?pretrain_data\.tfrecord-\d+-of-\d+(\.tmp-.*)?$|^build_manifest\.json$/;
-
 /**
  * Builds pretraining TFRecords exactly as KoBigBird's create_pretraining_data.py, seed for seed,
  * with the reference's failure modes fixed: bad flags are refused before any work, an existing
@@ -76,20 +77,21 @@ const OUTPUT_FILE = /^(\.)?pretrain_data\.tfrecord-\d+-of-\d+(\.tmp-.*)?$|^build
 export async function buildPretrainingData(options: BuildOptions): Promise<BuildManifest> {
   const started = performance.now();
   const config: PackingConfig = {
-    maxSeqLength: options.maxSeqLength ?? 512,
-    maxPredictionsPerSeq: options.maxPredictionsPerSeq ?? 76,
-    maskedLmProb: options.maskedLmProb ?? 0.15,
-    sentencePairProb: options.sentencePairProb ?? 0.05,
-    shortSeqProb: options.shortSeqProb ?? 0.01,
-    longSeqThreshold: options.longSeqThreshold ?? 1.8,
-    doWholeWordMask: options.doWholeWordMask ?? false,
+    maxSeqLength: options.maxSeqLength ?? BUILD_DEFAULTS.maxSeqLength,
+    maxPredictionsPerSeq: options.maxPredictionsPerSeq ?? BUILD_DEFAULTS.maxPredictionsPerSeq,
+    maskedLmProb: options.maskedLmProb ?? BUILD_DEFAULTS.maskedLmProb,
+    sentencePairProb: options.sentencePairProb ?? BUILD_DEFAULTS.sentencePairProb,
+    shortSeqProb: options.shortSeqProb ?? BUILD_DEFAULTS.shortSeqProb,
+    longSeqThreshold: options.longSeqThreshold ?? BUILD_DEFAULTS.longSeqThreshold,
+    doWholeWordMask: options.doWholeWordMask ?? BUILD_DEFAULTS.doWholeWordMask,
     maxNgramSize: options.maxNgramSize ?? 1,
   };
   const numJobs = options.numProcesses || availableParallelism();
-  const numShards = options.numShards ?? 1000;
-  const seed = options.seed ?? 12345;
-  const dupeFactor = options.dupeFactor ?? 2;
-  validate(config, numJobs, numShards, dupeFactor, options.maxNgramSize, options.tokenCacheMb);
+  const numShards = options.numShards ?? BUILD_DEFAULTS.numShards;
+  const seed = options.seed ?? BUILD_DEFAULTS.seed;
+  const dupeFactor = options.dupeFactor ?? BUILD_DEFAULTS.dupeFactor;
+  const tokenCacheMb = options.tokenCacheMb ?? BUILD_DEFAULTS.tokenCacheMb;
+  validate(config, numJobs, numShards, dupeFactor, options.maxNgramSize, tokenCacheMb);
   const { signal } = options;
   signal?.throwIfAborted();
 
@@ -109,7 +111,7 @@ export async function buildPretrainingData(options: BuildOptions): Promise<Build
       const state = tokenizer.state();
       for (const worker of workers) worker.setTokenizer(state);
     }
-    await prepareOutputDir(options.outputDir, options.overwrite ?? false);
+    await prepareOutputDir(options.outputDir, options.overwrite ?? BUILD_DEFAULTS.overwrite);
     sizes = await Promise.all(files.map(async (f) => (await stat(f)).size));
     signal?.throwIfAborted();
   } catch (error) {
@@ -118,7 +120,7 @@ export async function buildPretrainingData(options: BuildOptions): Promise<Build
   }
   const totalBytes = sizes.reduce((a, b) => a + b, 0) * dupeFactor;
 
-  const tokenCacheBytes = Math.floor(((options.tokenCacheMb ?? 1024) * 2 ** 20) / numJobs);
+  const tokenCacheBytes = tokenCacheBytesPerJob(tokenCacheMb, numJobs);
   const jobOptions = (job: number) => ({ files, job, numJobs, seed, dupeFactor, numShards, outputDir: options.outputDir, config, tokenCacheBytes });
   const progressBytes = new Array<number>(numJobs).fill(0);
   const progressExamples = new Array<number>(numJobs).fill(0);
@@ -146,7 +148,7 @@ export async function buildPretrainingData(options: BuildOptions): Promise<Build
   for (const r of results) for (const [shard, count] of r.shardCounts) shardCounts.set(shard, count);
   const shards = Array.from({ length: numShards }, (_, i) => ({ file: shardFileName(i, numShards), examples: shardCounts.get(i) ?? 0 }));
   const manifest: BuildManifest = {
-    kbb_version: '0.1.0',
+    kbb_version: kbbVersion(),
     flags: {
       input_dir: options.inputDir,
       tokenizer_dir: options.tokenizerDir,
@@ -163,7 +165,7 @@ export async function buildPretrainingData(options: BuildOptions): Promise<Build
       seed,
       long_seq_threshold: config.longSeqThreshold,
       num_shards: numShards,
-      token_cache_mb: options.tokenCacheMb ?? 1024,
+      token_cache_mb: tokenCacheMb,
     },
     tokenizer: { dir: options.tokenizerDir, sha256: await tokenizerHash(options.tokenizerDir), vocab_size: tokenizer.vocabSize },
     input_files: files.map((path, i) => ({ path, bytes: sizes[i] })),
@@ -182,9 +184,8 @@ export async function buildPretrainingData(options: BuildOptions): Promise<Build
       padding_fraction: statistics.examples ? statistics.paddingTokens / (statistics.examples * config.maxSeqLength) : 0,
     },
   };
-  const manifestPath = join(options.outputDir, 'build_manifest.json');
-  await writeFile(`${manifestPath}.tmp`, `${JSON.stringify(manifest, null, 2)}\n`);
-  await rename(`${manifestPath}.tmp`, manifestPath);
+  const manifestPath = join(options.outputDir, MANIFEST_FILE);
+  await writeBytesAtomically(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;
 }
 
@@ -240,7 +241,7 @@ async function removeShards(dir: string, numShards: number): Promise<void> {
   await Promise.all(entries.filter((e) => names.has(e)).map((e) => rm(join(dir, e), { force: true })));
 }
 
-function validate(config: PackingConfig, numJobs: number, numShards: number, dupeFactor: number, maxNgramSize: number | undefined, tokenCacheMb: number | undefined): void {
+function validate(config: PackingConfig, numJobs: number, numShards: number, dupeFactor: number, maxNgramSize: number | undefined, tokenCacheMb: number): void {
   const fail = (message: string): never => {
     throw new BuildError(message);
   };
@@ -251,7 +252,7 @@ function validate(config: PackingConfig, numJobs: number, numShards: number, dup
   if (!Number.isInteger(numShards) || numShards < 1) fail(`--num_shards must be a positive integer (got ${numShards})`);
   if (numJobs > numShards) fail(`--num_processes ${numJobs} is more than --num_shards ${numShards}: some workers would own no shard`);
   if (!Number.isInteger(dupeFactor) || dupeFactor < 1) fail(`--dupe_factor must be a positive integer (got ${dupeFactor})`);
-  if (tokenCacheMb !== undefined && !(tokenCacheMb >= 0)) fail(`--token_cache_mb must be 0 or more (got ${tokenCacheMb})`);
+  if (!(tokenCacheMb >= 0)) fail(`--token_cache_mb must be 0 or more (got ${tokenCacheMb})`);
 }
 
 /** Creates the output folder; refuses one that holds anything unless `overwrite`, then removes only earlier build output. */
@@ -259,7 +260,7 @@ async function prepareOutputDir(dir: string, overwrite: boolean): Promise<void> 
   if (existsSync(dir)) {
     const entries = await readdir(dir);
     if (entries.length > 0 && !overwrite) throw new BuildError(`${dir}: the output folder is not empty (${entries.length} entries); pass --overwrite to replace earlier output`);
-    const foreign = entries.filter((e) => !OUTPUT_FILE.test(e));
+    const foreign = entries.filter((e) => !isBuildOutput(e));
     if (foreign.length > 0) throw new BuildError(`${dir}: holds files that are not build output (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}); refusing to mix outputs`);
     await Promise.all(entries.map((e) => rm(join(dir, e), { force: true })));
   }

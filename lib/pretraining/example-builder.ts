@@ -1,5 +1,5 @@
 import { createMaskedLmPredictions, type MaskingConfig, type MaskingVocab } from './masking.js';
-import type { PyRandom } from './py-random.js';
+import type { PyRandom } from '../random/py-random.js';
 import { IdBuffer } from '../tokenizer/id-buffer.js';
 
 export interface PackingConfig extends MaskingConfig {

@@ -1,4 +1,4 @@
-import type { PyRandom } from './py-random.js';
+import type { PyRandom } from '../random/py-random.js';
 
 export interface MaskingConfig {
   readonly maskedLmProb: number;

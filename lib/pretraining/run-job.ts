@@ -2,11 +2,12 @@ import { readCorpusTexts } from '../corpus/read-corpus.js';
 import { encodeExample } from '../tfrecord/example.js';
 import type { WordPieceTokenizer } from '../tokenizer/wordpiece-tokenizer.js';
 import { IdBuffer } from '../tokenizer/id-buffer.js';
+import { BUILD_DEFAULTS, tokenCacheBytesPerJob } from './build-defaults.js';
 import { builderVocab } from './builder-vocab.js';
 import { addExample, type BuildStats, emptyStats } from './build-stats.js';
 import { ExampleBuilder, type PackingConfig, type PretrainingExample } from './example-builder.js';
 import { toTfExample } from './features.js';
-import { PyRandom } from './py-random.js';
+import { PyRandom } from '../random/py-random.js';
 import { ownedShards, ShardWriters } from './shard-writers.js';
 
 export interface JobOptions {
@@ -24,7 +25,8 @@ export interface JobOptions {
   readonly onProgress?: (bytes: number, examplesSoFar: number) => void;
   /**
    * Token ids kept from the first pass for the later dupe passes, at most this many bytes (default
-   * 256 MiB); files beyond it are read and tokenized again on every pass, as the reference does.
+   * this job's share of `BUILD_DEFAULTS.tokenCacheMb`); files beyond it are read and tokenized again
+   * on every pass, as the reference does.
    */
   readonly tokenCacheBytes?: number;
   /** Stops the job between read batches; its unfinished shards are removed and the reason thrown. */
@@ -73,7 +75,7 @@ export async function runJob(tokenizer: WordPieceTokenizer, options: JobOptions)
   // One tokenizing buffer for the whole job: growing a fresh one per file allocates (and the kernel
   // zeroes) about three times the file's ids, which two workers in one process pay for in contention.
   const scratch = { ids: new IdBuffer(SCRATCH_IDS), ends: new IdBuffer(SCRATCH_IDS / 8) };
-  let cacheBudget = options.tokenCacheBytes ?? DEFAULT_TOKEN_CACHE_BYTES;
+  let cacheBudget = options.tokenCacheBytes ?? tokenCacheBytesPerJob(BUILD_DEFAULTS.tokenCacheMb, options.numJobs);
   try {
     for (let pass = 0; pass < options.dupeFactor; pass++) {
       for (const file of fileOrder) {
@@ -103,7 +105,6 @@ export async function runJob(tokenizer: WordPieceTokenizer, options: JobOptions)
   return { job: options.job, seed, fileOrder, examples, shardCounts: writers.counts, stats };
 }
 
-const DEFAULT_TOKEN_CACHE_BYTES = 256 * 2 ** 20;
 const SCRATCH_IDS = 2 ** 16;
 
 /** One file's sentences tokenized back to back: sentence k is `ids[ends[k - 1] ?? 0, ends[k])`. */

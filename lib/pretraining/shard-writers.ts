@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { TfRecordWriter } from '../tfrecord/writer.js';
-
-export const shardFileName = (index: number, numShards: number): string => `pretrain_data.tfrecord-${index}-of-${numShards}`;
+import { shardFileName } from './build-files.js';
 
 /** The shards job `job` of `numJobs` owns: every index i with i % numJobs == job, ascending. */
 export const ownedShards = (job: number, numJobs: number, numShards: number): number[] =>

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { writeBytesAtomically } from '../fs/atomic-write.js';
 
 let cached: Promise<URL> | undefined;
 
@@ -50,7 +51,7 @@ async function bundle(): Promise<URL> {
   const digest = createHash('sha256').update(code).digest('hex').slice(0, 16);
   const file = join(dir, `job-worker-${digest}.mjs`);
   await mkdir(dir, { recursive: true });
-  await writeAtomically(file, code);
+  await writeBytesAtomically(file, code);
   const inputs = await Promise.all(
     Object.keys(result.metafile.inputs).map(async (input) => {
       const path = resolve(packageRoot, input);
@@ -58,7 +59,7 @@ async function bundle(): Promise<URL> {
       return { path, size, mtimeMs };
     }),
   );
-  await writeAtomically(recordFile, JSON.stringify({ bundle: file, inputs } satisfies BundleRecord));
+  await writeBytesAtomically(recordFile, JSON.stringify({ bundle: file, inputs } satisfies BundleRecord));
   return pathToFileURL(file);
 }
 
@@ -72,10 +73,4 @@ export async function reusableBundle(recordFile: string): Promise<string | undef
   } catch {
     return undefined; // no record yet, or a file has gone: bundle again
   }
-}
-
-async function writeAtomically(file: string, data: string | Uint8Array): Promise<void> {
-  const temp = `${file}.${process.pid}.tmp`;
-  await writeFile(temp, data);
-  await rename(temp, file);
 }

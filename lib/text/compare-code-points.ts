@@ -15,3 +15,14 @@ export function compareCodePoints(a: string, b: string): number {
   }
   return a.length - b.length;
 }
+
+/** A comparator of items by a string of each, in code-point order: `names.sort(byCodePoints((v) => v.name))`. */
+export const byCodePoints =
+  <T>(key: (item: T) => string) =>
+  (a: T, b: T): number =>
+    compareCodePoints(key(a), key(b));
+
+/** An object with its keys in code-point order, as Python's `json.dumps(sort_keys=True)` writes them. */
+export function withSortedKeys<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).sort(byCodePoints(([key]) => key))) as T;
+}

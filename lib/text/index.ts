@@ -1,2 +1,3 @@
-export { compareCodePoints } from './compare-code-points.js';
+export { byCodePoints, compareCodePoints, withSortedKeys } from './compare-code-points.js';
 export { isPythonWhitespace, pyStrip } from './py-strip.js';
+export { type PythonJsonOptions, pythonFloatRepr, pythonJsonDumps } from './python-json.js';

@@ -1,6 +1,5 @@
 export { bytesFeature, decodeExample, emptyFeature, encodeExample, type Example, type Feature, floatFeature, type Int64, int64Feature } from './example.js';
 export { bytesValues, floatValues, int64Values } from './example-accessors.js';
-export { maskedCrc32c } from './masked-crc32c.js';
 export {
   countRecords,
   type ExampleStream,

@@ -3,7 +3,7 @@ import { open } from 'node:fs/promises';
 import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { decodeExample, type Example } from './example.js';
-import { maskedCrc32c } from './masked-crc32c.js';
+import { maskedCrc32c } from '../checksum/masked-crc32c.js';
 import { TfRecordError, type TfRecordProblem } from './tfrecord-error.js';
 
 export type TfRecordCompression = 'none' | 'gzip';

@@ -1,9 +1,9 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { rename, unlink, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { temporaryPath } from '../fs/atomic-write.js';
 import type { Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
-import { maskedCrc32c } from './masked-crc32c.js';
+import { maskedCrc32c } from '../checksum/masked-crc32c.js';
 
 export interface TfRecordWriteOptions {
   readonly compression?: 'none' | 'gzip';
@@ -63,8 +63,7 @@ export class TfRecordWriter {
 
   /** Starts a file; problems creating it (a missing folder, say) surface from `write` or `close`. */
   static open(path: string, options: TfRecordWriteOptions = {}): TfRecordWriter {
-    const tempPath = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
-    return new TfRecordWriter(path, tempPath, options);
+    return new TfRecordWriter(path, temporaryPath(path), options);
   }
 
   private openStreams(): Streams {

@@ -1,5 +1,6 @@
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeBytesAtomically } from '../fs/atomic-write.js';
 import { loadTokenizer, TokenizerLoadError, tokenContent } from './load-tokenizer.js';
 import { type JsonScalar, tokenizerConfigText } from './tokenizer-config-text.js';
 import { bertTokenizerJson, formatTokenizerJson } from './tokenizer-json.js';
@@ -87,7 +88,7 @@ export async function saveTokenizerFolder(sourceDir: string, outputDir: string, 
   const written: string[] = [];
   for (const [name, bytes] of outputs) {
     const path = join(outputDir, name);
-    await writeFileAtomic(path, bytes);
+    await writeBytesAtomically(path, bytes);
     written.push(path);
   }
   return written;
@@ -118,22 +119,4 @@ function parseObject(bytes: Buffer, file: string): Json {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TokenizerLoadError(file, 'expected a JSON object');
   return value as Json;
-}
-
-/** Writes `bytes` to a temporary file beside `path`, flushes it to disk, then renames it over `path`. */
-async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
-  const handle = await open(temp, 'wx');
-  let closed = false;
-  try {
-    await handle.writeFile(bytes);
-    await handle.sync();
-    closed = true;
-    await handle.close();
-    await rename(temp, path);
-  } catch (error) {
-    if (!closed) await handle.close().catch(() => undefined);
-    await unlink(temp).catch(() => undefined);
-    throw new Error(`${path}: cannot write (${(error as Error).message})`, { cause: error });
-  }
 }

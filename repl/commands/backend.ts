@@ -1,6 +1,6 @@
 import { defineCommand } from '../registry/command-definition.js';
 
-export const backendCommand = defineCommand<{ readonly prefer?: string; readonly wasm_threads?: number; readonly json?: boolean }>({
+export const backendCommand = defineCommand({
   path: ['backend'],
   description: 'show the TensorFlow.js backend the model runs on, why nothing faster does, and its matmul speed',
   flags: [
@@ -10,7 +10,7 @@ export const backendCommand = defineCommand<{ readonly prefer?: string; readonly
   ],
   async run(args, io) {
     // TensorFlow.js loads only for this command, not at every kbb start.
-    const { BACKEND_PREFERENCES, describeBackendSelection, measureMatMulSpeed, selectBackend } = await import('../../lib/model/index.js');
+    const { BACKEND_PREFERENCES, describeBackendSelection, measureMatMulSpeed, selectBackend } = await import('../../lib/backend/index.js');
     const prefer = args.prefer;
     if (prefer !== undefined && !(BACKEND_PREFERENCES as readonly string[]).includes(prefer)) {
       throw new Error(`--prefer ${prefer} is not one of ${BACKEND_PREFERENCES.join(', ')}`);

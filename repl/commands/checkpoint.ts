@@ -1,8 +1,9 @@
-import { CheckpointReader, type CheckpointVariable, shapeText } from '../../lib/checkpoint/index.js';
+import { CheckpointReader, diffCheckpoints } from '../../lib/checkpoint/index.js';
+import { shapeText } from '../../lib/tensor/index.js';
 import { defineCommand } from '../registry/command-definition.js';
 
 /** `kbb ckpt ls`: what a TensorFlow checkpoint holds, like tf.train.list_variables. */
-export const checkpointLsCommand = defineCommand<{ readonly prefix: string; readonly json?: boolean }>({
+export const checkpointLsCommand = defineCommand({
   path: ['ckpt', 'ls'],
   description: 'list variables: name, dtype, shape',
   arguments: [{ name: 'prefix', type: 'path', description: 'checkpoint prefix' }],
@@ -23,7 +24,7 @@ export const checkpointLsCommand = defineCommand<{ readonly prefix: string; read
 });
 
 /** `kbb ckpt diff`: variables added, removed, reshaped, and how far the shared ones moved. */
-export const checkpointDiffCommand = defineCommand<{ readonly a: string; readonly b: string }>({
+export const checkpointDiffCommand = defineCommand({
   path: ['ckpt', 'diff'],
   description: 'compare two checkpoints: variables added, removed, reshaped, and the largest absolute difference of each shared one',
   arguments: [
@@ -33,33 +34,22 @@ export const checkpointDiffCommand = defineCommand<{ readonly a: string; readonl
   async run({ a, b }, io) {
     const [left, right] = await Promise.all([CheckpointReader.open(a), CheckpointReader.open(b)]);
     try {
-      const rows: (string | number)[][] = [];
-      const names = new Set([...left.variables, ...right.variables].map((v) => v.name));
-      for (const name of [...names].sort()) {
-        io.signal.throwIfAborted();
-        const l = left.has(name) ? left.variable(name) : undefined;
-        const r = right.has(name) ? right.variable(name) : undefined;
-        if (!l) rows.push([name, 'added', shapeText(r!.shape), '']);
-        else if (!r) rows.push([name, 'removed', shapeText(l.shape), '']);
-        else if (l.dtype !== r.dtype || shapeText(l.shape) !== shapeText(r.shape)) rows.push([name, 'reshaped', `${l.dtype} ${shapeText(l.shape)} → ${r.dtype} ${shapeText(r.shape)}`, '']);
-        else rows.push([name, 'same shape', shapeText(l.shape), await maxAbsDifference(left, right, l)]);
-      }
-      io.table(['name', 'change', 'shape', 'max |a − b|'], rows);
+      const rows = await diffCheckpoints(left, right, { signal: io.signal });
+      io.table(
+        ['name', 'change', 'shape', 'max |a − b|'],
+        rows.map((row) => {
+          const shape =
+            row.change === 'added'
+              ? shapeText(row.b!.shape)
+              : row.change === 'reshaped'
+                ? `${row.a!.dtype} ${shapeText(row.a!.shape)} → ${row.b!.dtype} ${shapeText(row.b!.shape)}`
+                : shapeText(row.a!.shape);
+          const difference = typeof row.difference === 'number' ? (row.difference === 0 ? '0' : row.difference.toPrecision(4)) : (row.difference ?? '');
+          return [row.name, row.change, shape, difference];
+        }),
+      );
     } finally {
       await Promise.all([left.close(), right.close()]);
     }
   },
 });
-
-async function maxAbsDifference(left: CheckpointReader, right: CheckpointReader, v: CheckpointVariable): Promise<string> {
-  if (v.dtype === 'string' || v.dtype.startsWith('unknown')) {
-    const same = Buffer.from(await left.readBytes(v.name)).equals(Buffer.from(await right.readBytes(v.name)));
-    return same ? 'identical' : 'differs';
-  }
-  const [a, b] = await Promise.all([left.read(v.name), right.read(v.name)]);
-  const x = Array.from(a.values as ArrayLike<number | bigint | boolean>, Number);
-  const y = Array.from(b.values as ArrayLike<number | bigint | boolean>, Number);
-  let max = 0;
-  for (let i = 0; i < x.length; i++) max = Math.max(max, Math.abs(x[i] - y[i]));
-  return max === 0 ? '0' : max.toPrecision(4);
-}

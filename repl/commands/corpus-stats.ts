@@ -1,23 +1,22 @@
 import { relative } from 'node:path';
 import { corpusStats } from '../../lib/corpus/index.js';
 import { formatBytes } from '../format.js';
-import type { ProgressReporter } from '../io/command-io.js';
+import { deferredProgress } from '../io/deferred-progress.js';
 import { defineCommand } from '../registry/command-definition.js';
 
-export const corpusStatsCommand = defineCommand<{ readonly dir: string; readonly json?: boolean }>({
+export const corpusStatsCommand = defineCommand({
   path: ['corpus', 'stats'],
   description: 'count files, documents, sentences and bytes of a corpus folder, as the TFRecord builder will read it',
   arguments: [{ name: 'dir', type: 'path', description: 'corpus folder (searched recursively for *.txt and *.jsonl.zst)' }],
   flags: [{ name: 'json', type: 'boolean', description: 'print the statistics as JSON' }],
   async run({ dir, json }, io) {
-    let progress: ProgressReporter | undefined;
+    const progress = deferredProgress(io, { label: 'reading', unit: 'bytes' });
     const stats = await corpusStats(dir, {
       onProgress: (done, total) => {
         io.signal.throwIfAborted();
-        progress ??= io.progress({ label: 'reading', total, unit: 'bytes' });
-        progress.update(done);
+        progress.update(done, total);
       },
-    }).finally(() => progress?.stop());
+    }).finally(progress.stop);
     if (json) return io.json(stats, { indent: 2 });
     const t = stats.totals;
     io.table(['file', 'format', 'documents', 'sentences', 'bytes'], stats.files.map((f) => [relative(dir, f.path) || f.path, f.format, f.documents, f.sentences, f.bytes]));

@@ -1,6 +1,7 @@
-import { exportToHuggingFace, type HfExportSkip, shapeText } from '../../lib/checkpoint/index.js';
+import { exportToHuggingFace, type HfExportSkip } from '../../lib/convert/index.js';
+import { shapeText } from '../../lib/tensor/index.js';
 import { formatBytes } from '../format.js';
-import type { ProgressReporter } from '../io/command-io.js';
+import { deferredProgress } from '../io/deferred-progress.js';
 import { defineCommand } from '../registry/command-definition.js';
 
 /** Skipped variables grouped by reason: a checkpoint mid-training has two optimizer slots per weight. */
@@ -10,20 +11,8 @@ export function skippedSummary(skipped: readonly HfExportSkip[]): string {
   return [...counts].map(([reason, n]) => `${n} ${reason}`).join(', ');
 }
 
-interface ExportFlags {
-  readonly checkpoint_dir: string;
-  readonly output_dir: string;
-  readonly big_bird_config_file: string;
-  readonly tokenizer_dir?: string;
-  readonly tokenizer: boolean;
-  readonly step_on_output?: boolean;
-  readonly pytorch_bin?: boolean;
-  readonly checkpoint?: string;
-  readonly overwrite?: boolean;
-}
-
 /** `kbb export`: KoBigBird's `convert_bigbird_tf_to_pt.py`, same flags and defaults, no Python. */
-export const exportCommand = defineCommand<ExportFlags>({
+export const exportCommand = defineCommand({
   path: ['export'],
   description: 'TF BigBird checkpoint folder → Hugging Face folder (model.safetensors, config.json, tokenizer files)',
   flags: [
@@ -38,7 +27,7 @@ export const exportCommand = defineCommand<ExportFlags>({
     { name: 'overwrite', type: 'boolean', description: 'replace a model already in the output folder' },
   ],
   async run(flags, io) {
-    let bar: ProgressReporter | undefined;
+    const progress = deferredProgress(io, { label: 'export', unit: 'bytes' });
     const started = performance.now();
     const result = await exportToHuggingFace({
       checkpointDir: flags.checkpoint_dir,
@@ -49,11 +38,8 @@ export const exportCommand = defineCommand<ExportFlags>({
       pytorchBin: flags.pytorch_bin,
       checkpoint: flags.checkpoint,
       overwrite: flags.overwrite,
-      onProgress: (done, total) => {
-        bar ??= io.progress({ label: 'export', total, unit: 'bytes' });
-        bar.update(done);
-      },
-    }).finally(() => bar?.stop());
+      onProgress: progress.update,
+    }).finally(progress.stop);
     const { plan } = result;
     io.table(['TF variable', 'shape', 'Hugging Face parameter', 'shape '], plan.rows.map((r) => [r.tfName, shapeText(r.tfShape), r.transpose ? `${r.hfName} (transposed)` : r.hfName, shapeText(r.hfShape)]));
     io.text('');

@@ -1,9 +1,10 @@
-import { importFromHuggingFace, shapeText } from '../../lib/checkpoint/index.js';
-import type { ProgressReporter } from '../io/command-io.js';
+import { importFromHuggingFace } from '../../lib/convert/index.js';
+import { shapeText } from '../../lib/tensor/index.js';
+import { deferredProgress } from '../io/deferred-progress.js';
 import { defineCommand } from '../registry/command-definition.js';
 
 /** `kbb import-hf`: a Hugging Face BigBird folder → a TF checkpoint folder, to go on pretraining it. */
-export const importHfCommand = defineCommand<{ readonly hf_dir: string; readonly output_dir: string; readonly step: number; readonly overwrite?: boolean }>({
+export const importHfCommand = defineCommand({
   path: ['import-hf'],
   description: 'Hugging Face BigBird folder (config.json + model.safetensors) → TF checkpoint folder the KoBigBird trainer and kbb export read',
   flags: [
@@ -13,17 +14,14 @@ export const importHfCommand = defineCommand<{ readonly hf_dir: string; readonly
     { name: 'overwrite', type: 'boolean', description: 'replace a checkpoint of that step already there' },
   ],
   async run(flags, io) {
-    let bar: ProgressReporter | undefined;
+    const progress = deferredProgress(io, { label: 'import', unit: 'bytes' });
     const result = await importFromHuggingFace({
       hfDir: flags.hf_dir,
       outputDir: flags.output_dir,
       step: flags.step,
       overwrite: flags.overwrite,
-      onProgress: (done, total) => {
-        bar ??= io.progress({ label: 'import', total, unit: 'bytes' });
-        bar.update(done);
-      },
-    }).finally(() => bar?.stop());
+      onProgress: progress.update,
+    }).finally(progress.stop);
     const { plan } = result;
     io.table(['Hugging Face parameter', 'shape', 'TF variable', 'shape '], plan.rows.map((r) => [r.hfName, shapeText(r.hfShape), r.transpose ? `${r.tfName} (transposed)` : r.tfName, shapeText(r.tfShape)]));
     io.text('');

@@ -1,6 +1,6 @@
-import { buildOutputStatistics, type MaskingStatistics } from '../../lib/stats/index.js';
+import { buildOutputStatistics, MANIFEST_FILE, type MaskingStatistics } from '../../lib/pretraining/index.js';
 import { table } from '../format.js';
-import type { ProgressReporter } from '../io/command-io.js';
+import { deferredProgress } from '../io/deferred-progress.js';
 import { defineCommand } from '../registry/command-definition.js';
 
 const percent = (part: number, whole: number): string => (whole ? `${((100 * part) / whole).toFixed(1)}%` : '–');
@@ -21,7 +21,7 @@ export function describeStatistics(s: MaskingStatistics): string {
   if (s.unmaskableExamples !== undefined) rows.push(['skipped unmaskable', s.unmaskableExamples.toLocaleString('en-US')]);
   const spans = s.gramsByLength.map((count, size) => [size, count, percent(count, s.gramsByLength.reduce((a, b) => a + b, 0))] as [number, number, string]).filter(([size]) => size > 0);
   return [
-    `statistics from ${s.source === 'manifest' ? 'build_manifest.json' : 'the shards'}`,
+    `statistics from ${s.source === 'manifest' ? MANIFEST_FILE : 'the shards'}`,
     table(['', ''], rows).split('\n').slice(1).join('\n'),
     '',
     s.gramsCount === 'spans' ? 'masked spans by whole words:' : 'masked runs by whole words (the shards do not record spans: touching spans read as one run):',
@@ -29,7 +29,7 @@ export function describeStatistics(s: MaskingStatistics): string {
   ].join('\n');
 }
 
-export const statsCommand = defineCommand<{ readonly output_dir: string; readonly top: number; readonly tokenizer_dir?: string; readonly from_shards?: boolean; readonly json?: boolean }>({
+export const statsCommand = defineCommand({
   path: ['stats'],
   description: 'masking statistics of a build-tfrecord output folder: from build_manifest.json, or computed from the shards when there is none',
   arguments: [{ name: 'output_dir', type: 'path', description: 'the build output folder' }],
@@ -40,17 +40,14 @@ export const statsCommand = defineCommand<{ readonly output_dir: string; readonl
     { name: 'json', type: 'boolean', description: 'print {statistics, mostMasked} as JSON' },
   ],
   async run(args, io) {
-    let progress: ProgressReporter | undefined;
+    const progress = deferredProgress(io, { label: 'reading', unit: 'bytes' });
     const result = await buildOutputStatistics(args.output_dir, {
       top: args.top,
       tokenizerDir: args.tokenizer_dir,
       fromShards: args.from_shards,
       signal: io.signal,
-      onProgress: (done, total) => {
-        progress ??= io.progress({ label: 'reading', total, unit: 'bytes' });
-        progress.update(done);
-      },
-    }).finally(() => progress?.stop());
+      onProgress: progress.update,
+    }).finally(progress.stop);
     if (args.json) return io.json({ statistics: result.statistics, mostMasked: result.mostMasked }, { indent: 2 });
     io.text(`${args.output_dir}: ${result.shards} shard(s)`);
     io.text(describeStatistics(result.statistics));

@@ -1,22 +1,11 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { buildTokenizer, readBuildManifest, readPretrainingRecords, type RecordToken, recordTokens, recordVocab } from '../../lib/stats/index.js';
+import { sampleTokenizerDir } from '../../lib/package/index.js';
+import { buildTokenizer, MARK_LEGEND, markedToken, readBuildManifest, readPretrainingRecords, recordTokens, recordVocab } from '../../lib/pretraining/index.js';
 import { loadTokenizer } from '../../lib/tokenizer/index.js';
-import { sampleTokenizerDir } from '../paths.js';
 import { defineCommand } from '../registry/command-definition.js';
 
-/** How a token reads in the example line: prediction targets in ⟦ ⟧ with what was done to them. */
-export function markedToken(t: RecordToken): string {
-  if (!t.prediction) return t.token;
-  const { original, kind } = t.prediction;
-  if (kind === 'masked') return `⟦${original}⟧`;
-  if (kind === 'kept') return `⟦=${original}⟧`;
-  return `⟦${t.token}→${original}⟧`;
-}
-
-export const MARK_LEGEND = '⟦x⟧ x masked as [MASK] · ⟦=x⟧ x kept · ⟦y→x⟧ x replaced by y';
-
-export const tfrecordShowCommand = defineCommand<{ readonly file: string; readonly n: number; readonly skip: number; readonly tokenizer_dir?: string; readonly json?: boolean }>({
+export const tfrecordShowCommand = defineCommand({
   path: ['tfrecord', 'show'],
   description: 'decode pretraining examples back to tokens: each prediction target with its original token and whether it was masked, kept or replaced',
   arguments: [{ name: 'file', type: 'path', description: 'a TFRecord shard written by build-tfrecord' }],

@@ -1,9 +1,9 @@
+import { sampleTokenizerDir } from '../../lib/package/index.js';
 import { loadTokenizer } from '../../lib/tokenizer/index.js';
 import { alignedTokens } from '../format.js';
-import { sampleTokenizerDir } from '../paths.js';
 import { defineCommand } from '../registry/command-definition.js';
 
-export const tokenizeCommand = defineCommand<{ readonly text: string[]; readonly tokenizer_dir: string; readonly json?: boolean }>({
+export const tokenizeCommand = defineCommand({
   path: ['tokenize'],
   description: 'tokenize text exactly as BertTokenizerFast does and print tokens and ids',
   arguments: [{ name: 'text', type: 'string', variadic: true, description: 'the text to tokenize (several arguments are joined with spaces)' }],

@@ -48,8 +48,35 @@ export interface CommandGroup {
 }
 
 /** A command with its arguments' type erased, as the registry holds it. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: the registry holds commands of every argument type.
 export type AnyCommand = CommandDefinition<any>;
 
-/** Declares a command; `Args` is the object `run` receives (flag and argument names as keys). */
-export const defineCommand = <Args>(definition: CommandDefinition<Args>): CommandDefinition<Args> => definition;
+type ValueOf<T extends ValueType> = T extends 'int' | 'float' ? number : T extends 'boolean' ? boolean : string;
+
+/** A flag's parsed value: always there when required, defaulted or negatable; else possibly undefined. */
+type FlagValue<F extends FlagDefinition> = F extends { readonly required: true } | { readonly default: string | number | boolean } | { readonly negatable: true }
+  ? ValueOf<F['type']>
+  : ValueOf<F['type']> | undefined;
+
+type ArgumentValue<A extends ArgumentDefinition> = A extends { readonly variadic: true }
+  ? A extends { readonly optional: true }
+    ? string[] | undefined
+    : string[]
+  : A extends { readonly optional: true }
+    ? string | undefined
+    : string;
+
+/** The object `run` receives for these flags and arguments, derived from their definitions. */
+export type ParsedArgs<Flags extends readonly FlagDefinition[], Args extends readonly ArgumentDefinition[]> = {
+  readonly [F in Flags[number] as F['name']]: FlagValue<F>;
+} & { readonly [A in Args[number] as A['name']]: ArgumentValue<A> };
+
+/**
+ * Declares a command. The object `run` receives is typed from the flag and argument definitions
+ * themselves (their names, types, defaults), so the two cannot disagree.
+ */
+export function defineCommand<const Flags extends readonly FlagDefinition[] = readonly [], const Args extends readonly ArgumentDefinition[] = readonly []>(
+  definition: Omit<CommandDefinition<ParsedArgs<Flags, Args>>, 'flags' | 'arguments'> & { readonly flags?: Flags; readonly arguments?: Args },
+): CommandDefinition<ParsedArgs<Flags, Args>> {
+  return definition;
+}

@@ -42,7 +42,7 @@ export const registry: Registry = {
 };
 
 commands.push(
-  defineCommand<{ readonly command: string[] }>({
+  defineCommand({
     path: ['help'],
     description: 'list the commands, or show one command with its flags, types and defaults',
     arguments: [{ name: 'command', type: 'string', optional: true, variadic: true, description: 'a command name (corpus stats, build-tfrecord…)' }],

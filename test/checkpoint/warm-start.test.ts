@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bigBirdVariables, CheckpointReader, latestCheckpoint, materialiseWarmStart, planWarmStart, readBigBirdShapeConfig } from '../../lib/checkpoint/index.js';
+import { bigBirdVariables, CheckpointReader, latestCheckpoint, materialiseWarmStart, planWarmStart } from '../../lib/checkpoint/index.js';
+import { readBigBirdConfig } from '../../lib/model/index.js';
 import { fixture, hasFixtures } from '../helpers/fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kbb-warm-'));
@@ -32,7 +33,7 @@ describe.skipIf(!hasFixtures)('warm start BERT → BigBird on keras-bert-tiny (.
 
   it('plans every variable: copies, the LayerNorm rename, a fresh position table; says why each source is unused', async () => {
     const reader = await CheckpointReader.open(prefix());
-    const plan = planWarmStart(reader.variables, bigBirdVariables(await readBigBirdShapeConfig(tinyConfig())));
+    const plan = planWarmStart(reader.variables, bigBirdVariables(await readBigBirdConfig(tinyConfig())));
     const byTarget = new Map(plan.rows.map((r) => [r.target, r]));
     expect(plan.rows.length).toBe(5 + 16 * 2 + 9);
     expect(byTarget.get('bert/encoder/LayerNorm/gamma')).toMatchObject({ action: 'rename', source: 'bert/embeddings/LayerNorm/gamma' });
@@ -48,14 +49,14 @@ describe.skipIf(!hasFixtures)('warm start BERT → BigBird on keras-bert-tiny (.
 
   it('a vocabulary that differs from the BERT is refused, naming each variable and both shapes', async () => {
     const reader = await CheckpointReader.open(prefix());
-    const target = bigBirdVariables(await readBigBirdShapeConfig(tinyConfig({ vocab_size: 16 })));
+    const target = bigBirdVariables(await readBigBirdConfig(tinyConfig({ vocab_size: 16 })));
     expect(() => planWarmStart(reader.variables, target)).toThrow(/2 shape mismatch.*\n.*bert\/embeddings\/word_embeddings: checkpoint bert\/embeddings\/word_embeddings is \[15,4\], the BigBird config needs \[16,4\]\n.*cls\/predictions\/output_bias/);
     await reader.close();
   });
 
   it('writes model.ckpt-0: copied tensors byte for byte, a seeded truncated-normal position table, global_step 0', async () => {
     const reader = await CheckpointReader.open(prefix());
-    const config = await readBigBirdShapeConfig(tinyConfig());
+    const config = await readBigBirdConfig(tinyConfig());
     const plan = planWarmStart(reader.variables, bigBirdVariables(config));
     const out = join(dir, 'warm');
     const written = await materialiseWarmStart(plan, reader, out, { seed: 7, initializerRange: config.initializer_range });

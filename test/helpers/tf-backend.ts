@@ -1,5 +1,5 @@
 import '@tensorflow/tfjs-backend-cpu';
-import { selectBackend } from '../../lib/model/backend.js';
+import { selectBackend } from '../../lib/backend/select-backend.js';
 
 /**
  * The TensorFlow.js backend the model tests run on: the project's own selection, so the tests

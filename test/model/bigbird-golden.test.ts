@@ -3,10 +3,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readBigBirdConfig } from '../../lib/checkpoint/hf-bigbird-config.js';
+import { readBigBirdConfig } from '../../lib/model/config-files.js';
 import { fullAttentionGroup } from '../../lib/model/attention.js';
-import { importFromHuggingFace } from '../../lib/checkpoint/hf-import.js';
-import { type BigBirdBatch, BigBirdModel, type BigBirdOutput, BigBirdWeights, bigBirdRandomPlan, type BigBirdConfig, type BigBirdHead, type RandomPlan, toHfNamed } from '../../lib/model/index.js';
+import { importFromHuggingFace } from '../../lib/convert/hf-import.js';
+import { loadWeightsFromCheckpoint } from '../../lib/checkpoint/index.js';
+import { loadWeightsFromSafetensors, toHfNamed } from '../../lib/convert/index.js';
+import { type BigBirdBatch, BigBirdModel, type BigBirdOutput, type BigBirdWeights, bigBirdRandomPlan, type BigBirdConfig, type BigBirdHead, type RandomPlan } from '../../lib/model/index.js';
 import { fixture, GOLDEN_BIGBIRD_CASES, hasFixtures, SKIP_NO_FIXTURES } from '../helpers/fixtures.js';
 import { readNpy } from '../helpers/npy.js';
 import { useTestBackend } from '../helpers/tf-backend.js';
@@ -76,7 +78,7 @@ function batchOf(c: GoldenCase, plan?: RandomPlan): BigBirdBatch {
 }
 
 async function modelFor(c: GoldenCase, weights?: BigBirdWeights, warn: (m: string) => void = () => undefined): Promise<BigBirdModel> {
-  const w = weights ?? (await BigBirdWeights.fromSafetensors(join(c.dir, 'model.safetensors'), c.config, c.head));
+  const w = weights ?? (await loadWeightsFromSafetensors(join(c.dir, 'model.safetensors'), c.config, c.head));
   return new BigBirdModel({ config: c.config, weights: w, mode: c.manifest.mode, warn });
 }
 
@@ -280,7 +282,7 @@ describe.skipIf(!hasFixtures)('BigBird against Hugging Face 4.44.2 (golden-bigbi
     const out = mkdtempSync(join(tmpdir(), 'kbb-model-ckpt-'));
     try {
       const { checkpointPrefix } = await importFromHuggingFace({ hfDir: c.dir, outputDir: out });
-      const fromCheckpoint = await BigBirdWeights.fromCheckpoint(checkpointPrefix, c.config, c.head);
+      const fromCheckpoint = await loadWeightsFromCheckpoint(checkpointPrefix, c.config, c.head);
       expect(fromCheckpoint.unused).toEqual(['global_step']);
       const a = await modelFor(c);
       const b = await modelFor(c, fromCheckpoint);

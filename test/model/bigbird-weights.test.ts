@@ -3,10 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hfConfigFromJson } from '../../lib/checkpoint/hf-bigbird-config.js';
-import { tfToHfName, transpose2d } from '../../lib/checkpoint/hf-bigbird-names.js';
-import { writeSafetensors } from '../../lib/checkpoint/safetensors.js';
-import { type BigBirdConfig, BigBirdModel, bigBirdModelVariables, BigBirdWeights, type NamedArray, toHfNamed } from '../../lib/model/index.js';
+import { hfConfigFromJson } from '../../lib/model/config-files.js';
+import { tfToHfName, transpose2d } from '../../lib/convert/hf-names.js';
+import { writeSafetensors } from '../../lib/convert/safetensors.js';
+import { loadWeightsFromSafetensors, toHfNamed } from '../../lib/convert/index.js';
+import { type BigBirdConfig, BigBirdModel, bigBirdModelVariables, BigBirdWeights, type NamedArray } from '../../lib/model/index.js';
 import { useTestBackend } from '../helpers/tf-backend.js';
 
 const config: BigBirdConfig = hfConfigFromJson({
@@ -74,7 +75,7 @@ describe('BigBirdWeights', () => {
     tensors.push({ ...word, name: 'cls.predictions.decoder.weight' });
     const file = join(dir, 'model.safetensors');
     await writeSafetensors(file, tensors);
-    const w = await BigBirdWeights.fromSafetensors(file, config, 'pretraining');
+    const w = await loadWeightsFromSafetensors(file, config, 'pretraining');
     expect(w.unused).toEqual(['cls.predictions.decoder.weight']);
     for (const [name, { values }] of given) expect(Array.from(w.get(name).dataSync()), name).toEqual(Array.from(values));
     const back = toHfNamed(w.variables);
@@ -85,7 +86,7 @@ describe('BigBirdWeights', () => {
 
     const missing = join(dir, 'missing.safetensors');
     await writeSafetensors(missing, tensors.filter((t) => t.name !== 'bert.encoder.layer.0.output.dense.weight'));
-    await expect(BigBirdWeights.fromSafetensors(missing, config, 'pretraining')).rejects.toThrow(/missing\.safetensors.*\n.*bert\/encoder\/layer_0\/output\/dense\/kernel \[12, 8\]: missing/);
+    await expect(loadWeightsFromSafetensors(missing, config, 'pretraining')).rejects.toThrow(/missing\.safetensors.*\n.*bert\/encoder\/layer_0\/output\/dense\/kernel \[12, 8\]: missing/);
     w.dispose();
   });
 

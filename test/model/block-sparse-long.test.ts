@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { hfConfigFromJson } from '../../lib/checkpoint/hf-bigbird-config.js';
+import { hfConfigFromJson } from '../../lib/model/config-files.js';
 import { type BigBirdConfig, BigBirdModel, bigBirdModelVariables, BigBirdWeights, type NamedArray } from '../../lib/model/index.js';
 import { useTestBackend } from '../helpers/tf-backend.js';
 import { denseReferenceForward } from './dense-reference.js';

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { bigBirdRandomPlan, NumpyLegacyRandom, type RandomPlan, type RandomPlanOptions, randomAttentionSegments, randomBlockAt } from '../../lib/model/index.js';
+import { bigBirdRandomPlan, type RandomPlan, type RandomPlanOptions, randomAttentionSegments, randomBlockAt } from '../../lib/model/index.js';
+import { NumpyLegacyRandom } from '../../lib/random/index.js';
 import { fixture, GOLDEN_BIGBIRD_CASES, hasFixtures } from '../helpers/fixtures.js';
 import { readNpy } from '../helpers/npy.js';
 import { hasPythonNumpy, runPython, SKIP_NO_PYTHON } from '../helpers/python.js';

@@ -8,7 +8,7 @@ export function fakeRegistry(): Registry & { readonly seen: { signal?: AbortSign
     seen,
     groups: [{ name: 'corpus', description: 'corpus things' }],
     commands: [
-      defineCommand<{ readonly words: string[]; readonly upper?: boolean }>({
+      defineCommand({
         path: ['echo'],
         description: 'print the words',
         arguments: [{ name: 'words', type: 'string', variadic: true, description: 'words' }],
@@ -18,7 +18,7 @@ export function fakeRegistry(): Registry & { readonly seen: { signal?: AbortSign
           io.text(upper ? text.toUpperCase() : text);
         },
       }),
-      defineCommand<{ readonly dir: string; readonly n: number }>({
+      defineCommand({
         path: ['corpus', 'stats'],
         description: 'count',
         arguments: [{ name: 'dir', type: 'path', description: 'folder' }],

@@ -10,13 +10,13 @@ import {
   encodeExample,
   floatFeature,
   int64Feature,
-  maskedCrc32c,
   readExamples,
   readTfRecords,
   type TfRecordReadOptions,
   TfRecordWriter,
   type TfRecordWriteOptions,
 } from '../../lib/tfrecord/index.js';
+import { maskedCrc32c } from '../../lib/checksum/index.js';
 
 let dir = '';
 beforeAll(async () => {

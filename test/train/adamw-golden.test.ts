@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readBigBirdConfig } from '../../lib/checkpoint/hf-bigbird-config.js';
-import { BigBirdModel, BigBirdWeights, toHfNamed } from '../../lib/model/index.js';
+import { readBigBirdConfig } from '../../lib/model/config-files.js';
+import { loadWeightsFromSafetensors, toHfNamed } from '../../lib/convert/index.js';
+import { BigBirdModel } from '../../lib/model/index.js';
 import { AdamW } from '../../lib/train/adamw.js';
 import { fixture, hasFixtures, SKIP_NO_FIXTURES } from '../helpers/fixtures.js';
 import { readNpy } from '../helpers/npy.js';
@@ -24,7 +25,7 @@ describe.skipIf(!hasFixtures)('three AdamW steps reproduce the golden Hugging Fa
   it('losses at steps 1–3 and after, and four parameters after three steps', async () => {
     const dir = fixture('golden-bigbird', CASE);
     const config = await readBigBirdConfig(join(dir, 'config.json'));
-    const weights = await BigBirdWeights.fromSafetensors(join(dir, 'model.safetensors'), config, 'masked-lm');
+    const weights = await loadWeightsFromSafetensors(join(dir, 'model.safetensors'), config, 'masked-lm');
     // train(): the seeded random plan; the case's config sets both dropout rates to 0.
     const model = new BigBirdModel({ config, weights, mode: 'train' });
     const ints = (file: string): Int32Array => readNpy(join(dir, 'inputs', file)).data as Int32Array;

@@ -1,0 +1,238 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { saveTokenizerFolder } from '../tokenizer/save-tokenizer-folder.js';
+import { CheckpointError } from '../checkpoint/checkpoint-error.js';
+import { latestCheckpoint, parseCheckpointState } from '../checkpoint/checkpoint-state.js';
+import type { DType } from '../checkpoint/dtypes.js';
+import { writeBytesAtomically } from '../fs/atomic-write.js';
+import type { BigBirdConfig, BigBirdShapeConfig } from '../model/bigbird-config.js';
+import { readBigBirdConfig } from '../model/config-files.js';
+import { bigBirdTfVariables } from '../model/variables.js';
+import { byCodePoints } from '../text/compare-code-points.js';
+import { formatHfConfigJson } from './hf-config-json.js';
+import { HF_BIGBIRD_TIED_PARAMETERS, tfToHfName, transposeBytes2d } from './hf-names.js';
+import { writePytorchBin, type PytorchTensorSource } from './pytorch-bin.js';
+import { SAFETENSORS_DTYPE_BYTES, type SafetensorsDtype, type SafetensorsTensorSource, writeSafetensors } from './safetensors.js';
+import { type CheckpointVariable, CheckpointReader } from '../checkpoint/tensor-bundle-reader.js';
+import { shapeText, sameShape } from '../tensor/shape.js';
+
+/** One TF variable and the HF parameter it becomes. */
+export interface HfExportRow {
+  readonly tfName: string;
+  readonly hfName: string;
+  readonly dtype: SafetensorsDtype;
+  readonly tfShape: readonly number[];
+  readonly hfShape: readonly number[];
+  readonly transpose: boolean;
+  readonly byteLength: number;
+}
+
+/** A checkpoint variable that is not exported, and why. */
+export interface HfExportSkip {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly reason: string;
+}
+
+export interface HfExportPlan {
+  /** In HF name order, the order of `model.safetensors`. */
+  readonly rows: readonly HfExportRow[];
+  readonly skipped: readonly HfExportSkip[];
+  /** `BigBirdForPreTraining` when the checkpoint has the NSP head, else `BigBirdForMaskedLM`. */
+  readonly architecture: 'BigBirdForPreTraining' | 'BigBirdForMaskedLM';
+  /** HF's `torch_dtype`: the word embeddings' type. */
+  readonly torchDtype: string;
+  readonly totalBytes: number;
+}
+
+const TF_TO_SAFETENSORS: Partial<Record<DType, SafetensorsDtype>> = { float32: 'F32', float16: 'F16', bfloat16: 'BF16', float64: 'F64' };
+const TORCH_DTYPE: Readonly<Record<string, string>> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16', F64: 'float64' };
+/** Path elements of the variables HF's `load_tf_weights_in_big_bird` skips (spec §4). */
+const OPTIMIZER_ELEMENTS = new Set(['adam_v', 'adam_m', 'AdamWeightDecayOptimizer', 'AdamWeightDecayOptimizer_1']);
+const NSP_HEAD = ['cls/seq_relationship/output_bias', 'cls/seq_relationship/output_weights'];
+
+/**
+ * What exporting these checkpoint variables to Hugging Face does, variable by variable, checked
+ * against the config before anything is written. The reference converter builds the HF model from
+ * the config and silently keeps random values for any parameter the checkpoint lacks; here a
+ * missing parameter, a shape that disagrees with the config, or an unknown `bert/…` or `cls/…`
+ * variable (a different architecture) is an error. Only the NSP head may be absent as a whole: such
+ * a checkpoint exports as `BigBirdForMaskedLM`.
+ */
+export function planHfExport(variables: readonly CheckpointVariable[], config: BigBirdShapeConfig, where = 'checkpoint'): HfExportPlan {
+  const expected = new Map(bigBirdTfVariables(config).map((v) => [v.name, v.shape]));
+  const rows: HfExportRow[] = [];
+  const skipped: HfExportSkip[] = [];
+  const problems: string[] = [];
+  for (const v of variables) {
+    if (v.name === 'global_step') {
+      skipped.push({ name: v.name, shape: v.shape, reason: 'training step counter' });
+      continue;
+    }
+    if (v.name.split('/').some((element) => OPTIMIZER_ELEMENTS.has(element))) {
+      skipped.push({ name: v.name, shape: v.shape, reason: 'optimizer slot' });
+      continue;
+    }
+    const mapped = tfToHfName(v.name);
+    if (!mapped) {
+      if (/^(bert|cls)\//.test(v.name)) problems.push(`${v.name} ${shapeText(v.shape)}: not a variable of KoBigBird's BigBird (different architecture?)`);
+      else skipped.push({ name: v.name, shape: v.shape, reason: 'not a BigBird model variable' });
+      continue;
+    }
+    const want = expected.get(v.name)!;
+    if (!sameShape(v.shape, want)) {
+      problems.push(`${v.name}: checkpoint has ${shapeText(v.shape)}, the config needs ${shapeText(want)}`);
+      continue;
+    }
+    const dtype = TF_TO_SAFETENSORS[v.dtype as DType];
+    if (!dtype) {
+      problems.push(`${v.name}: dtype ${v.dtype} is not a floating-point type Hugging Face weights use`);
+      continue;
+    }
+    rows.push({ tfName: v.name, hfName: mapped.hfName, dtype, tfShape: v.shape, hfShape: mapped.transpose ? [...v.shape].reverse() : v.shape, transpose: mapped.transpose, byteLength: v.byteLength });
+  }
+  const present = new Set(rows.map((r) => r.tfName));
+  const hasNsp = NSP_HEAD.some((name) => present.has(name));
+  for (const [name, shape] of expected) {
+    if (present.has(name) || (!hasNsp && NSP_HEAD.includes(name))) continue;
+    if (!problems.some((p) => p.startsWith(`${name}:`))) problems.push(`${name} ${shapeText(shape)}: missing (the reference would leave it randomly initialised)`);
+  }
+  if (problems.length > 0) throw new CheckpointError(`${where}: cannot export to Hugging Face, ${problems.length} problem(s):\n  ${problems.join('\n  ')}`);
+  rows.sort(byCodePoints((row) => row.hfName));
+  const embeddings = rows.find((r) => r.tfName === 'bert/embeddings/word_embeddings')!;
+  return {
+    rows,
+    skipped,
+    architecture: hasNsp ? 'BigBirdForPreTraining' : 'BigBirdForMaskedLM',
+    torchDtype: TORCH_DTYPE[embeddings.dtype],
+    totalBytes: rows.reduce((n, r) => n + r.byteLength, 0),
+  };
+}
+
+export interface HfExportOptions {
+  /** A TF checkpoint folder; its `checkpoint` state file names the checkpoint (the newest). */
+  readonly checkpointDir: string;
+  readonly outputDir: string;
+  /** Default `pretrain_config.json`; a relative path is resolved against `checkpointDir`, as the converter joins it. An HF `config.json` works too. */
+  readonly bigBirdConfigFile?: string;
+  /** Default `checkpointDir/tokenizer`; `null` writes no tokenizer files. */
+  readonly tokenizerDir?: string | null;
+  /** Appends `-{step/1000}k` to `outputDir`, as the converter's `--step_on_output`. */
+  readonly stepOnOutput?: boolean;
+  /** A checkpoint prefix to export instead of the newest in `checkpointDir`. */
+  readonly checkpoint?: string;
+  /** Also write `pytorch_model.bin` (torch's zip format, tied weights sharing storage). */
+  readonly pytorchBin?: boolean;
+  /** Replace model files already in `outputDir` (default false: refuse). */
+  readonly overwrite?: boolean;
+  /** Called after each tensor written, with bytes done and bytes in all. */
+  readonly onProgress?: (doneBytes: number, totalBytes: number) => void;
+}
+
+export interface HfExportResult {
+  readonly outputDir: string;
+  readonly checkpointPrefix: string;
+  readonly plan: HfExportPlan;
+  readonly config: BigBirdConfig;
+  /** Files written, in the order written. */
+  readonly files: readonly string[];
+  /** Things the user should know (no tokenizer folder, stale files left alone). */
+  readonly notes: readonly string[];
+}
+
+/**
+ * The output folder of `--step_on_output`. The converter cuts the last four characters off the
+ * text after the last `-` of the state file's first line (the closing quote and three digits), so
+ * `model.ckpt-600000` gives `-600k`, but a step that is not whole thousands is truncated (1500 →
+ * `-1k`) and one below 1000 is an error. The same names come out for whole thousands; any other
+ * step is written out in full (`-1500`) instead of truncated.
+ */
+export async function outputDirWithStep(outputDir: string, checkpointDir: string): Promise<string> {
+  const file = join(checkpointDir, 'checkpoint');
+  const state = parseCheckpointState(await readFile(file, 'utf8'), file);
+  const match = /-(\d+)$/.exec(state.modelCheckpointPath);
+  if (!match) throw new CheckpointError(`${file}: model_checkpoint_path ${JSON.stringify(state.modelCheckpointPath)} does not end in -STEP`);
+  const step = Number(match[1]);
+  return `${outputDir}${step > 0 && step % 1000 === 0 ? `-${step / 1000}k` : `-${step}`}`;
+}
+
+/** Files of an HF model folder that a stale copy of would be loaded in place of, or beside, ours. */
+const MODEL_FILES = ['config.json', 'model.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin', 'pytorch_model.bin.index.json', 'tf_model.h5'];
+
+/**
+ * `convert_bigbird_tf_to_pt.py` without Python: a KoBigBird TF checkpoint folder becomes a Hugging
+ * Face folder (`model.safetensors`, optionally `pytorch_model.bin`, `config.json`, tokenizer files).
+ * Tensors stream one at a time from the checkpoint to the file (kernels transposed on the way), so
+ * memory stays near the largest tensor. Each file is written under a temporary name and renamed;
+ * `config.json` goes last, so a folder with a config is a complete one.
+ */
+export async function exportToHuggingFace(options: HfExportOptions): Promise<HfExportResult> {
+  const checkpointDir = options.checkpointDir;
+  const outputDir = options.stepOnOutput ? await outputDirWithStep(options.outputDir, checkpointDir) : options.outputDir;
+  const checkpointPrefix = options.checkpoint ?? (await latestCheckpoint(checkpointDir));
+  const configFile = resolve(checkpointDir, options.bigBirdConfigFile ?? 'pretrain_config.json');
+  if (!existsSync(configFile)) throw new CheckpointError(`${configFile}: no BigBird config (pass --big_bird_config_file: a pretrain_config.json or an HF config.json)`);
+  const baseConfig = await readBigBirdConfig(configFile);
+  const tokenizerDir = options.tokenizerDir === undefined ? join(checkpointDir, 'tokenizer') : options.tokenizerDir;
+  const notes: string[] = [];
+  if (tokenizerDir !== null && !existsSync(join(tokenizerDir, 'vocab.txt')) && !existsSync(join(tokenizerDir, 'tokenizer.json'))) {
+    if (options.tokenizerDir !== undefined) throw new CheckpointError(`${tokenizerDir}: no vocab.txt or tokenizer.json in the tokenizer folder`);
+    notes.push(`no tokenizer folder at ${tokenizerDir}: no tokenizer files written (pass --tokenizer_dir)`);
+  }
+  const withTokenizer = tokenizerDir !== null && notes.length === 0;
+
+  const reader = await CheckpointReader.open(checkpointPrefix);
+  try {
+    const plan = planHfExport(reader.variables, baseConfig, checkpointPrefix);
+    const config = { ...baseConfig, architectures: [plan.architecture], torch_dtype: plan.torchDtype } as BigBirdConfig;
+
+    await mkdir(outputDir, { recursive: true });
+    const existing = new Set(await readdir(outputDir));
+    const clashing = MODEL_FILES.filter((f) => existing.has(f));
+    if (clashing.length > 0 && !options.overwrite) throw new CheckpointError(`${outputDir}: already holds ${clashing.join(', ')}; pass --overwrite to replace the model there`);
+
+    const files: string[] = [];
+    let done = 0;
+    const total = plan.totalBytes * (options.pytorchBin ? 2 : 1);
+    const fetch = (row: HfExportRow) => async (): Promise<Uint8Array> => {
+      const bytes = await reader.readBytes(row.tfName);
+      const out = row.transpose ? transposeBytes2d(bytes, row.tfShape[0], row.tfShape[1], SAFETENSORS_DTYPE_BYTES[row.dtype]) : bytes;
+      done += out.byteLength;
+      options.onProgress?.(done, total);
+      return out;
+    };
+    const safetensorsFile = join(outputDir, 'model.safetensors');
+    const sources: SafetensorsTensorSource[] = plan.rows.map((row) => ({ name: row.hfName, dtype: row.dtype, shape: row.hfShape, data: fetch(row) }));
+    await writeSafetensors(safetensorsFile, sources);
+    files.push(safetensorsFile);
+
+    if (options.pytorchBin) {
+      // torch.save(model.state_dict()) keeps the tied aliases as keys sharing their target's storage.
+      const byName = new Map(plan.rows.map((row) => [row.hfName, row]));
+      // Spec §3.7's order follows the modules' registration order, and so roughly `state_dict()`'s.
+      const rank = new Map(bigBirdTfVariables(baseConfig).map((v, i) => [v.name, i]));
+      const binSources: PytorchTensorSource[] = [...plan.rows].sort((a, b) => rank.get(a.tfName)! - rank.get(b.tfName)!).map((row) => ({ name: row.hfName, dtype: row.dtype, shape: row.hfShape, data: fetch(row) }));
+      for (const [alias, target] of Object.entries(HF_BIGBIRD_TIED_PARAMETERS)) {
+        const row = byName.get(target)!;
+        binSources.push({ name: alias, dtype: row.dtype, shape: row.hfShape, tiedTo: target });
+      }
+      const binFile = join(outputDir, 'pytorch_model.bin');
+      await writePytorchBin(binFile, binSources);
+      files.push(binFile);
+    }
+
+    if (withTokenizer) {
+      files.push(...(await saveTokenizerFolder(tokenizerDir!, outputDir, { modelMaxLength: config.max_position_embeddings })));
+    }
+    const configJson = join(outputDir, 'config.json');
+    await writeBytesAtomically(configJson, formatHfConfigJson(config));
+    files.push(configJson);
+    for (const stale of MODEL_FILES.filter((f) => existing.has(f) && !files.includes(join(outputDir, f)))) {
+      notes.push(`${join(outputDir, stale)} was there before and is not from this export (left alone; Hugging Face may load it)`);
+    }
+    return { outputDir, checkpointPrefix, plan, config, files, notes };
+  } finally {
+    await reader.close();
+  }
+}

@@ -1,0 +1,1 @@
+export { type AtomicWriteOptions, temporaryPath, writeBytesAtomically, writeFileAtomically } from './atomic-write.js';

@@ -1,0 +1,1 @@
+export { kbbVersion, packageRoot, sampleCorpusDir, sampleTokenizerDir } from './package-files.js';

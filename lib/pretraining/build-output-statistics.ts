@@ -1,0 +1,64 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { BuildManifest } from './build-pretraining-data.js';
+import { loadTokenizer } from '../tokenizer/load-tokenizer.js';
+import type { WordPieceTokenizer } from '../tokenizer/wordpiece-tokenizer.js';
+import { type MaskingStatistics, maskingStatisticsFromManifest, mostMaskedTokens, scanShards, type ShardScanOptions, type TokenCount } from './masking-statistics.js';
+import { recordVocab } from './read-pretraining-records.js';
+import { findShards, MANIFEST_FILE } from './build-files.js';
+
+export interface BuildOutputStatisticsOptions extends ShardScanOptions {
+  /** The tokenizer the build used (default: the one named in the manifest). */
+  readonly tokenizerDir?: string;
+  /** Compute everything from the shards even where a manifest exists. */
+  readonly fromShards?: boolean;
+  /** How many of the most-masked tokens to list (default 10; 0 reads no shard when there is a manifest). */
+  readonly top?: number;
+}
+
+export interface BuildOutputStatistics {
+  readonly statistics: MaskingStatistics;
+  readonly mostMasked: readonly TokenCount[];
+  readonly manifest?: BuildManifest;
+  readonly shards: number;
+}
+
+/** The manifest of a build output folder, or undefined where there is none. */
+export async function readBuildManifest(outputDir: string): Promise<BuildManifest | undefined> {
+  const path = join(outputDir, MANIFEST_FILE);
+  if (!existsSync(path)) return undefined;
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as BuildManifest;
+  } catch (error) {
+    throw new Error(`${path}: not a build manifest (${error instanceof Error ? error.message : String(error)})`);
+  }
+}
+
+/** The tokenizer a build used: the one given, else the manifest's; an error naming what to pass otherwise. */
+export async function buildTokenizer(manifest: BuildManifest | undefined, tokenizerDir: string | undefined, outputDir: string): Promise<WordPieceTokenizer> {
+  const dir = tokenizerDir ?? manifest?.tokenizer.dir;
+  if (!dir) throw new Error(`${outputDir}: no ${MANIFEST_FILE} naming the tokenizer; pass --tokenizer_dir`);
+  return loadTokenizer(dir);
+}
+
+/**
+ * Masking statistics of a build output folder: from build_manifest.json where there is one (or
+ * computed from the shards when there is none, or when asked), plus the most-masked tokens, which
+ * only the shards know.
+ */
+export async function buildOutputStatistics(outputDir: string, options: BuildOutputStatisticsOptions = {}): Promise<BuildOutputStatistics> {
+  const manifest = await readBuildManifest(outputDir);
+  const top = options.top ?? 10;
+  const useManifest = manifest !== undefined && !options.fromShards;
+  const shards = await findShards(outputDir);
+  if (useManifest && top <= 0) return { statistics: maskingStatisticsFromManifest(manifest), mostMasked: [], manifest, shards: shards.length };
+  const tokenizer = await buildTokenizer(manifest, options.tokenizerDir, outputDir);
+  const scan = await scanShards(shards, recordVocab(tokenizer), options);
+  return {
+    statistics: useManifest ? maskingStatisticsFromManifest(manifest) : scan.statistics,
+    mostMasked: mostMaskedTokens(scan.targetCounts, tokenizer.idToToken, Math.max(0, top)),
+    manifest,
+    shards: shards.length,
+  };
+}

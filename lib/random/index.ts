@@ -1,0 +1,3 @@
+export { MersenneTwister } from './mersenne-twister.js';
+export { NumpyLegacyRandom } from './numpy-legacy-random.js';
+export { PyRandom } from './py-random.js';

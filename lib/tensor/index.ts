@@ -1,0 +1,1 @@
+export { elementCount, sameShape, shapeText } from './shape.js';
