@@ -22,4 +22,12 @@ const manifest = await buildPretrainingData({
   longSeqThreshold: 1.8,
 });
 const cpu = process.cpuUsage(cpuStarted);
-console.log(JSON.stringify({ seconds: (performance.now() - started) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6, sysSeconds: cpu.system / 1e6, examples: manifest.totals.examples, maxRssMb: process.resourceUsage().maxRSS / 1024 }));
+console.log(
+  JSON.stringify({
+    seconds: (performance.now() - started) / 1000,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    sysSeconds: cpu.system / 1e6,
+    examples: manifest.totals.examples,
+    maxRssMb: process.resourceUsage().maxRSS / 1024,
+  }),
+);

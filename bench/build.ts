@@ -24,7 +24,8 @@ try {
   const corpus = join(scratch, 'corpus');
   mkdirSync(corpus);
   const per = Math.ceil(documents.length / parts);
-  for (let p = 0; p < parts; p++) writeFileSync(join(corpus, `part-${String(p).padStart(2, '0')}.txt`), `${documents.slice(p * per, (p + 1) * per).join('\n\n')}\n`);
+  for (let p = 0; p < parts; p++)
+    writeFileSync(join(corpus, `part-${String(p).padStart(2, '0')}.txt`), `${documents.slice(p * per, (p + 1) * per).join('\n\n')}\n`);
   const megabytes = Buffer.byteLength(text) / 1e6;
   console.error(`${file}: ${megabytes.toFixed(2)} MB in ${parts} files; shipped settings (4096/640/wwm/2-gram/dupe 3)`);
 
@@ -41,7 +42,9 @@ try {
     // more makes ext4 walk past every recently freed inode on each create (quadratic), which measures
     // the bench's cleanup, not the build. Outputs are removed with the scratch folder at the end.
     const output = join(scratch, `out-${workers}-${runs++}`);
-    const result = spawnSync(process.execPath, ['--import', 'tsx', join(projectRoot, 'bench', 'build-run.ts'), corpus, tokenizerDir, output, String(workers)], { encoding: 'utf8' });
+    const result = spawnSync(process.execPath, ['--import', 'tsx', join(projectRoot, 'bench', 'build-run.ts'), corpus, tokenizerDir, output, String(workers)], {
+      encoding: 'utf8',
+    });
     if (result.status !== 0) throw new Error(result.stderr);
     const lines = result.stdout.trim().split('\n');
     return JSON.parse(lines[lines.length - 1]);
@@ -54,13 +57,25 @@ try {
     return { ...all[workers].reduce((a, b) => (b.seconds < a.seconds ? b : a)), maxRssMb: Math.max(...all[workers].map((r) => r.maxRssMb)) };
   };
   const one = best(1);
-  console.error(`1 worker : ${(megabytes / one.seconds).toFixed(2)} MB/s (${one.seconds.toFixed(2)} s, ${one.examples} examples, peak RSS ${one.maxRssMb.toFixed(0)} MB)`);
+  console.error(
+    `1 worker : ${(megabytes / one.seconds).toFixed(2)} MB/s (${one.seconds.toFixed(2)} s, ${one.examples} examples, peak RSS ${one.maxRssMb.toFixed(0)} MB)`,
+  );
   const two = best(2);
-  console.error(`2 workers: ${(megabytes / two.seconds).toFixed(2)} MB/s (${two.seconds.toFixed(2)} s, ${two.examples} examples, peak RSS ${two.maxRssMb.toFixed(0)} MB)`);
+  console.error(
+    `2 workers: ${(megabytes / two.seconds).toFixed(2)} MB/s (${two.seconds.toFixed(2)} s, ${two.examples} examples, peak RSS ${two.maxRssMb.toFixed(0)} MB)`,
+  );
   const pairs = all[1].map((r, i) => r.seconds / all[2][i].seconds);
-  console.error(`run by run, 1-worker time / 2-worker time: ${pairs.map((p) => `${p.toFixed(2)}x`).join(', ')} (median ${[...pairs].sort((a, b) => a - b)[Math.floor(pairs.length / 2)].toFixed(2)}x)`);
+  console.error(
+    `run by run, 1-worker time / 2-worker time: ${pairs.map((p) => `${p.toFixed(2)}x`).join(', ')} (median ${[...pairs].sort((a, b) => a - b)[Math.floor(pairs.length / 2)].toFixed(2)}x)`,
+  );
   console.error(`scaling 2/1 = ${(one.seconds / two.seconds).toFixed(2)}x`);
-  console.log(JSON.stringify({ mb_s_1: Number((megabytes / one.seconds).toFixed(2)), mb_s_2: Number((megabytes / two.seconds).toFixed(2)), peak_rss_mb: Math.round(Math.max(one.maxRssMb, two.maxRssMb)) }));
+  console.log(
+    JSON.stringify({
+      mb_s_1: Number((megabytes / one.seconds).toFixed(2)),
+      mb_s_2: Number((megabytes / two.seconds).toFixed(2)),
+      peak_rss_mb: Math.round(Math.max(one.maxRssMb, two.maxRssMb)),
+    }),
+  );
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }

@@ -21,15 +21,34 @@ import { bigBirdTfVariables, formatTfConfigJson, hfConfigFromTf } from '../lib/m
 import { elementCount } from '../lib/tensor/index.js';
 import { projectRoot } from './bench-inputs.js';
 
-const { values } = parseArgs({ options: { repeats: { type: 'string', default: '3' }, layers: { type: 'string', default: '12' }, slots: { type: 'string', default: '0' } } });
+const { values } = parseArgs({
+  options: { repeats: { type: 'string', default: '3' }, layers: { type: 'string', default: '12' }, slots: { type: 'string', default: '0' } },
+});
 const repeats = Number(values.repeats);
 const slots = Number(values.slots);
 
 const tfConfig = {
-  attention_probs_dropout_prob: 0.1, attention_type: 'block_sparse', block_size: 64, bos_token_id: 5, eos_token_id: 6, hidden_act: 'gelu',
-  hidden_dropout_prob: 0.1, hidden_size: 768, initializer_range: 0.02, intermediate_size: 3072, max_position_embeddings: 4096,
-  num_attention_heads: 12, num_hidden_layers: Number(values.layers), num_rand_blocks: 3, pad_token_id: 0, rescale_embedding: false,
-  sep_token_id: 3, type_vocab_size: 2, use_bias: true, use_gradient_checkpointing: false, vocab_size: 32500,
+  attention_probs_dropout_prob: 0.1,
+  attention_type: 'block_sparse',
+  block_size: 64,
+  bos_token_id: 5,
+  eos_token_id: 6,
+  hidden_act: 'gelu',
+  hidden_dropout_prob: 0.1,
+  hidden_size: 768,
+  initializer_range: 0.02,
+  intermediate_size: 3072,
+  max_position_embeddings: 4096,
+  num_attention_heads: 12,
+  num_hidden_layers: Number(values.layers),
+  num_rand_blocks: 3,
+  pad_token_id: 0,
+  rescale_embedding: false,
+  sep_token_id: 3,
+  type_vocab_size: 2,
+  use_bias: true,
+  use_gradient_checkpointing: false,
+  vocab_size: 32500,
 };
 
 /** Finite float32 weights around ±0.02 (random bits could be NaN, which no checkpoint holds). */
@@ -52,7 +71,8 @@ try {
   const tensors: TensorToWrite[] = [];
   variables.forEach((v, i) => {
     tensors.push({ name: v.name, dtype: 'float32', shape: v.shape, data: async () => randomWeights(elementCount(v.shape), i + 1) });
-    for (const slot of ['AdamWeightDecayOptimizer', 'AdamWeightDecayOptimizer_1'].slice(0, slots)) tensors.push({ name: `${v.name}/${slot}`, dtype: 'float32', shape: v.shape, data: async () => new Uint8Array(elementCount(v.shape) * 4) });
+    for (const slot of ['AdamWeightDecayOptimizer', 'AdamWeightDecayOptimizer_1'].slice(0, slots))
+      tensors.push({ name: `${v.name}/${slot}`, dtype: 'float32', shape: v.shape, data: async () => new Uint8Array(elementCount(v.shape) * 4) });
   });
   tensors.sort((a, b) => (a.name < b.name ? -1 : 1));
   await writeCheckpoint(join(checkpointDir, 'model.ckpt-1000'), tensors);
@@ -60,12 +80,16 @@ try {
   writeFileSync(join(checkpointDir, 'pretrain_config.json'), formatTfConfigJson(tfConfig));
   const parameters = variables.reduce((n, v) => n + elementCount(v.shape), 0);
   const megabytes = (parameters * 4) / 1e6;
-  console.error(`base-size checkpoint: ${parameters.toLocaleString('en-US')} parameters, ${megabytes.toFixed(1)} MB${slots ? ` (+${slots} optimizer slots each)` : ''}; best of ${repeats}`);
+  console.error(
+    `base-size checkpoint: ${parameters.toLocaleString('en-US')} parameters, ${megabytes.toFixed(1)} MB${slots ? ` (+${slots} optimizer slots each)` : ''}; best of ${repeats}`,
+  );
 
   let runs = 0;
   const exportOnce = (format: 'safetensors' | 'bin'): { seconds: number; maxRssMb: number } => {
     const output = join(scratch, `hf-${runs++}`);
-    const result = spawnSync(process.execPath, ['--import', 'tsx', join(projectRoot, 'bench', 'export-run.ts'), checkpointDir, output, format], { encoding: 'utf8' });
+    const result = spawnSync(process.execPath, ['--import', 'tsx', join(projectRoot, 'bench', 'export-run.ts'), checkpointDir, output, format], {
+      encoding: 'utf8',
+    });
     if (result.status !== 0) throw new Error(result.stderr);
     rmSync(output, { recursive: true, force: true });
     return JSON.parse(result.stdout.trim().split('\n').at(-1)!);
@@ -83,12 +107,25 @@ try {
     console.error(`${label}: ${all.map((r) => `${r.seconds.toFixed(2)} s`).join(', ')}`);
     return all.reduce((a, b) => (b.seconds < a.seconds ? b : a));
   };
-  const safetensors = best('kbb export (model.safetensors)', Array.from({ length: repeats }, () => exportOnce('safetensors')));
-  const withBin = best('kbb export --pytorch_bin (+ pytorch_model.bin)', Array.from({ length: repeats }, () => exportOnce('bin')));
-  const copy = best('cp data file + sync', Array.from({ length: repeats }, () => ({ seconds: copyOnce() })));
+  const safetensors = best(
+    'kbb export (model.safetensors)',
+    Array.from({ length: repeats }, () => exportOnce('safetensors')),
+  );
+  const withBin = best(
+    'kbb export --pytorch_bin (+ pytorch_model.bin)',
+    Array.from({ length: repeats }, () => exportOnce('bin')),
+  );
+  const copy = best(
+    'cp data file + sync',
+    Array.from({ length: repeats }, () => ({ seconds: copyOnce() })),
+  );
   const copyMb = (megabytes * (slots + 1)) / copy.seconds;
-  console.error(`kbb export: ${(megabytes / safetensors.seconds).toFixed(0)} MB/s (${safetensors.seconds.toFixed(2)} s, peak RSS ${safetensors.maxRssMb.toFixed(0)} MB)`);
-  console.error(`kbb export --pytorch_bin: ${(megabytes / withBin.seconds).toFixed(0)} MB/s of model (${withBin.seconds.toFixed(2)} s for both files, peak RSS ${withBin.maxRssMb.toFixed(0)} MB)`);
+  console.error(
+    `kbb export: ${(megabytes / safetensors.seconds).toFixed(0)} MB/s (${safetensors.seconds.toFixed(2)} s, peak RSS ${safetensors.maxRssMb.toFixed(0)} MB)`,
+  );
+  console.error(
+    `kbb export --pytorch_bin: ${(megabytes / withBin.seconds).toFixed(0)} MB/s of model (${withBin.seconds.toFixed(2)} s for both files, peak RSS ${withBin.maxRssMb.toFixed(0)} MB)`,
+  );
   console.error(`cp + sync of the data file: ${copyMb.toFixed(0)} MB/s (${copy.seconds.toFixed(2)} s)`);
   console.log(
     JSON.stringify({

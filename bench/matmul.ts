@@ -30,7 +30,13 @@ for (const rows of rowsList) {
 const blocks = quick ? 24 : 96; // batch · heads · query blocks
 shapes.push({ name: `attn [${blocks}×64×64]·[${blocks}×64×448]`, a: [blocks, 64, 64], b: [blocks, 64, 448], transposeA: false, transposeB: false });
 shapes.push({ name: `attn qkᵀ [${blocks}×64×64]·[${blocks}×448×64]ᵀ`, a: [blocks, 64, 64], b: [blocks, 448, 64], transposeA: false, transposeB: true });
-shapes.push({ name: `attn 5-D [2×12×${blocks / 24}×64×64]·[…×64×448]`, a: [2, 12, blocks / 24, 64, 64], b: [2, 12, blocks / 24, 64, 448], transposeA: false, transposeB: false });
+shapes.push({
+  name: `attn 5-D [2×12×${blocks / 24}×64×64]·[…×64×448]`,
+  a: [2, 12, blocks / 24, 64, 64],
+  b: [2, 12, blocks / 24, 64, 448],
+  transposeA: false,
+  transposeB: false,
+});
 
 function flops(shape: Shape): number {
   const m = shape.transposeA ? shape.a.at(-1)! : shape.a.at(-2)!;

@@ -19,13 +19,15 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { hfConfigFromJson } from '../lib/model/config-files.js';
-import { describeBackendSelection, selectBackend } from '../lib/backend/select-backend.js';
-import { BigBirdModel, BigBirdWeights, bigBirdModelVariables, type NamedArray } from '../lib/model/index.js';
 import { peakDataBytes } from '../lib/autodiff/memory-meter.js';
+import { describeBackendSelection, selectBackend } from '../lib/backend/select-backend.js';
+import { hfConfigFromJson } from '../lib/model/config-files.js';
+import { BigBirdModel, BigBirdWeights, bigBirdModelVariables, type NamedArray } from '../lib/model/index.js';
 import { AdamW } from '../lib/train/adamw.js';
 
-const { values } = parseArgs({ options: { steps: { type: 'string', default: '2' }, layers: { type: 'string', default: '2' }, backend: { type: 'string' }, only: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { steps: { type: 'string', default: '2' }, layers: { type: 'string', default: '2' }, backend: { type: 'string' }, only: { type: 'string' } },
+});
 const steps = Number(values.steps);
 
 const VOCAB = 32500;
@@ -176,7 +178,9 @@ function guardWasmMalloc(): void {
   wasm._malloc = (n: number): number => {
     const at = malloc(n) >>> 0;
     if (at === 0 && n > 0) {
-      throw new Error(`wasm heap exhausted: malloc of ${MiB(n)} failed with ${MiB(live)} of tensor data live in a ${MiB(wasm.HEAPU8.length)} heap (wasm32 limit 4096 MiB)`);
+      throw new Error(
+        `wasm heap exhausted: malloc of ${MiB(n)} failed with ${MiB(live)} of tensor data live in a ${MiB(wasm.HEAPU8.length)} heap (wasm32 limit 4096 MiB)`,
+      );
     }
     sizes.set(at, n);
     live += n;
@@ -206,7 +210,8 @@ const only = values.only?.split(',');
 if (only?.length === 1) {
   // Child: one configuration in this process; the report is the last stdout line.
   const [key, attention, length] = cases.find(([k]) => k === only[0]) ?? [];
-  if (key === undefined || attention === undefined || length === undefined) throw new Error(`bench:model: no configuration ${only[0]} (have ${cases.map(([k]) => k).join(', ')})`);
+  if (key === undefined || attention === undefined || length === undefined)
+    throw new Error(`bench:model: no configuration ${only[0]} (have ${cases.map(([k]) => k).join(', ')})`);
   const selection = await selectBackend(values.backend ? { prefer: values.backend as 'wasm' } : {});
   console.error(`backend: ${describeBackendSelection(selection)}`);
   guardWasmMalloc();
@@ -218,7 +223,18 @@ if (only?.length === 1) {
   const script = fileURLToPath(import.meta.url);
   for (const [key, attention, length] of cases) {
     if (only && !only.includes(key)) continue;
-    const args = ['--import', 'tsx', script, '--only', key, '--steps', String(steps), '--layers', String(values.layers), ...(values.backend ? ['--backend', values.backend] : [])];
+    const args = [
+      '--import',
+      'tsx',
+      script,
+      '--only',
+      key,
+      '--steps',
+      String(steps),
+      '--layers',
+      String(values.layers),
+      ...(values.backend ? ['--backend', values.backend] : []),
+    ];
     const child = spawnSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 256 * 2 ** 20, env: process.env });
     // The child's own lines (backend, per-step summary), without the wasm glue's one-line source dump on a crash.
     const stderrLines = child.stderr.split('\n').filter((line) => line.length > 0 && line.length < 400);
@@ -230,9 +246,18 @@ if (only?.length === 1) {
       backend ??= report.backend;
       results[key] = report;
     } else {
-      const why = stderrLines.find((line) => line.includes('wasm heap exhausted')) ?? (stderrLines.filter((line) => /Error|Abort|memory|heap/i.test(line)).slice(0, 2).join(' | ') || `exit ${child.status ?? child.signal}`);
+      const why =
+        stderrLines.find((line) => line.includes('wasm heap exhausted')) ??
+        (stderrLines
+          .filter((line) => /Error|Abort|memory|heap/i.test(line))
+          .slice(0, 2)
+          .join(' | ') ||
+          `exit ${child.status ?? child.signal}`);
       const scoreBytes = 12 * length * length * 4;
-      const note = attention === 'original_full' ? `; full attention's score tensors are [1, 12, ${length}, ${length}], ${MiB(scoreBytes)} each, and the recomputed attention of one layer holds several at once in its backward pass` : '';
+      const note =
+        attention === 'original_full'
+          ? `; full attention's score tensors are [1, 12, ${length}, ${length}], ${MiB(scoreBytes)} each, and the recomputed attention of one layer holds several at once in its backward pass`
+          : '';
       console.error(`${attention} ${length}: failed (${why})${note}; reported as null`);
       results[key] = null;
     }
@@ -251,7 +276,9 @@ if (only?.length === 1) {
   if (sparse4096) {
     const [, , s4096] = cases[2];
     const square = sparse4096.largestShape.filter((d) => d === s4096).length >= 2;
-    console.error(`largest tensor of a block-sparse 4096-token step: [${sparse4096.largestShape.join(' × ')}] (${square ? 'an [S × S] tensor: block-sparse attention is not sparse' : 'no [4096 × 4096] tensor'})`);
+    console.error(
+      `largest tensor of a block-sparse 4096-token step: [${sparse4096.largestShape.join(' × ')}] (${square ? 'an [S × S] tensor: block-sparse attention is not sparse' : 'no [4096 × 4096] tensor'})`,
+    );
   }
   console.log(JSON.stringify({ tokens_per_s: tokensPerSecond, sparse_time_ratio_4096_1024: ratio, backend: backend ?? null }));
 }

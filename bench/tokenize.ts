@@ -19,7 +19,9 @@ import { benchInputs } from './bench-inputs.js';
 
 const { file, tokenizerDir, repeats } = benchInputs({ repeats: 3 });
 
-const lines = readFileSync(file, 'utf8').split(/\r\n|\r|\n/).filter((l) => l.length > 0);
+const lines = readFileSync(file, 'utf8')
+  .split(/\r\n|\r|\n/)
+  .filter((l) => l.length > 0);
 const megabytes = lines.reduce((n, l) => n + Buffer.byteLength(l), 0) / 1e6;
 console.error(`${file}: ${lines.length} lines, ${megabytes.toFixed(2)} MB; ${availableParallelism()} cores; ${repeats} repeats`);
 

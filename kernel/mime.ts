@@ -67,7 +67,10 @@ export function show(bundle: MimeBundle, target: { readonly displayId?: string; 
   }
   const write = tslabWriter();
   if (write) {
-    write({ data: bundle.data, metadata: bundle.metadata ?? {}, transient: target.displayId ? { display_id: target.displayId } : {} }, update && !!target.displayId);
+    write(
+      { data: bundle.data, metadata: bundle.metadata ?? {}, transient: target.displayId ? { display_id: target.displayId } : {} },
+      update && !!target.displayId,
+    );
     return;
   }
   if (!update) console.log(String(bundle.data['text/plain'] ?? ''));

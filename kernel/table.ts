@@ -8,7 +8,10 @@ export interface DataFrameLike {
 }
 
 /** A table: a danfojs DataFrame, an array of row objects, or explicit columns and rows. */
-export type TableInput = DataFrameLike | readonly Readonly<Record<string, unknown>>[] | { readonly columns: readonly string[]; readonly rows: readonly (readonly unknown[])[] };
+export type TableInput =
+  | DataFrameLike
+  | readonly Readonly<Record<string, unknown>>[]
+  | { readonly columns: readonly string[]; readonly rows: readonly (readonly unknown[])[] };
 
 export interface TableOptions {
   /** A caption above the table. */
@@ -95,7 +98,12 @@ export function tableBundle(input: TableInput, options: TableOptions = {}): Mime
   const pad = (s: string, c: number): string => (numeric[c] ? s.padStart(widths[c]) : s.padEnd(widths[c]));
   const plainText = [
     ...(options.caption ? [options.caption] : []),
-    ...texts.map((row) => row.map((s, c) => pad(s, c)).join('  ').trimEnd()),
+    ...texts.map((row) =>
+      row
+        .map((s, c) => pad(s, c))
+        .join('  ')
+        .trimEnd(),
+    ),
     ...(hidden > 0 ? [`… ${hidden.toLocaleString('en-US')} more rows`] : []),
   ].join('\n');
   return { data: { 'text/html': html, 'text/plain': plainText } };

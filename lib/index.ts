@@ -4,19 +4,18 @@
 // Shared machinery.
 export * from './autodiff/index.js';
 export * from './backend/index.js';
+export * from './checkpoint/index.js';
 export * from './checksum/index.js';
+export * from './convert/index.js';
+// The stages, in pipeline order.
+export * from './corpus/index.js';
 export * from './fs/index.js';
+export * from './model/index.js';
 export * from './package/index.js';
+export * from './pretraining/index.js';
 export * from './random/index.js';
 export * from './tensor/index.js';
 export * from './text/index.js';
 export * from './tfrecord/index.js';
-
-// The stages, in pipeline order.
-export * from './corpus/index.js';
 export * from './tokenizer/index.js';
-export * from './pretraining/index.js';
-export * from './model/index.js';
-export * from './checkpoint/index.js';
 export * from './train/index.js';
-export * from './convert/index.js';

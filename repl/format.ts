@@ -29,7 +29,12 @@ export function table(header: readonly string[], rows: readonly (readonly (strin
   const widths = header.map((_, col) => Math.max(...cells.map((row) => displayWidth(String(row[col] ?? '')))));
   const numeric = header.map((_, col) => rows.length > 0 && rows.every((row) => typeof row[col] === 'number'));
   return cells
-    .map((row) => row.map((c, col) => (numeric[col] ? padStart(String(c), widths[col]) : padEnd(String(c), widths[col]))).join('  ').trimEnd())
+    .map((row) =>
+      row
+        .map((c, col) => (numeric[col] ? padStart(String(c), widths[col]) : padEnd(String(c), widths[col])))
+        .join('  ')
+        .trimEnd(),
+    )
     .join('\n');
 }
 
@@ -56,8 +61,8 @@ export function alignedTokens(tokens: readonly string[], ids: ArrayLike<number>,
       top = '      ';
       bottom = '      ';
     }
-    top += '  ' + padEnd(token, column);
-    bottom += '  ' + padEnd(String(ids[k]), column);
+    top += `  ${padEnd(token, column)}`;
+    bottom += `  ${padEnd(String(ids[k]), column)}`;
   });
   lines.push(top.trimEnd(), bottom.trimEnd());
   return lines.join('\n');

@@ -22,7 +22,12 @@ export function terminalProgress(options: ProgressOptions, stream: NodeJS.WriteS
     },
     cliProgress.Presets.shades_classic,
   );
-  bar.start(total, 0, { done: formatAmount(unit, 0), total_h: formatAmount(unit, total), rate: '–', ...Object.fromEntries((options.extra ?? []).map((name) => [name, 0])) });
+  bar.start(total, 0, {
+    done: formatAmount(unit, 0),
+    total_h: formatAmount(unit, total),
+    rate: '–',
+    ...Object.fromEntries((options.extra ?? []).map((name) => [name, 0])),
+  });
   return {
     update(done, values = {}) {
       const figures = progressFigures(unit, done, total, (performance.now() - started) / 1000);

@@ -86,7 +86,9 @@ for (let c = 0x21; c <= 0x7e; c++) chars.add(String.fromCharCode(c));
 for (const word of wordCounts.keys()) for (const ch of word) chars.add(ch);
 const sortedChars = [...chars].sort(compareCodePoints);
 sortedChars.forEach(add);
-sortedChars.forEach((ch) => add(PREFIX + ch));
+sortedChars.forEach((ch) => {
+  add(PREFIX + ch);
+});
 const baseSize = vocab.length;
 
 // 3. Learned pieces. `cut` is WordPiece's greedy longest-match-first; every word is cuttable
@@ -141,7 +143,15 @@ while (vocab.length < size) {
 
 mkdirSync(values.out!, { recursive: true });
 writeFileSync(join(values.out!, 'vocab.txt'), `${vocab.join('\n')}\n`);
-const specialTokensMap = { bos_token: '<s>', eos_token: '</s>', unk_token: '[UNK]', sep_token: '[SEP]', pad_token: '[PAD]', cls_token: '[CLS]', mask_token: '[MASK]' };
+const specialTokensMap = {
+  bos_token: '<s>',
+  eos_token: '</s>',
+  unk_token: '[UNK]',
+  sep_token: '[SEP]',
+  pad_token: '[PAD]',
+  cls_token: '[CLS]',
+  mask_token: '[MASK]',
+};
 writeFileSync(join(values.out!, 'special_tokens_map.json'), `${JSON.stringify(specialTokensMap, null, 2)}\n`);
 const config = {
   do_lower_case: false,

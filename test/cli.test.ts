@@ -47,7 +47,11 @@ describe('the kbb command line', () => {
   it('backend says what the model runs on, with the thread count asked for and a matmul speed', () => {
     const { status, stdout } = kbb('backend', '--json', '--wasm_threads', '2');
     expect(status).toBe(0);
-    const report = JSON.parse(stdout) as { backend: string; wasm?: { simd: boolean; threads: number }; matmul: { shape: number[]; milliseconds: number; gflops: number } };
+    const report = JSON.parse(stdout) as {
+      backend: string;
+      wasm?: { simd: boolean; threads: number };
+      matmul: { shape: number[]; milliseconds: number; gflops: number };
+    };
     if (report.backend === 'wasm') expect(report.wasm).toEqual({ simd: true, threads: 2 });
     expect(report.matmul.shape).toEqual([1024, 768, 768]);
     expect(report.matmul.gflops).toBeCloseTo((2 * 1024 * 768 * 768) / (report.matmul.milliseconds * 1e6), 6);
@@ -106,7 +110,29 @@ describe('the kbb command line', () => {
   it('build-tfrecord takes the reference flags, writes shards and a manifest, and refuses to overwrite without --overwrite', () => {
     const out = mkdtempSync(join(tmpdir(), 'kbb-cli-build-'));
     try {
-      const args = ['build-tfrecord', '--input_dir', 'data/sample-corpus', '--tokenizer_dir', 'data/sample-tokenizer', '--output_dir', out, '--max_seq_length', '64', '--max_predictions_per_seq', '10', '--num_processes', '1', '--do_whole_word_mask', '--max_ngram_size', '3', '--dupe_factor', '1', '--num_shards', '4', '--debug'];
+      const args = [
+        'build-tfrecord',
+        '--input_dir',
+        'data/sample-corpus',
+        '--tokenizer_dir',
+        'data/sample-tokenizer',
+        '--output_dir',
+        out,
+        '--max_seq_length',
+        '64',
+        '--max_predictions_per_seq',
+        '10',
+        '--num_processes',
+        '1',
+        '--do_whole_word_mask',
+        '--max_ngram_size',
+        '3',
+        '--dupe_factor',
+        '1',
+        '--num_shards',
+        '4',
+        '--debug',
+      ];
       const first = kbb(...args);
       expect(first.status).toBe(0);
       const manifest = JSON.parse(readFileSync(join(out, 'build_manifest.json'), 'utf8'));
@@ -117,7 +143,8 @@ describe('the kbb command line', () => {
       expect(again.stderr).toMatch(/the output folder is not empty .*--overwrite/);
       expect(kbb(...args, '--overwrite').status).toBe(0);
       const help = kbb('build-tfrecord', '--help').stdout;
-      for (const flag of ['--input_dir', '--max_seq_length', '--long_seq_threshold', '--num_shards', '--overwrite', '--max_ngram_size']) expect(help).toContain(flag);
+      for (const flag of ['--input_dir', '--max_seq_length', '--long_seq_threshold', '--num_shards', '--overwrite', '--max_ngram_size'])
+        expect(help).toContain(flag);
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
@@ -130,13 +157,25 @@ describe.skipIf(!hasFixtures)('kbb ckpt and kbb warm-start on keras-bert-tiny (.
     const listed = kbb('ckpt', 'ls', '--json', prefix);
     expect(listed.status, listed.stderr).toBe(0);
     const reader = await CheckpointReader.open(prefix);
-    expect(listed.stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual(reader.variables.map((v) => ({ name: v.name, dtype: v.dtype, shape: v.shape })));
+    expect(
+      listed.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toEqual(reader.variables.map((v) => ({ name: v.name, dtype: v.dtype, shape: v.shape })));
     await reader.close();
 
     const out = mkdtempSync(join(tmpdir(), 'kbb-cli-warm-'));
     try {
       const config = join(out, 'config.json');
-      writeFileSync(config, JSON.stringify({ ...JSON.parse(readFileSync(fixture('tf-checkpoints', 'keras-bert-tiny', 'bert_config.json'), 'utf8')), model_type: 'big_bird', max_position_embeddings: 64 }));
+      writeFileSync(
+        config,
+        JSON.stringify({
+          ...JSON.parse(readFileSync(fixture('tf-checkpoints', 'keras-bert-tiny', 'bert_config.json'), 'utf8')),
+          model_type: 'big_bird',
+          max_position_embeddings: 64,
+        }),
+      );
       const warm = kbb('warm-start', '--init_checkpoint', prefix, '--config', config, '--output_dir', join(out, 'bigbird'), '--seed', '3');
       expect(warm.status, warm.stderr).toBe(0);
       expect(warm.stdout).toMatch(/bert\/encoder\/LayerNorm\/gamma +\[4\] +rename +bert\/embeddings\/LayerNorm\/gamma/);
@@ -151,9 +190,21 @@ describe.skipIf(!hasFixtures)('kbb ckpt and kbb warm-start on keras-bert-tiny (.
       expect(bad.stderr).toContain(`${prefix}-nope.index: cannot read the checkpoint index`);
 
       // The warm-started BigBird to Hugging Face and back: the same variables, values unchanged.
-      const exported = kbb('export', '--checkpoint_dir', join(out, 'bigbird'), '--output_dir', join(out, 'hf'), '--big_bird_config_file', config, '--no-tokenizer', '--step_on_output');
+      const exported = kbb(
+        'export',
+        '--checkpoint_dir',
+        join(out, 'bigbird'),
+        '--output_dir',
+        join(out, 'hf'),
+        '--big_bird_config_file',
+        config,
+        '--no-tokenizer',
+        '--step_on_output',
+      );
       expect(exported.status, exported.stderr).toBe(0);
-      expect(exported.stdout).toMatch(/bert\/encoder\/layer_0\/attention\/self\/query\/kernel +\[4, 4\] +bert\.encoder\.layer\.0\.attention\.self\.query\.weight \(transposed\) +\[4, 4\]/);
+      expect(exported.stdout).toMatch(
+        /bert\/encoder\/layer_0\/attention\/self\/query\/kernel +\[4, 4\] +bert\.encoder\.layer\.0\.attention\.self\.query\.weight \(transposed\) +\[4, 4\]/,
+      );
       expect(exported.stdout).toContain('not exported: 1 training step counter');
       expect(exported.stdout).toMatch(/exported .*model\.ckpt-0 as BigBirdForPreTraining \(46 tensors/);
       expect(readdirSync(join(out, 'hf-0')).sort()).toEqual(['config.json', 'model.safetensors']);
@@ -165,7 +216,16 @@ describe.skipIf(!hasFixtures)('kbb ckpt and kbb warm-start on keras-bert-tiny (.
       const rows = roundTrip.stdout.trim().split('\n').slice(1);
       expect(rows).toHaveLength(47);
       for (const row of rows) expect(row).toMatch(/ same shape +\[[\d, ]*\] +0$/);
-      const again = kbb('export', '--checkpoint_dir', join(out, 'bigbird'), '--output_dir', join(out, 'hf-0'), '--big_bird_config_file', config, '--no-tokenizer');
+      const again = kbb(
+        'export',
+        '--checkpoint_dir',
+        join(out, 'bigbird'),
+        '--output_dir',
+        join(out, 'hf-0'),
+        '--big_bird_config_file',
+        config,
+        '--no-tokenizer',
+      );
       expect(again.status).toBe(1);
       expect(again.stderr).toMatch(/hf-0: already holds config\.json, model\.safetensors; pass --overwrite/);
     } finally {

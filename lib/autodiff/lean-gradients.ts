@@ -52,7 +52,8 @@ function engineInternals(): EngineInternals {
   for (const method of ['startTape', 'endTape', 'scopedRun', 'tidy', 'nextTensorId'] as const) {
     if (typeof engine[method] !== 'function') throw new Error(`lean gradients: the TensorFlow.js engine has no ${method}() (tfjs-core 4.x expected)`);
   }
-  if (engine.state === undefined || typeof engine.state.gradientDepth !== 'number') throw new Error('lean gradients: the TensorFlow.js engine has no gradient state (tfjs-core 4.x expected)');
+  if (engine.state === undefined || typeof engine.state.gradientDepth !== 'number')
+    throw new Error('lean gradients: the TensorFlow.js engine has no gradient state (tfjs-core 4.x expected)');
   return engine as EngineInternals;
 }
 
@@ -70,7 +71,9 @@ export interface VariableGrads {
 export function leanVariableGrads(f: () => tf.Scalar, variables: readonly tf.Variable[]): VariableGrads {
   if (tf.getGradient('BatchMatMul') === undefined) {
     // Node loads tfjs-core's CommonJS bundle, which registers no gradient; the `@tensorflow/tfjs` union package (or lib/backend) does.
-    throw new Error('leanVariableGrads: TensorFlow.js has no gradients registered (tfjs-core alone registers none): call selectBackend() or ensureTrainingGradients() from lib/backend first');
+    throw new Error(
+      'leanVariableGrads: TensorFlow.js has no gradients registered (tfjs-core alone registers none): call selectBackend() or ensureTrainingGradients() from lib/backend first',
+    );
   }
   const engine = engineInternals();
   if (engine.state.gradientDepth > 0) return tf.variableGrads(f, [...variables]);
@@ -102,7 +105,8 @@ export function leanVariableGrads(f: () => tf.Scalar, variables: readonly tf.Var
  */
 export function leanGradients(f: () => tf.Tensor, xs: readonly tf.Tensor[], dy?: tf.Tensor): { value: tf.Tensor; grads: (tf.Tensor | undefined)[] } {
   const engine = engineInternals();
-  if (engine.state.gradientDepth > 0) throw new Error('leanGradients: cannot run while a tape is recording (inside another gradient computation\'s forward pass)');
+  if (engine.state.gradientDepth > 0)
+    throw new Error("leanGradients: cannot run while a tape is recording (inside another gradient computation's forward pass)");
   // Set when this runs inside the backward pass of an outer walk (ours or the engine's).
   const outerTape = engine.state.activeTape;
   const y = engine.scopedRun(
@@ -134,7 +138,14 @@ export function leanGradients(f: () => tf.Tensor, xs: readonly tf.Tensor[], dy?:
  * Walks the filtered tape backwards (see the file comment). Returns the gradient of each x (undefined
  * where none reached it); `kept` receives them, for the caller's error path.
  */
-function backpropagate(engine: EngineInternals, filtered: readonly TapeNode[], y: tf.Tensor, xs: readonly tf.Tensor[], kept: Set<tf.Tensor>, dy: tf.Tensor | undefined): (tf.Tensor | undefined)[] {
+function backpropagate(
+  engine: EngineInternals,
+  filtered: readonly TapeNode[],
+  y: tf.Tensor,
+  xs: readonly tf.Tensor[],
+  kept: Set<tf.Tensor>,
+  dy: tf.Tensor | undefined,
+): (tf.Tensor | undefined)[] {
   // tensor id → its accumulated gradient; every tensor held here is the walk's own and held once.
   const grads = new Map<number, tf.Tensor>();
   const held = new Set<tf.Tensor>();
@@ -176,7 +187,9 @@ function backpropagate(engine: EngineInternals, filtered: readonly TapeNode[], y
         throw new Error(`Error in gradient for op ${node.kernelName}. The gradient of input ${name} must have 'float32' dtype, but has '${dx.dtype}'`);
       }
       if (!tf.util.arraysEqual(dx.shape, x.shape)) {
-        throw new Error(`Error in gradient for op ${node.kernelName}. The gradient of input '${name}' has shape '${dx.shape}', which does not match the shape of the input '${x.shape}'`);
+        throw new Error(
+          `Error in gradient for op ${node.kernelName}. The gradient of input '${name}' has shape '${dx.shape}', which does not match the shape of the input '${x.shape}'`,
+        );
       }
       // A tensor that existed before (a dy, a saved tensor) or that this walk already holds: own a clone.
       if (dx.id <= mark || held.has(dx)) dx = tf.clone(dx);

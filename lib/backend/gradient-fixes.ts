@@ -2,17 +2,17 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   BatchMatMul,
   GatherV2,
-  Maximum,
-  Minimum,
-  SquaredDifference,
-  StridedSlice,
-  getGradient,
-  registerGradient,
-  unregisterGradient,
   type GatherV2Attrs,
   type GradConfig,
+  getGradient,
+  Maximum,
+  Minimum,
+  registerGradient,
+  SquaredDifference,
+  StridedSlice,
   type StridedSliceAttrs,
   type Tensor,
+  unregisterGradient,
 } from '@tensorflow/tfjs-core';
 
 /**
@@ -52,9 +52,7 @@ const batchMatMulGrad: GradConfig = {
     const batchA = tf.util.sizeFromShape(a.shape.slice(0, -2));
     const batchB = tf.util.sizeFromShape(b.shape.slice(0, -2));
     const derA = (): Tensor => {
-      const full = !transposeA
-        ? tf.matMul(g, b, false, !transposeB)
-        : tf.matMul(b, g, transposeB, true);
+      const full = !transposeA ? tf.matMul(g, b, false, !transposeB) : tf.matMul(b, g, transposeB, true);
       return reduceToShape(full, a.shape);
     };
     const derB = (): Tensor => {
@@ -66,9 +64,7 @@ const batchMatMulGrad: GradConfig = {
         const shared = transposeB ? tf.matMul(gRows, aRows, true, false) : tf.matMul(aRows, gRows, true, false);
         return tf.reshape(shared, b.shape);
       }
-      const full = !transposeB
-        ? tf.matMul(a, g, !transposeA, false)
-        : tf.matMul(g, a, true, transposeA);
+      const full = !transposeB ? tf.matMul(a, g, !transposeA, false) : tf.matMul(g, a, true, transposeA);
       return reduceToShape(full, b.shape);
     };
     return { a: derA, b: derB };
@@ -129,17 +125,7 @@ const stridedSliceGrad: GradConfig = {
       x: () => {
         const positions = tf.reshape(tf.range(0, x.size, 1, 'int32'), x.shape);
         const a = attrs as unknown as StridedSliceAttrs;
-        const picked = tf.stridedSlice(
-          positions,
-          a.begin,
-          a.end,
-          a.strides,
-          a.beginMask,
-          a.endMask,
-          a.ellipsisMask,
-          a.newAxisMask,
-          a.shrinkAxisMask,
-        );
+        const picked = tf.stridedSlice(positions, a.begin, a.end, a.strides, a.beginMask, a.endMask, a.ellipsisMask, a.newAxisMask, a.shrinkAxisMask);
         // (Cast: the cpu kernel returns a strided slice of int32 as float32.)
         const flat = tf.scatterND(tf.cast(tf.reshape(picked, [-1, 1]), 'int32'), tf.reshape(g, [-1]), [x.size]);
         return tf.reshape(flat, x.shape);
@@ -183,13 +169,7 @@ function gatherGradWith(stock: GradConfig | undefined): GradConfig {
   };
 }
 
-export const GRADIENT_FIXES: readonly GradConfig[] = [
-  batchMatMulGrad,
-  squaredDifferenceGrad,
-  minimumGrad,
-  maximumGrad,
-  stridedSliceGrad,
-];
+export const GRADIENT_FIXES: readonly GradConfig[] = [batchMatMulGrad, squaredDifferenceGrad, minimumGrad, maximumGrad, stridedSliceGrad];
 
 let gatherGrad: GradConfig | undefined;
 

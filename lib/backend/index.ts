@@ -1,11 +1,11 @@
-export { measureMatMulSpeed, type MatMulSpeed } from './matmul-speed.js';
+export { type MatMulSpeed, measureMatMulSpeed } from './matmul-speed.js';
 export {
   BACKEND_PREFERENCES,
   type BackendPreference,
   type BackendSelection,
   type BackendSelectionOptions,
   describeBackendSelection,
-  selectBackend,
   type SkippedBackend,
+  selectBackend,
 } from './select-backend.js';
 export { ensureTrainingGradients } from './training-gradients.js';

@@ -67,7 +67,14 @@ const CANDIDATES: readonly Candidate[] = [
   { preference: 'tensorflow', backend: 'tensorflow', packageName: '@tensorflow/tfjs-node-gpu', load: () => importOptional('@tensorflow/tfjs-node-gpu') },
   { preference: 'tensorflow', backend: 'tensorflow', packageName: '@tensorflow/tfjs-node', load: () => importOptional('@tensorflow/tfjs-node') },
   { preference: 'wasm', backend: 'wasm', packageName: '@tensorflow/tfjs-backend-wasm', load: loadWasm },
-  { preference: 'cpu', backend: 'cpu', packageName: '@tensorflow/tfjs-backend-cpu', load: async () => { await import('@tensorflow/tfjs-backend-cpu'); } },
+  {
+    preference: 'cpu',
+    backend: 'cpu',
+    packageName: '@tensorflow/tfjs-backend-cpu',
+    load: async () => {
+      await import('@tensorflow/tfjs-backend-cpu');
+    },
+  },
 ];
 
 const selections = new Map<BackendPreference, Promise<BackendSelection>>();

@@ -1,26 +1,18 @@
 import {
   BatchMatMul,
-  Transpose,
+  type BatchMatMulAttrs,
   broadcast_util,
   getKernel,
-  registerKernel,
-  unregisterKernel,
-  util,
-  type BatchMatMulAttrs,
   type KernelConfig,
   type KernelFunc,
   type NamedAttrMap,
+  registerKernel,
   type TensorInfo,
+  Transpose,
+  unregisterKernel,
+  util,
 } from '@tensorflow/tfjs-core';
-import {
-  heapOffset,
-  heapView,
-  releaseHeapView,
-  tensorId,
-  wasmInternals,
-  type WasmBackendInternals,
-  type WasmModule,
-} from './wasm-internals.js';
+import { heapOffset, heapView, releaseHeapView, tensorId, type WasmBackendInternals, type WasmModule, wasmInternals } from './wasm-internals.js';
 
 /**
  * A faster `BatchMatMul` for the wasm backend.
@@ -84,15 +76,7 @@ const FLOAT_BYTES = 4;
  * out[rows, n] = a[rows, k] · b[k, n] on the XNNPACK path. `aId`/`bId`/`outId` are C++ tensor ids
  * whose data start at the operands (views or whole tensors).
  */
-function fastProduct(
-  backend: WasmBackendInternals,
-  aId: number,
-  bId: number,
-  outId: number,
-  rows: number,
-  k: number,
-  n: number,
-): void {
+function fastProduct(backend: WasmBackendInternals, aId: number, bId: number, outId: number, rows: number, k: number, n: number): void {
   cppBatchMatMul(backend.wasm)(aId, shapeBytes([1, rows, k]), 3, bId, shapeBytes([1, k, n]), 3, false, false, outId);
 }
 
@@ -131,10 +115,7 @@ function broadcastBatchIndex(outBatch: readonly number[], operandBatch: readonly
   };
 }
 
-function fastBatchMatMul(
-  args: Parameters<KernelFunc>[0],
-  original: KernelFunc,
-): TensorInfo {
+function fastBatchMatMul(args: Parameters<KernelFunc>[0], original: KernelFunc): TensorInfo {
   const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
   const { transposeA, transposeB } = args.attrs as unknown as BatchMatMulAttrs;
   const aRank = a.shape.length;

@@ -1,13 +1,4 @@
-import {
-  Cast,
-  getKernel,
-  registerKernel,
-  unregisterKernel,
-  type CastAttrs,
-  type KernelConfig,
-  type KernelFunc,
-  type TensorInfo,
-} from '@tensorflow/tfjs-core';
+import { Cast, type CastAttrs, getKernel, type KernelConfig, type KernelFunc, registerKernel, type TensorInfo, unregisterKernel } from '@tensorflow/tfjs-core';
 import { wasmInternals } from './wasm-internals.js';
 
 /**

@@ -1,14 +1,14 @@
 import {
-  GatherV2,
   backend_util,
-  getKernel,
-  registerKernel,
-  unregisterKernel,
-  util,
+  GatherV2,
   type GatherV2Attrs,
+  getKernel,
   type KernelConfig,
   type KernelFunc,
+  registerKernel,
   type TensorInfo,
+  unregisterKernel,
+  util,
 } from '@tensorflow/tfjs-core';
 import { wasmInternals } from './wasm-internals.js';
 
@@ -30,12 +30,7 @@ function gatherWith(stock: KernelFunc): KernelFunc {
     if (x.dtype === 'string') return stock(args);
     const backend = wasmInternals(args.backend);
     const parsedAxis = util.parseAxisParam(axis, x.shape)[0];
-    const info = backend_util.segment_util.collectGatherOpShapeInfo(
-      x as never,
-      indices as never,
-      parsedAxis,
-      batchDims,
-    );
+    const info = backend_util.segment_util.collectGatherOpShapeInfo(x as never, indices as never, parsedAxis, batchDims);
     // The stock kernel is right without batch dimensions, but copies element by element; gathering
     // whole rows (BigBird's key/value blocks, 4096 floats each) is a memcpy per row here.
     if (batchDims === 0 && info.sliceSize < FAST_SLICE_ELEMENTS) return stock(args);

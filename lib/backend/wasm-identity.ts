@@ -1,4 +1,4 @@
-import { Identity, getKernel, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import { getKernel, Identity, type KernelConfig, type KernelFunc, registerKernel, type TensorInfo, unregisterKernel } from '@tensorflow/tfjs-core';
 import { wasmInternals } from './wasm-internals.js';
 
 /**

@@ -1,13 +1,4 @@
-import {
-  Cast,
-  StridedSlice,
-  getKernel,
-  registerKernel,
-  unregisterKernel,
-  type KernelConfig,
-  type KernelFunc,
-  type TensorInfo,
-} from '@tensorflow/tfjs-core';
+import { Cast, getKernel, type KernelConfig, type KernelFunc, registerKernel, StridedSlice, type TensorInfo, unregisterKernel } from '@tensorflow/tfjs-core';
 import { wasmInternals } from './wasm-internals.js';
 
 /**
@@ -30,8 +21,7 @@ function stridedSliceWith(stock: KernelFunc): KernelFunc {
     }
     const cast = getKernel(Cast, 'wasm');
     if (cast === undefined) throw new Error('the wasm backend has no Cast kernel');
-    const castTo = (t: TensorInfo, dtype: string): TensorInfo =>
-      cast.kernelFunc({ inputs: { x: t }, backend: args.backend, attrs: { dtype } }) as TensorInfo;
+    const castTo = (t: TensorInfo, dtype: string): TensorInfo => cast.kernelFunc({ inputs: { x: t }, backend: args.backend, attrs: { dtype } }) as TensorInfo;
     const asInt = castTo(x, 'int32');
     const sliced = stridedSliceWith(stock)({ ...args, inputs: { x: asInt } }) as TensorInfo;
     const out = castTo(sliced, x.dtype);

@@ -1,12 +1,4 @@
-import {
-  UnsortedSegmentSum,
-  getKernel,
-  registerKernel,
-  util,
-  type KernelConfig,
-  type TensorInfo,
-  type UnsortedSegmentSumAttrs,
-} from '@tensorflow/tfjs-core';
+import { getKernel, type KernelConfig, registerKernel, type TensorInfo, UnsortedSegmentSum, type UnsortedSegmentSumAttrs, util } from '@tensorflow/tfjs-core';
 import { wasmInternals } from './wasm-internals.js';
 
 /**

@@ -17,7 +17,7 @@ export function parseCheckpointState(text: string, file = 'checkpoint'): Checkpo
     if (trimmed === '' || trimmed.startsWith('#')) return;
     const match = /^(\w+)\s*:\s*"((?:[^"\\]|\\.)*)"$/.exec(trimmed);
     if (!match) throw new CheckpointError(`${file}:${index + 1}: expected key: "value", got ${JSON.stringify(trimmed)}`);
-    const value = unescape(match[2]);
+    const value = unescapeText(match[2]);
     if (match[1] === 'model_checkpoint_path') model = value;
     else if (match[1] === 'all_model_checkpoint_paths') all.push(value);
     // Other fields (timestamps in newer TensorFlow) are not needed to find a checkpoint.
@@ -28,7 +28,10 @@ export function parseCheckpointState(text: string, file = 'checkpoint'): Checkpo
 
 export function formatCheckpointState(state: CheckpointState): string {
   const quote = (s: string): string => `"${s.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n')}"`;
-  return [`model_checkpoint_path: ${quote(state.modelCheckpointPath)}`, ...state.allModelCheckpointPaths.map((p) => `all_model_checkpoint_paths: ${quote(p)}`)].join('\n') + '\n';
+  return `${[
+    `model_checkpoint_path: ${quote(state.modelCheckpointPath)}`,
+    ...state.allModelCheckpointPaths.map((p) => `all_model_checkpoint_paths: ${quote(p)}`),
+  ].join('\n')}\n`;
 }
 
 /** The newest checkpoint's prefix in a folder, as `tf.train.latest_checkpoint` finds it. */
@@ -49,6 +52,6 @@ export async function writeCheckpointState(dir: string, state: CheckpointState):
   await writeBytesAtomically(file, formatCheckpointState(state));
 }
 
-function unescape(s: string): string {
+function unescapeText(s: string): string {
   return s.replace(/\\(.)/g, (_, c: string) => ({ n: '\n', t: '\t', r: '\r' })[c] ?? c);
 }

@@ -22,7 +22,11 @@ export interface CheckpointDiffRow {
  * Every variable of either checkpoint, by name: added, removed, reshaped (dtype or shape changed), or
  * of the same shape with how far it moved. Values are read one variable at a time.
  */
-export async function diffCheckpoints(left: CheckpointReader, right: CheckpointReader, options: { readonly signal?: AbortSignal } = {}): Promise<CheckpointDiffRow[]> {
+export async function diffCheckpoints(
+  left: CheckpointReader,
+  right: CheckpointReader,
+  options: { readonly signal?: AbortSignal } = {},
+): Promise<CheckpointDiffRow[]> {
   const rows: CheckpointDiffRow[] = [];
   const names = new Set([...left.variables, ...right.variables].map((v) => v.name));
   for (const name of [...names].sort()) {

@@ -42,7 +42,19 @@ export function dtypeFromCode(code: number): DType | undefined {
 }
 
 /** Values of a tensor in the natural JavaScript array for its dtype. */
-export type TensorValues = Float32Array | Float64Array | Int32Array | Uint8Array | Int16Array | Int8Array | BigInt64Array | BigUint64Array | Uint16Array | Uint32Array | boolean[] | Uint8Array[];
+export type TensorValues =
+  | Float32Array
+  | Float64Array
+  | Int32Array
+  | Uint8Array
+  | Int16Array
+  | Int8Array
+  | BigInt64Array
+  | BigUint64Array
+  | Uint16Array
+  | Uint32Array
+  | boolean[]
+  | Uint8Array[];
 
 /**
  * Decodes little-endian tensor bytes. float16 and bfloat16 widen to Float32Array (JavaScript has no

@@ -2,8 +2,8 @@ export { CheckpointError } from './checkpoint-error.js';
 export { type CheckpointState, formatCheckpointState, latestCheckpoint, parseCheckpointState, writeCheckpointState } from './checkpoint-state.js';
 export { loadWeightsFromCheckpoint } from './checkpoint-weights.js';
 export { type CheckpointChange, type CheckpointDiffRow, diffCheckpoints } from './diff-checkpoints.js';
-export { decodeValues, type DType, DTYPE_BYTES, TF_DTYPES, type TensorValues } from './dtypes.js';
-export { type CheckpointVariable, CheckpointReader, dataFileName, type Tensor } from './tensor-bundle-reader.js';
+export { DTYPE_BYTES, type DType, decodeValues, type TensorValues, TF_DTYPES } from './dtypes.js';
+export { CheckpointReader, type CheckpointVariable, dataFileName, type Tensor } from './tensor-bundle-reader.js';
 export { type CheckpointWriteOptions, type TensorToWrite, writeCheckpoint } from './tensor-bundle-writer.js';
 export {
   bigBirdVariables,

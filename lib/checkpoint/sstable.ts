@@ -1,5 +1,5 @@
-import { crc32c } from '../checksum/crc32.js';
 import { uncompressSync } from 'snappy';
+import { crc32c } from '../checksum/crc32.js';
 import { maskCrc } from '../checksum/masked-crc32c.js';
 import { pushVarint } from './varint.js';
 
@@ -14,7 +14,7 @@ const MAGIC_HIGH = 0xdb477524;
 export const FOOTER_BYTES = 48;
 const BLOCK_TRAILER_BYTES = 5;
 
-const enum BlockType {
+enum BlockType {
   None = 0,
   Snappy = 1,
 }
@@ -85,7 +85,8 @@ export function readTable(bytes: Uint8Array, file: string): TableEntry[] {
 
 function readBlock(bytes: Uint8Array, handle: BlockHandle, file: string, what: string): Uint8Array {
   const end = handle.offset + handle.size;
-  if (end + BLOCK_TRAILER_BYTES > bytes.length) throw new TableError(`${file}: ${what} (${handle.size} bytes at ${handle.offset}) runs past the end of the file (${bytes.length} bytes)`);
+  if (end + BLOCK_TRAILER_BYTES > bytes.length)
+    throw new TableError(`${file}: ${what} (${handle.size} bytes at ${handle.offset}) runs past the end of the file (${bytes.length} bytes)`);
   const contents = bytes.subarray(handle.offset, end);
   const type = bytes[end];
   const stored = new DataView(bytes.buffer, bytes.byteOffset + end + 1, 4).getUint32(0, true);
@@ -156,7 +157,10 @@ export class TableBuilder {
   }
 
   add(key: Uint8Array, value: Uint8Array): void {
-    if (this.entries > 0 && compareBytes(key, this.lastKey) <= 0) throw new TableError(`table keys must be added in increasing order (${JSON.stringify(Buffer.from(key).toString())} after ${JSON.stringify(Buffer.from(this.lastKey).toString())})`);
+    if (this.entries > 0 && compareBytes(key, this.lastKey) <= 0)
+      throw new TableError(
+        `table keys must be added in increasing order (${JSON.stringify(Buffer.from(key).toString())} after ${JSON.stringify(Buffer.from(this.lastKey).toString())})`,
+      );
     if (this.pendingHandle) {
       this.index.add(shortestSeparator(this.lastKey, key), encodeHandle(this.pendingHandle));
       this.pendingHandle = undefined;

@@ -1,6 +1,6 @@
 import { crc32c } from '../checksum/crc32.js';
-import { CheckpointError } from './checkpoint-error.js';
 import { maskCrc } from '../checksum/masked-crc32c.js';
+import { CheckpointError } from './checkpoint-error.js';
 import { pushVarint } from './varint.js';
 
 /**

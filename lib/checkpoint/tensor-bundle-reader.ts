@@ -1,8 +1,8 @@
-import { maskedCrc32c } from '../checksum/masked-crc32c.js';
 import { type FileHandle, open, readFile } from 'node:fs/promises';
+import { maskedCrc32c } from '../checksum/masked-crc32c.js';
+import { type BundleHeader, decodeEntry, decodeHeader } from './bundle-proto.js';
 import { CheckpointError } from './checkpoint-error.js';
-import { decodeEntry, decodeHeader, type BundleHeader } from './bundle-proto.js';
-import { decodeValues, type DType, DTYPE_BYTES, dtypeFromCode, type TensorValues } from './dtypes.js';
+import { DTYPE_BYTES, type DType, decodeValues, dtypeFromCode, type TensorValues } from './dtypes.js';
 import { readTable, TableError } from './sstable.js';
 import { readStringTensor } from './string-tensor.js';
 
@@ -28,7 +28,8 @@ export interface Tensor {
   readonly values: TensorValues;
 }
 
-export const dataFileName = (prefix: string, shard: number, numShards: number): string => `${prefix}.data-${String(shard).padStart(5, '0')}-of-${String(numShards).padStart(5, '0')}`;
+export const dataFileName = (prefix: string, shard: number, numShards: number): string =>
+  `${prefix}.data-${String(shard).padStart(5, '0')}-of-${String(numShards).padStart(5, '0')}`;
 
 /**
  * A TensorFlow checkpoint (TensorBundle: `PREFIX.index` + `PREFIX.data-NNNNN-of-NNNNN`). Opening reads
@@ -63,7 +64,8 @@ export class CheckpointReader {
       if (error instanceof TableError) throw new CheckpointError(error.message);
       throw error;
     }
-    if (entries.length === 0 || entries[0].key.length !== 0) throw new CheckpointError(`${indexFile}: no header entry (the empty key); not a TensorBundle index`);
+    if (entries.length === 0 || entries[0].key.length !== 0)
+      throw new CheckpointError(`${indexFile}: no header entry (the empty key); not a TensorBundle index`);
     const header = decodeHeader(entries[0].value);
     if (header.endianness !== 0) throw new CheckpointError(`${indexFile}: big-endian checkpoints are not supported`);
     const decoder = new TextDecoder('utf-8', { fatal: false });
@@ -71,13 +73,26 @@ export class CheckpointReader {
       const name = decoder.decode(key);
       const entry = decodeEntry(value);
       if (entry.hasSlices) throw new CheckpointError(`${indexFile}: variable ${name} is partitioned (slices), which kbb does not read`);
-      if (entry.shardId >= header.numShards) throw new CheckpointError(`${indexFile}: variable ${name} is in shard ${entry.shardId}, but the header says ${header.numShards} shard(s)`);
+      if (entry.shardId >= header.numShards)
+        throw new CheckpointError(`${indexFile}: variable ${name} is in shard ${entry.shardId}, but the header says ${header.numShards} shard(s)`);
       const dtype = dtypeFromCode(entry.dtype) ?? (`unknown(${entry.dtype})` as const);
       const size = entry.shape.reduce((a, b) => a * b, 1);
       if (dtype !== 'string' && !dtype.startsWith('unknown') && entry.size !== size * DTYPE_BYTES[dtype as Exclude<DType, 'string'>]) {
-        throw new CheckpointError(`${indexFile}: variable ${name}: ${entry.size} bytes stored, but ${dtype} ${JSON.stringify(entry.shape)} needs ${size * DTYPE_BYTES[dtype as Exclude<DType, 'string'>]}`);
+        throw new CheckpointError(
+          `${indexFile}: variable ${name}: ${entry.size} bytes stored, but ${dtype} ${JSON.stringify(entry.shape)} needs ${size * DTYPE_BYTES[dtype as Exclude<DType, 'string'>]}`,
+        );
       }
-      return { name, dtype, dtypeCode: entry.dtype, shape: entry.shape, size, shardId: entry.shardId, offset: entry.offset, byteLength: entry.size, crc32c: entry.crc32c };
+      return {
+        name,
+        dtype,
+        dtypeCode: entry.dtype,
+        shape: entry.shape,
+        size,
+        shardId: entry.shardId,
+        offset: entry.offset,
+        byteLength: entry.size,
+        crc32c: entry.crc32c,
+      };
     });
     return new CheckpointReader(prefix, header, variables);
   }
@@ -104,9 +119,13 @@ export class CheckpointReader {
       if (bytesRead === 0) break;
       got += bytesRead;
     }
-    if (got < v.byteLength) throw new CheckpointError(`${file}: data shard too short for variable ${name} (needs bytes ${v.offset}–${v.offset + v.byteLength}, the file ends at ${v.offset + got})`);
+    if (got < v.byteLength)
+      throw new CheckpointError(
+        `${file}: data shard too short for variable ${name} (needs bytes ${v.offset}–${v.offset + v.byteLength}, the file ends at ${v.offset + got})`,
+      );
     const actual = v.dtype === 'string' ? readStringTensor(bytes, v.size, `${file}: variable ${name}`).crc : maskedCrc32c(bytes);
-    if (actual !== v.crc32c) throw new CheckpointError(`${file}: variable ${name}: checksum mismatch (index says 0x${v.crc32c.toString(16)}, data gives 0x${actual.toString(16)})`);
+    if (actual !== v.crc32c)
+      throw new CheckpointError(`${file}: variable ${name}: checksum mismatch (index says 0x${v.crc32c.toString(16)}, data gives 0x${actual.toString(16)})`);
     return bytes;
   }
 
@@ -130,7 +149,11 @@ export class CheckpointReader {
     if (!handle) {
       handle = open(file, 'r').catch((error: NodeJS.ErrnoException) => {
         this.handles.delete(shard);
-        throw new CheckpointError(error.code === 'ENOENT' ? `${file}: missing data shard (needed for variable ${name})` : `${file}: cannot open (${error.message}; needed for variable ${name})`);
+        throw new CheckpointError(
+          error.code === 'ENOENT'
+            ? `${file}: missing data shard (needed for variable ${name})`
+            : `${file}: cannot open (${error.message}; needed for variable ${name})`,
+        );
       });
       this.handles.set(shard, handle);
     }

@@ -1,10 +1,10 @@
-import { maskedCrc32c } from '../checksum/masked-crc32c.js';
 import { type FileHandle, mkdir, open, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { maskedCrc32c } from '../checksum/masked-crc32c.js';
 import { temporaryPath } from '../fs/atomic-write.js';
 import { type BundleHeader, encodeEntry, encodeHeader } from './bundle-proto.js';
 import { CheckpointError } from './checkpoint-error.js';
-import { type DType, DTYPE_BYTES, TF_DTYPES } from './dtypes.js';
+import { DTYPE_BYTES, type DType, TF_DTYPES } from './dtypes.js';
 import { TableBuilder } from './sstable.js';
 import { writeStringTensor } from './string-tensor.js';
 import { dataFileName } from './tensor-bundle-reader.js';
@@ -31,7 +31,11 @@ export interface CheckpointWriteOptions {
  * built as TensorFlow's writer builds it. Every file is written under a temporary name and renamed
  * when complete, the index last: a crash leaves no checkpoint rather than half of one.
  */
-export async function writeCheckpoint(prefix: string, tensors: Iterable<TensorToWrite> | AsyncIterable<TensorToWrite>, options: CheckpointWriteOptions = {}): Promise<void> {
+export async function writeCheckpoint(
+  prefix: string,
+  tensors: Iterable<TensorToWrite> | AsyncIterable<TensorToWrite>,
+  options: CheckpointWriteOptions = {},
+): Promise<void> {
   const numShards = options.numShards ?? 1;
   const files = Array.from({ length: numShards }, (_, shard) => dataFileName(prefix, shard, numShards));
   const temp = new Map([...files, `${prefix}.index`].map((file) => [file, temporaryPath(file)]));
@@ -50,17 +54,24 @@ export async function writeCheckpoint(prefix: string, tensors: Iterable<TensorTo
       let bytes: Uint8Array;
       let crc: number;
       if (tensor.dtype === 'string') {
-        if (!Array.isArray(data) || data.length !== elements) throw new CheckpointError(`${prefix}: variable ${tensor.name}: a string tensor of shape ${JSON.stringify(tensor.shape)} needs ${elements} elements`);
+        if (!Array.isArray(data) || data.length !== elements)
+          throw new CheckpointError(`${prefix}: variable ${tensor.name}: a string tensor of shape ${JSON.stringify(tensor.shape)} needs ${elements} elements`);
         ({ bytes, crc } = writeStringTensor(data as Uint8Array[]));
       } else {
         if (!(data instanceof Uint8Array)) throw new CheckpointError(`${prefix}: variable ${tensor.name}: ${tensor.dtype} data must be bytes`);
         const expected = elements * DTYPE_BYTES[tensor.dtype];
-        if (data.length !== expected) throw new CheckpointError(`${prefix}: variable ${tensor.name}: ${data.length} bytes given, ${tensor.dtype} ${JSON.stringify(tensor.shape)} needs ${expected}`);
+        if (data.length !== expected)
+          throw new CheckpointError(
+            `${prefix}: variable ${tensor.name}: ${data.length} bytes given, ${tensor.dtype} ${JSON.stringify(tensor.shape)} needs ${expected}`,
+          );
         bytes = data;
         crc = maskedCrc32c(bytes);
       }
       await handles[shard].write(bytes);
-      entries.set(tensor.name, encodeEntry({ dtype: TF_DTYPES[tensor.dtype], shape: tensor.shape, shardId: shard, offset: offsets[shard], size: bytes.length, crc32c: crc }));
+      entries.set(
+        tensor.name,
+        encodeEntry({ dtype: TF_DTYPES[tensor.dtype], shape: tensor.shape, shardId: shard, offset: offsets[shard], size: bytes.length, crc32c: crc }),
+      );
       offsets[shard] += bytes.length;
     }
     for (const handle of handles.splice(0)) {

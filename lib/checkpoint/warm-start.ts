@@ -4,8 +4,8 @@ import type { BigBirdShapeConfig } from '../model/bigbird-config.js';
 import { readBigBirdConfig } from '../model/config-files.js';
 import { bigBirdTfVariables } from '../model/variables.js';
 import { PyRandom } from '../random/py-random.js';
-import { byCodePoints } from '../text/compare-code-points.js';
 import { elementCount, sameShape } from '../tensor/shape.js';
+import { byCodePoints } from '../text/compare-code-points.js';
 import { CheckpointError } from './checkpoint-error.js';
 import { writeCheckpointState } from './checkpoint-state.js';
 import { CheckpointReader, type CheckpointVariable } from './tensor-bundle-reader.js';
@@ -81,8 +81,10 @@ export function planWarmStart(source: readonly CheckpointVariable[], target: rea
   const usable = new Map<string, CheckpointVariable>();
   const unused: UnusedSource[] = [];
   for (const v of source) {
-    if (OPTIMIZER_OR_STEP.test(v.name)) unused.push({ name: v.name, shape: v.shape, reason: v.name === 'global_step' ? 'step counter: the BigBird run starts at step 0' : 'optimizer state' });
-    else if (randomPositions && v.name.includes('embeddings/position_embeddings')) unused.push({ name: v.name, shape: v.shape, reason: `random_pos_emb: BERT's ${v.shape[0]}-row position table is not reused` });
+    if (OPTIMIZER_OR_STEP.test(v.name))
+      unused.push({ name: v.name, shape: v.shape, reason: v.name === 'global_step' ? 'step counter: the BigBird run starts at step 0' : 'optimizer state' });
+    else if (randomPositions && v.name.includes('embeddings/position_embeddings'))
+      unused.push({ name: v.name, shape: v.shape, reason: `random_pos_emb: BERT's ${v.shape[0]}-row position table is not reused` });
     else usable.set(v.name, v);
   }
   const used = new Set<string>();
@@ -91,16 +93,19 @@ export function planWarmStart(source: readonly CheckpointVariable[], target: rea
     const renamed = RENAMES.get(t.name);
     const from = usable.get(t.name) ?? (renamed ? usable.get(renamed) : undefined);
     if (!from) {
-      const why = t.name.includes('embeddings/position_embeddings') && randomPositions ? 'random_pos_emb: a fresh table for all positions' : 'not in the BERT checkpoint';
+      const why =
+        t.name.includes('embeddings/position_embeddings') && randomPositions ? 'random_pos_emb: a fresh table for all positions' : 'not in the BERT checkpoint';
       return { target: t.name, shape: t.shape, action: 'fresh', reason: `${why}; truncated normal, σ = initializer_range` };
     }
     used.add(from.name);
-    if (!sameShape(from.shape, t.shape)) mismatches.push(`${t.name}: checkpoint ${from.name} is ${JSON.stringify(from.shape)}, the BigBird config needs ${JSON.stringify(t.shape)}`);
+    if (!sameShape(from.shape, t.shape))
+      mismatches.push(`${t.name}: checkpoint ${from.name} is ${JSON.stringify(from.shape)}, the BigBird config needs ${JSON.stringify(t.shape)}`);
     return from.name === t.name
       ? { target: t.name, shape: t.shape, action: 'copy', source: from.name, reason: 'same name and shape' }
       : { target: t.name, shape: t.shape, action: 'rename', source: from.name, reason: "BERT's embedding LayerNorm; BigBird calls it bert/encoder/LayerNorm" };
   });
-  if (mismatches.length > 0) throw new CheckpointError(`warm start: ${mismatches.length} shape mismatch(es) (is vocab_size / hidden_size the BERT's?):\n  ${mismatches.join('\n  ')}`);
+  if (mismatches.length > 0)
+    throw new CheckpointError(`warm start: ${mismatches.length} shape mismatch(es) (is vocab_size / hidden_size the BERT's?):\n  ${mismatches.join('\n  ')}`);
   for (const v of usable.values()) if (!used.has(v.name)) unused.push({ name: v.name, shape: v.shape, reason: 'no BigBird variable of that name' });
   return { rows, unused };
 }
@@ -129,7 +134,8 @@ export async function materialiseWarmStart(plan: WarmStartPlan, source: Checkpoi
     name: row.target,
     dtype: row.source ? (source.variable(row.source).dtype as TensorToWrite['dtype']) : 'float32',
     shape: row.shape,
-    data: async () => (row.source ? source.readBytes(row.source) : new Uint8Array(truncatedNormal(rng, elementCount(row.shape), options.initializerRange).buffer)),
+    data: async () =>
+      row.source ? source.readBytes(row.source) : new Uint8Array(truncatedNormal(rng, elementCount(row.shape), options.initializerRange).buffer),
   }));
   tensors.push({ name: 'global_step', dtype: 'int64', shape: [], data: new Uint8Array(8) });
   await writeCheckpoint(prefix, tensors);
@@ -176,7 +182,11 @@ export async function warmStart(run: WarmStartRun): Promise<{ readonly plan: War
     run.onPlan?.(plan);
     // Nothing is written before this point, so a cancel here leaves no output.
     run.signal?.throwIfAborted();
-    const prefix = await materialiseWarmStart(plan, reader, run.outputDir, { seed: run.seed, initializerRange: config.initializer_range, overwrite: run.overwrite });
+    const prefix = await materialiseWarmStart(plan, reader, run.outputDir, {
+      seed: run.seed,
+      initializerRange: config.initializer_range,
+      overwrite: run.overwrite,
+    });
     return { plan, prefix };
   } finally {
     await reader.close();

@@ -1,5 +1,5 @@
-import { crc32 } from '../checksum/crc32.js';
 import type { FileHandle } from 'node:fs/promises';
+import { crc32 } from '../checksum/crc32.js';
 
 /*
  * A ZIP writer by hand, rather than a zip library, because a PyTorch archive needs two things

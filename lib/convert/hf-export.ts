@@ -1,21 +1,21 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { saveTokenizerFolder } from '../tokenizer/save-tokenizer-folder.js';
 import { CheckpointError } from '../checkpoint/checkpoint-error.js';
 import { latestCheckpoint, parseCheckpointState } from '../checkpoint/checkpoint-state.js';
 import type { DType } from '../checkpoint/dtypes.js';
+import { CheckpointReader, type CheckpointVariable } from '../checkpoint/tensor-bundle-reader.js';
 import { writeBytesAtomically } from '../fs/atomic-write.js';
 import type { BigBirdConfig, BigBirdShapeConfig } from '../model/bigbird-config.js';
 import { readBigBirdConfig } from '../model/config-files.js';
 import { bigBirdTfVariables } from '../model/variables.js';
+import { sameShape, shapeText } from '../tensor/shape.js';
 import { byCodePoints } from '../text/compare-code-points.js';
+import { saveTokenizerFolder } from '../tokenizer/save-tokenizer-folder.js';
 import { formatHfConfigJson } from './hf-config-json.js';
 import { HF_BIGBIRD_TIED_PARAMETERS, tfToHfName, transposeBytes2d } from './hf-names.js';
-import { writePytorchBin, type PytorchTensorSource } from './pytorch-bin.js';
+import { type PytorchTensorSource, writePytorchBin } from './pytorch-bin.js';
 import { SAFETENSORS_DTYPE_BYTES, type SafetensorsDtype, type SafetensorsTensorSource, writeSafetensors } from './safetensors.js';
-import { type CheckpointVariable, CheckpointReader } from '../checkpoint/tensor-bundle-reader.js';
-import { shapeText, sameShape } from '../tensor/shape.js';
 
 /** One TF variable and the HF parameter it becomes. */
 export interface HfExportRow {
@@ -90,13 +90,22 @@ export function planHfExport(variables: readonly CheckpointVariable[], config: B
       problems.push(`${v.name}: dtype ${v.dtype} is not a floating-point type Hugging Face weights use`);
       continue;
     }
-    rows.push({ tfName: v.name, hfName: mapped.hfName, dtype, tfShape: v.shape, hfShape: mapped.transpose ? [...v.shape].reverse() : v.shape, transpose: mapped.transpose, byteLength: v.byteLength });
+    rows.push({
+      tfName: v.name,
+      hfName: mapped.hfName,
+      dtype,
+      tfShape: v.shape,
+      hfShape: mapped.transpose ? [...v.shape].reverse() : v.shape,
+      transpose: mapped.transpose,
+      byteLength: v.byteLength,
+    });
   }
   const present = new Set(rows.map((r) => r.tfName));
   const hasNsp = NSP_HEAD.some((name) => present.has(name));
   for (const [name, shape] of expected) {
     if (present.has(name) || (!hasNsp && NSP_HEAD.includes(name))) continue;
-    if (!problems.some((p) => p.startsWith(`${name}:`))) problems.push(`${name} ${shapeText(shape)}: missing (the reference would leave it randomly initialised)`);
+    if (!problems.some((p) => p.startsWith(`${name}:`)))
+      problems.push(`${name} ${shapeText(shape)}: missing (the reference would leave it randomly initialised)`);
   }
   if (problems.length > 0) throw new CheckpointError(`${where}: cannot export to Hugging Face, ${problems.length} problem(s):\n  ${problems.join('\n  ')}`);
   rows.sort(byCodePoints((row) => row.hfName));
@@ -172,7 +181,8 @@ export async function exportToHuggingFace(options: HfExportOptions): Promise<HfE
   const outputDir = options.stepOnOutput ? await outputDirWithStep(options.outputDir, checkpointDir) : options.outputDir;
   const checkpointPrefix = options.checkpoint ?? (await latestCheckpoint(checkpointDir));
   const configFile = resolve(checkpointDir, options.bigBirdConfigFile ?? 'pretrain_config.json');
-  if (!existsSync(configFile)) throw new CheckpointError(`${configFile}: no BigBird config (pass --big_bird_config_file: a pretrain_config.json or an HF config.json)`);
+  if (!existsSync(configFile))
+    throw new CheckpointError(`${configFile}: no BigBird config (pass --big_bird_config_file: a pretrain_config.json or an HF config.json)`);
   const baseConfig = await readBigBirdConfig(configFile);
   const tokenizerDir = options.tokenizerDir === undefined ? join(checkpointDir, 'tokenizer') : options.tokenizerDir;
   const notes: string[] = [];
@@ -190,7 +200,8 @@ export async function exportToHuggingFace(options: HfExportOptions): Promise<HfE
     await mkdir(outputDir, { recursive: true });
     const existing = new Set(await readdir(outputDir));
     const clashing = MODEL_FILES.filter((f) => existing.has(f));
-    if (clashing.length > 0 && !options.overwrite) throw new CheckpointError(`${outputDir}: already holds ${clashing.join(', ')}; pass --overwrite to replace the model there`);
+    if (clashing.length > 0 && !options.overwrite)
+      throw new CheckpointError(`${outputDir}: already holds ${clashing.join(', ')}; pass --overwrite to replace the model there`);
 
     const files: string[] = [];
     let done = 0;
@@ -212,7 +223,9 @@ export async function exportToHuggingFace(options: HfExportOptions): Promise<HfE
       const byName = new Map(plan.rows.map((row) => [row.hfName, row]));
       // Spec §3.7's order follows the modules' registration order, and so roughly `state_dict()`'s.
       const rank = new Map(bigBirdTfVariables(baseConfig).map((v, i) => [v.name, i]));
-      const binSources: PytorchTensorSource[] = [...plan.rows].sort((a, b) => rank.get(a.tfName)! - rank.get(b.tfName)!).map((row) => ({ name: row.hfName, dtype: row.dtype, shape: row.hfShape, data: fetch(row) }));
+      const binSources: PytorchTensorSource[] = [...plan.rows]
+        .sort((a, b) => rank.get(a.tfName)! - rank.get(b.tfName)!)
+        .map((row) => ({ name: row.hfName, dtype: row.dtype, shape: row.hfShape, data: fetch(row) }));
       for (const [alias, target] of Object.entries(HF_BIGBIRD_TIED_PARAMETERS)) {
         const row = byName.get(target)!;
         binSources.push({ name: alias, dtype: row.dtype, shape: row.hfShape, tiedTo: target });

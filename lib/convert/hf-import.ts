@@ -4,14 +4,14 @@ import { join } from 'node:path';
 import { CheckpointError } from '../checkpoint/checkpoint-error.js';
 import { writeCheckpointState } from '../checkpoint/checkpoint-state.js';
 import type { DType } from '../checkpoint/dtypes.js';
+import { type TensorToWrite, writeCheckpoint } from '../checkpoint/tensor-bundle-writer.js';
 import { writeBytesAtomically } from '../fs/atomic-write.js';
 import type { BigBirdConfig } from '../model/bigbird-config.js';
 import { formatTfConfigJson, readBigBirdConfig, tfActivationNote, tfConfigFromHf } from '../model/config-files.js';
+import { sameShape, shapeText } from '../tensor/shape.js';
 import { byCodePoints } from '../text/compare-code-points.js';
 import { bigBirdHfParameters, HF_BIGBIRD_TIED_PARAMETERS, hfToTfName, transposeBytes2d } from './hf-names.js';
 import { openSafetensors, SAFETENSORS_DTYPE_BYTES, type SafetensorsDtype, type SafetensorsFile } from './safetensors.js';
-import { type TensorToWrite, writeCheckpoint } from '../checkpoint/tensor-bundle-writer.js';
-import { shapeText, sameShape } from '../tensor/shape.js';
 
 /** One HF parameter and the TF variable it becomes. */
 export interface HfImportRow {
@@ -65,7 +65,9 @@ export async function openHfWeights(hfDir: string): Promise<HfWeights> {
     weightMap = index.weight_map;
     shardNames = [...new Set(Object.values(weightMap))];
   } else if (existsSync(join(hfDir, 'pytorch_model.bin'))) {
-    throw new CheckpointError(`${hfDir}: only pytorch_model.bin, no model.safetensors; save it with safe_serialization=True (the default since transformers 4.35) and import that`);
+    throw new CheckpointError(
+      `${hfDir}: only pytorch_model.bin, no model.safetensors; save it with safe_serialization=True (the default since transformers 4.35) and import that`,
+    );
   } else throw new CheckpointError(`${hfDir}: no model.safetensors or model.safetensors.index.json`);
   const files: SafetensorsFile[] = [];
   try {
@@ -78,7 +80,8 @@ export async function openHfWeights(hfDir: string): Promise<HfWeights> {
   for (const file of files) {
     for (const name of file.tensors.keys()) {
       if (tensors.has(name)) throw new CheckpointError(`${file.path}: tensor ${name} is also in ${tensors.get(name)!.path}`);
-      if (weightMap && weightMap[name] !== undefined && join(hfDir, weightMap[name]) !== file.path) throw new CheckpointError(`${indexFile}: says ${name} is in ${weightMap[name]}, but it is in ${file.path}`);
+      if (weightMap && weightMap[name] !== undefined && join(hfDir, weightMap[name]) !== file.path)
+        throw new CheckpointError(`${indexFile}: says ${name} is in ${weightMap[name]}, but it is in ${file.path}`);
       tensors.set(name, file);
     }
   }
@@ -122,7 +125,15 @@ export function planHfImport(weights: HfWeights, config: BigBirdConfig, where = 
       problems.push(`${name}: dtype ${info.dtype} is not a floating-point weight type`);
       continue;
     }
-    rows.push({ hfName: name, tfName: mapped.tfName, dtype: info.dtype, hfShape: info.shape, tfShape: mapped.transpose ? [...info.shape].reverse() : info.shape, transpose: mapped.transpose, file: file.path });
+    rows.push({
+      hfName: name,
+      tfName: mapped.tfName,
+      dtype: info.dtype,
+      hfShape: info.shape,
+      tfShape: mapped.transpose ? [...info.shape].reverse() : info.shape,
+      transpose: mapped.transpose,
+      file: file.path,
+    });
   }
   const present = new Set(rows.map((r) => r.hfName));
   const absent: string[] = [];
@@ -183,7 +194,8 @@ export async function importFromHuggingFace(options: HfImportOptions): Promise<H
     for (const { name } of plan.skipped.filter((s) => Object.hasOwn(HF_BIGBIRD_TIED_PARAMETERS, s.name))) {
       const target = HF_BIGBIRD_TIED_PARAMETERS[name];
       const [alias, tied] = await Promise.all([weights.tensors.get(name)!.read(name), weights.tensors.get(target)?.read(target)]);
-      if (!tied || !Buffer.from(alias).equals(Buffer.from(tied))) throw new CheckpointError(`${options.hfDir}: ${name} differs from ${target}, to which BigBird ties it; TF has one variable for both`);
+      if (!tied || !Buffer.from(alias).equals(Buffer.from(tied)))
+        throw new CheckpointError(`${options.hfDir}: ${name} differs from ${target}, to which BigBird ties it; TF has one variable for both`);
     }
     const total = plan.rows.reduce((n, r) => n + weights.tensors.get(r.hfName)!.tensors.get(r.hfName)!.byteLength, 0);
     let done = 0;

@@ -1,5 +1,16 @@
 import type { BigBirdShapeConfig } from '../model/bigbird-config.js';
-import { type BigBirdModule, type BigBirdSingle, bigBirdTfVariables, EMBEDDING_NORM, EMBEDDINGS, HEAD_MODULES, HEAD_SINGLES, LAYER_MODULES, MODULE_LEAVES, type NamedShape } from '../model/variables.js';
+import {
+  type BigBirdModule,
+  type BigBirdSingle,
+  bigBirdTfVariables,
+  EMBEDDING_NORM,
+  EMBEDDINGS,
+  HEAD_MODULES,
+  HEAD_SINGLES,
+  LAYER_MODULES,
+  MODULE_LEAVES,
+  type NamedShape,
+} from '../model/variables.js';
 import { byCodePoints } from '../text/compare-code-points.js';
 
 /*
@@ -74,7 +85,12 @@ const singleLeaf = (s: BigBirdSingle): Leaf => ({ tf: s.name, hf: HF_PATH[s.name
 const moduleLeaves = (m: BigBirdModule): Leaf[] =>
   MODULE_LEAVES[m.kind].map((leaf) => ({ tf: `${m.path}/${leaf}`, hf: `${HF_PATH[m.path]}.${HF_LEAF[leaf][0]}`, transpose: HF_LEAF[leaf][1] }));
 
-const GLOBAL_LEAVES: readonly Leaf[] = [...EMBEDDINGS.map(singleLeaf), ...moduleLeaves(EMBEDDING_NORM), ...HEAD_MODULES.flatMap(moduleLeaves), ...HEAD_SINGLES.map(singleLeaf)];
+const GLOBAL_LEAVES: readonly Leaf[] = [
+  ...EMBEDDINGS.map(singleLeaf),
+  ...moduleLeaves(EMBEDDING_NORM),
+  ...HEAD_MODULES.flatMap(moduleLeaves),
+  ...HEAD_SINGLES.map(singleLeaf),
+];
 const LAYER_LEAVES: readonly Leaf[] = LAYER_MODULES.flatMap(moduleLeaves);
 
 const TF_GLOBAL = new Map(GLOBAL_LEAVES.map((leaf) => [leaf.tf, leaf]));

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { decodeValues, type DType } from '../checkpoint/dtypes.js';
+import { type DType, decodeValues } from '../checkpoint/dtypes.js';
 import type { BigBirdConfig } from '../model/bigbird-config.js';
 import { type BigBirdHead, bigBirdModelVariables } from '../model/variables.js';
 import { BigBirdWeights, type NamedArray } from '../model/weights.js';

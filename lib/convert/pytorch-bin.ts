@@ -1,8 +1,8 @@
-import { AlignedZipWriter } from './aligned-zip-writer.js';
 import { writeFileAtomically } from '../fs/atomic-write.js';
+import { sameShape } from '../tensor/shape.js';
+import { AlignedZipWriter } from './aligned-zip-writer.js';
 import { SAFETENSORS_DTYPE_BYTES, type SafetensorsDtype } from './safetensors.js';
 import { type PickledTensor, stateDictPickle } from './state-dict-pickle.js';
-import { sameShape } from '../tensor/shape.js';
 
 /** A tensor to write into a `pytorch_model.bin`. */
 export interface PytorchTensorSource {
@@ -81,10 +81,12 @@ function planArchive(path: string, tensors: readonly PytorchTensorSource[]): Pla
     const { name, dtype, shape } = tensor;
     if (typeof name !== 'string') throw new PytorchBinError(path, undefined, `a tensor name is ${JSON.stringify(name)}, not a string`);
     // A lone surrogate would silently become U+FFFD in the UTF-8 pickle, and load under another name.
-    if (new TextDecoder().decode(new TextEncoder().encode(name)) !== name) throw new PytorchBinError(path, name, 'the name is not valid Unicode (it holds a lone surrogate)');
+    if (new TextDecoder().decode(new TextEncoder().encode(name)) !== name)
+      throw new PytorchBinError(path, name, 'the name is not valid Unicode (it holds a lone surrogate)');
     if (byName.has(name)) throw new PytorchBinError(path, name, 'the name is given twice');
     byName.set(name, tensor);
-    if (!isDtype(dtype)) throw new PytorchBinError(path, name, `dtype ${JSON.stringify(dtype)} is not one of ${Object.keys(SAFETENSORS_DTYPE_BYTES).join(', ')}`);
+    if (!isDtype(dtype))
+      throw new PytorchBinError(path, name, `dtype ${JSON.stringify(dtype)} is not one of ${Object.keys(SAFETENSORS_DTYPE_BYTES).join(', ')}`);
     if (!Array.isArray(shape) || !shape.every((dim) => Number.isSafeInteger(dim) && dim >= 0)) {
       throw new PytorchBinError(path, name, `shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
     }
@@ -135,10 +137,12 @@ function planArchive(path: string, tensors: readonly PytorchTensorSource[]): Pla
 
 async function storageBytes(path: string, { owner, byteLength }: StorageToWrite): Promise<Uint8Array> {
   const { name, dtype, shape, data } = owner;
-  if (data === undefined && byteLength !== 0) throw new PytorchBinError(path, name, `no data given for ${dtype} ${JSON.stringify(shape)} (${byteLength} bytes)`);
+  if (data === undefined && byteLength !== 0)
+    throw new PytorchBinError(path, name, `no data given for ${dtype} ${JSON.stringify(shape)} (${byteLength} bytes)`);
   const bytes = typeof data === 'function' ? await data() : (data ?? new Uint8Array(0));
   if (!(bytes instanceof Uint8Array)) throw new PytorchBinError(path, name, 'data is not a Uint8Array');
-  if (bytes.byteLength !== byteLength) throw new PytorchBinError(path, name, `data is ${bytes.byteLength} bytes, but ${dtype} ${JSON.stringify(shape)} needs ${byteLength}`);
+  if (bytes.byteLength !== byteLength)
+    throw new PytorchBinError(path, name, `data is ${bytes.byteLength} bytes, but ${dtype} ${JSON.stringify(shape)} needs ${byteLength}`);
   return bytes;
 }
 

@@ -1,6 +1,6 @@
-import { open, type FileHandle } from 'node:fs/promises';
-import { byCodePoints } from '../text/compare-code-points.js';
+import { type FileHandle, open } from 'node:fs/promises';
 import { writeFileAtomically } from '../fs/atomic-write.js';
+import { byCodePoints } from '../text/compare-code-points.js';
 
 /** The element types this reader and writer handle, with their sizes in bytes. */
 export const SAFETENSORS_DTYPE_BYTES = Object.freeze({
@@ -133,7 +133,8 @@ export async function openSafetensors(path: string): Promise<SafetensorsFile> {
         if (info === undefined) throw new SafetensorsError(path, name, 'no such tensor in the file');
         const bytes = new Uint8Array(info.byteLength);
         const got = await readFully(handle, bytes, info.byteOffset);
-        if (got !== info.byteLength) throw new SafetensorsError(path, name, `file ended after ${got} of ${info.byteLength} bytes (was it truncated since it was opened?)`);
+        if (got !== info.byteLength)
+          throw new SafetensorsError(path, name, `file ended after ${got} of ${info.byteLength} bytes (was it truncated since it was opened?)`);
         return bytes;
       },
       close: () => handle.close(),
@@ -194,7 +195,8 @@ async function readHeader(path: string, handle: FileHandle): Promise<Omit<Safete
     }
     const [begin, end] = offsets as [number, number];
     if (begin > end) fail(`data_offsets [${begin}, ${end}] run backwards`, name);
-    if (end > dataBytes) fail(`data_offsets [${begin}, ${end}] run past the end of the data (expected at most ${dataBytes}: the file is ${fileBytes} bytes)`, name);
+    if (end > dataBytes)
+      fail(`data_offsets [${begin}, ${end}] run past the end of the data (expected at most ${dataBytes}: the file is ${fileBytes} bytes)`, name);
     if (end - begin !== size) {
       fail(`data_offsets [${begin}, ${end}] hold ${end - begin} bytes, but ${dtype_} ${JSON.stringify(shape)} needs ${size as number}`, name);
     }
@@ -237,7 +239,8 @@ export function safetensorsHeader(
     const { name, dtype, shape } = tensors[i];
     if (name === METADATA_KEY) throw new SafetensorsError(file, name, 'this name is reserved for the metadata');
     if (Object.hasOwn(json, name)) throw new SafetensorsError(file, name, 'the name is given twice');
-    if (!isDtype(dtype)) throw new SafetensorsError(file, name, `dtype ${JSON.stringify(dtype)} is not one of ${Object.keys(SAFETENSORS_DTYPE_BYTES).join(', ')}`);
+    if (!isDtype(dtype))
+      throw new SafetensorsError(file, name, `dtype ${JSON.stringify(dtype)} is not one of ${Object.keys(SAFETENSORS_DTYPE_BYTES).join(', ')}`);
     const size = expectedBytes(dtype, shape);
     if (typeof size === 'string') throw new SafetensorsError(file, name, size);
     // Key order dtype, shape, data_offsets is the one the reference implementation writes.
@@ -271,7 +274,8 @@ export async function writeSafetensors(path: string, tensors: Iterable<Safetenso
         if (data === undefined && size !== 0) throw new SafetensorsError(path, name, `no data given for ${dtype} ${JSON.stringify(shape)} (${size} bytes)`);
         const bytes = typeof data === 'function' ? await data() : (data ?? new Uint8Array(0));
         if (!(bytes instanceof Uint8Array)) throw new SafetensorsError(path, name, 'data is not a Uint8Array');
-        if (bytes.byteLength !== size) throw new SafetensorsError(path, name, `data is ${bytes.byteLength} bytes, but ${dtype} ${JSON.stringify(shape)} needs ${size}`);
+        if (bytes.byteLength !== size)
+          throw new SafetensorsError(path, name, `data is ${bytes.byteLength} bytes, but ${dtype} ${JSON.stringify(shape)} needs ${size}`);
         await writeFully(handle, bytes);
       }
     },

@@ -47,5 +47,8 @@ export async function corpusStats(dirOrFiles: string | readonly string[], option
     options.onProgress?.(doneBytes, totalBytes, path);
   }
   const sum = (key: 'documents' | 'sentences' | 'bytes' | 'sentenceBytes'): number => files.reduce((n, f) => n + f[key], 0);
-  return { files, totals: { files: files.length, documents: sum('documents'), sentences: sum('sentences'), bytes: sum('bytes'), sentenceBytes: sum('sentenceBytes') } };
+  return {
+    files,
+    totals: { files: files.length, documents: sum('documents'), sentences: sum('sentences'), bytes: sum('bytes'), sentenceBytes: sum('sentenceBytes') },
+  };
 }

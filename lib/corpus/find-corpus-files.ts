@@ -1,4 +1,4 @@
-import { type Dirent } from 'node:fs';
+import type { Dirent, Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { compareCodePoints } from '../text/compare-code-points.js';
 import { CorpusError } from './corpus-error.js';
@@ -25,7 +25,7 @@ const fileName = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  */
 export async function findCorpusFiles(dir: string): Promise<string[]> {
   const root = pathlibString(dir);
-  let info;
+  let info: Stats;
   try {
     info = await stat(root);
   } catch {
@@ -54,7 +54,10 @@ export async function findCorpusFiles(dir: string): Promise<string[]> {
           found.push(path);
           continue;
         }
-        throw new CorpusError(path, 'named like a corpus file but not a readable regular file (a folder, a link to one, a broken link, …); the reference builder would crash on it');
+        throw new CorpusError(
+          path,
+          'named like a corpus file but not a readable regular file (a folder, a link to one, a broken link, …); the reference builder would crash on it',
+        );
       }
       if (entry.isDirectory()) await walk(path);
     }

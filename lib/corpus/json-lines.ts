@@ -112,11 +112,15 @@ export class JsonLinesParser {
       value = JSON.parse(json) as JsonValue;
     } catch (error) {
       const python = parseWithNonFinite(json);
-      if (python === undefined) return /^[ \t\r]*$/.test(json) ? 'blank line: every line of a JSON-lines archive must hold a JSON object' : `invalid JSON (${(error as Error).message})`;
+      if (python === undefined)
+        return /^[ \t\r]*$/.test(json)
+          ? 'blank line: every line of a JSON-lines archive must hold a JSON object'
+          : `invalid JSON (${(error as Error).message})`;
       value = python.value;
     }
     if (value === null) return 'the line is JSON null, not an object';
-    if (typeof value !== 'object' || Array.isArray(value)) return `expected a JSON object {"text": …, "meta": …}, found ${Array.isArray(value) ? 'an array' : typeof value}`;
+    if (typeof value !== 'object' || Array.isArray(value))
+      return `expected a JSON object {"text": …, "meta": …}, found ${Array.isArray(value) ? 'an array' : typeof value}`;
     if (!Object.hasOwn(value, 'text')) return 'the JSON object has no "text" key';
     const meta = Object.hasOwn(value, 'meta') ? value.meta : {};
     return { text: value.text, meta, file: this.file, member: this.member, line: this.line };

@@ -89,7 +89,8 @@ export async function* koLmRecordBatches(path: string, options: Pick<StreamDataO
     }
     return;
   }
-  if (archiveKind(path) === 'none') throw new CorpusError(path, 'not a ko_lm_dataformat archive (expected a .jsonl.zst or .jsonl.zst.tar file, or a folder of them)');
+  if (archiveKind(path) === 'none')
+    throw new CorpusError(path, 'not a ko_lm_dataformat archive (expected a .jsonl.zst or .jsonl.zst.tar file, or a folder of them)');
   yield* archiveRecords(path, options.chunkSize, options.onRead);
 }
 
@@ -135,7 +136,11 @@ async function* fileChunks(path: string, chunkSize = 1 << 20, onRead?: (bytes: n
  * errors are pinned to their frame and a stream cut off mid-frame is noticed. Errors come after the
  * records decoded before them.
  */
-async function* zstJsonLines(compressed: AsyncIterable<Uint8Array>, file: string, inTar: { readonly member?: string; readonly baseOffset?: number } = {}): AsyncGenerator<KoLmRecord[]> {
+async function* zstJsonLines(
+  compressed: AsyncIterable<Uint8Array>,
+  file: string,
+  inTar: { readonly member?: string; readonly baseOffset?: number } = {},
+): AsyncGenerator<KoLmRecord[]> {
   const { member, baseOffset = 0 } = inTar; // compressed offsets are reported as offsets in `file`
   const label = member === undefined ? file : `${file}:${member}`;
   const walker = new ZstdFrameWalker(baseOffset);
@@ -158,7 +163,9 @@ async function* zstJsonLines(compressed: AsyncIterable<Uint8Array>, file: string
     try {
       decoder.push(piece, final);
     } catch (error) {
-      failure ??= new CorpusError(label, `corrupt zstd data in the frame that starts at byte ${frameStart} (fzstd: ${(error as Error).message})`, { byteOffset: frameStart });
+      failure ??= new CorpusError(label, `corrupt zstd data in the frame that starts at byte ${frameStart} (fzstd: ${(error as Error).message})`, {
+        byteOffset: frameStart,
+      });
     }
   };
   const take = (): KoLmRecord[] => {
@@ -231,7 +238,10 @@ async function* tarRecords(path: string, chunkSize?: number, onRead?: (bytes: nu
       continue;
     }
     if ((type === 0x30 /* '0' */ || type === 0) && size > 0) {
-      const member = source.take(size, () => new CorpusError(path, `the tar archive ends inside member ${JSON.stringify(name)}`, { byteOffset: source.offset }));
+      const member = source.take(
+        size,
+        () => new CorpusError(path, `the tar archive ends inside member ${JSON.stringify(name)}`, { byteOffset: source.offset }),
+      );
       yield* zstJsonLines(member, path, { member: name, baseOffset: source.offset });
       await source.skip(padded - size);
     } else {

@@ -1,6 +1,6 @@
+import { pyStrip } from '../text/py-strip.js';
 import { CorpusError } from './corpus-error.js';
 import { type KoLmText, koLmFileRecordBatches } from './ko-lm-dataformat.js';
-import { pyStrip } from '../text/py-strip.js';
 import { readTxtLines } from './read-txt-lines.js';
 
 /** One sentence as the pretraining builder receives it: the string KoBigBird's `add_line` tokenizes. */
@@ -128,7 +128,11 @@ async function* jsonlBatches(file: string, options: ReadCorpusOptions): AsyncGen
         if (stripped === '') continue;
         const text = stripped.replaceAll('\n', ' ');
         if (!isWellFormed(text)) {
-          throw new CorpusError(file, 'a sentence holds a lone surrogate (a \\uD800–\\uDFFF escape without its pair); the reference tokenizer cannot encode it', { line: record.line });
+          throw new CorpusError(
+            file,
+            'a sentence holds a lone surrogate (a \\uD800–\\uDFFF escape without its pair); the reference tokenizer cannot encode it',
+            { line: record.line },
+          );
         }
         sentences.push({ text, file, line: record.line, document });
       }
@@ -146,18 +150,27 @@ async function* jsonlBatches(file: string, options: ReadCorpusOptions): AsyncGen
 function sentenceParts(text: KoLmText, file: string, line: number): readonly string[] {
   if (typeof text === 'string') return [text];
   if (Array.isArray(text)) {
-    if (!text.every((part) => typeof part === 'string')) throw new CorpusError(file, '"text" is a list holding a non-string; the reference builder would crash on it', { line });
+    if (!text.every((part) => typeof part === 'string'))
+      throw new CorpusError(file, '"text" is a list holding a non-string; the reference builder would crash on it', { line });
     return text as string[];
   }
   if (text !== null && typeof text === 'object') {
     const keys = Object.keys(text);
     // JSON.parse puts integer-like keys first, so the file's key order is lost; the reference keeps it.
     if (keys.length > 1 && keys.some((key) => /^(?:0|[1-9][0-9]*)$/.test(key) && Number(key) < 2 ** 32 - 1)) {
-      throw new CorpusError(file, '"text" is an object with integer-like keys, whose order cannot be reproduced (the reference iterates the keys in file order)', { line });
+      throw new CorpusError(
+        file,
+        '"text" is an object with integer-like keys, whose order cannot be reproduced (the reference iterates the keys in file order)',
+        { line },
+      );
     }
     return keys;
   }
-  throw new CorpusError(file, `"text" is ${text === null ? 'null' : `a ${typeof text}`}, not a string or list of strings; the reference builder would crash on it`, { line });
+  throw new CorpusError(
+    file,
+    `"text" is ${text === null ? 'null' : `a ${typeof text}`}, not a string or list of strings; the reference builder would crash on it`,
+    { line },
+  );
 }
 
 // String.prototype.isWellFormed (Node 20+) is missing from the ES2023 type library.

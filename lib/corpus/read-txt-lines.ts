@@ -50,7 +50,10 @@ export async function* readTxtLines(path: string, options: TxtReadOptions = {}):
   if (carryBytes.length > 0) {
     const lead = carryBytes[0];
     const length = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
-    throw new CorpusError(path, `invalid UTF-8: the file ends inside a character (${carryBytes.length} of its ${length} bytes)`, { line: nextLine, byteOffset: streamOffset });
+    throw new CorpusError(path, `invalid UTF-8: the file ends inside a character (${carryBytes.length} of its ${length} bytes)`, {
+      line: nextLine,
+      byteOffset: streamOffset,
+    });
   }
   if (carryText !== '') yield { lines: [carryText], firstLine: nextLine };
 

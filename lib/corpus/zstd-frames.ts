@@ -144,7 +144,8 @@ export class ZstdFrameWalker {
         const contentSize = readLE(f, k, contentSizeBytes) + (contentSizeBytes === 2 ? 256 : 0);
         if (singleSegment) windowSize = contentSize;
         if (dictId !== 0) throw new ZstdStructureError(`zstd frame needs dictionary ${dictId}, which this reader does not have`, this.frameStart);
-        if (windowSize > WINDOW_SIZE_MAX) throw new ZstdStructureError(`zstd frame needs a ${windowSize}-byte window (more than libzstd's default limit of 128 MiB)`, this.frameStart);
+        if (windowSize > WINDOW_SIZE_MAX)
+          throw new ZstdStructureError(`zstd frame needs a ${windowSize}-byte window (more than libzstd's default limit of 128 MiB)`, this.frameStart);
         return this.want('blockHeader', 3);
       }
       case 'blockHeader': {

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type AttentionType, type BigBirdConfig, headSize } from './bigbird-config.js';
 import { gatherRows } from '../autodiff/gather-rows.js';
-import { dense } from './nn.js';
 import { recomputed } from '../autodiff/recompute.js';
+import { type AttentionType, type BigBirdConfig, headSize } from './bigbird-config.js';
+import { dense } from './nn.js';
 import type { BigBirdWeights } from './weights.js';
 
 /** HF's additive penalty for masked keys in block-sparse attention (`attn_mask_penalty`); softmax turns it into an exact 0. */
@@ -49,7 +49,13 @@ export function selfAttention(
   const size = headSize(config);
   const { batchSize: batch, seqLength: seq } = inputs;
   const project = (name: string): tf.Tensor4D =>
-    splitHeads(dense(x, weights.get(`${prefix}/${name}/kernel`) as tf.Tensor2D, weights.maybe(`${prefix}/${name}/bias`) as tf.Tensor1D | undefined), batch, seq, heads, size);
+    splitHeads(
+      dense(x, weights.get(`${prefix}/${name}/kernel`) as tf.Tensor2D, weights.maybe(`${prefix}/${name}/bias`) as tf.Tensor1D | undefined),
+      batch,
+      seq,
+      heads,
+      size,
+    );
   const q = project('query');
   const k = project('key');
   const v = project('value');
@@ -69,13 +75,21 @@ export function selfAttention(
       const count = Math.min(group, heads - first);
       const slice = (t: tf.Tensor4D): tf.Tensor4D => (count === heads ? t : tf.slice(t, [0, first, 0, 0], [batch, count, seq, size]));
       const seed = inputs.probsDropout > 0 ? Math.floor(Math.random() * 2 ** 31) : undefined;
-      parts.push(recomputed((...xs: tf.Tensor[]) => fullAttention(xs[0] as tf.Tensor4D, xs[1] as tf.Tensor4D, xs[2] as tf.Tensor4D, inputs, seed))(slice(q), slice(k), slice(v)) as tf.Tensor4D);
+      parts.push(
+        recomputed((...xs: tf.Tensor[]) => fullAttention(xs[0] as tf.Tensor4D, xs[1] as tf.Tensor4D, xs[2] as tf.Tensor4D, inputs, seed))(
+          slice(q),
+          slice(k),
+          slice(v),
+        ) as tf.Tensor4D,
+      );
     }
     context = parts.length === 1 ? parts[0] : (tf.concat(parts, 1) as tf.Tensor4D);
   } else {
     const plan = requirePlan(layerPlan, layer);
     const geometry = { blockSize: config.block_size, numRandomBlocks: config.num_random_blocks };
-    context = recomputed((...xs: tf.Tensor[]) => blockSparseAttention(xs[0] as tf.Tensor4D, xs[1] as tf.Tensor4D, xs[2] as tf.Tensor4D, inputs.mask, plan, geometry))(q, k, v) as tf.Tensor4D;
+    context = recomputed((...xs: tf.Tensor[]) =>
+      blockSparseAttention(xs[0] as tf.Tensor4D, xs[1] as tf.Tensor4D, xs[2] as tf.Tensor4D, inputs.mask, plan, geometry),
+    )(q, k, v) as tf.Tensor4D;
   }
   return mergeHeads(context, batch, seq, config.hidden_size);
 }
@@ -163,7 +177,14 @@ interface KeyBlockGroup {
  * [B·H·nb, block, d] view, so no [S × S] tensor is ever built: the largest tensors are the middle
  * band's scores [B, H, nb-4, block, (5+r)·block].
  */
-export function blockSparseAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, mask: Int32Array, layerPlan: Int32Array, geometry: BlockSparseGeometry): tf.Tensor4D {
+export function blockSparseAttention(
+  q: tf.Tensor4D,
+  k: tf.Tensor4D,
+  v: tf.Tensor4D,
+  mask: Int32Array,
+  layerPlan: Int32Array,
+  geometry: BlockSparseGeometry,
+): tf.Tensor4D {
   const [batch, heads, seq, size] = q.shape;
   const { blockSize: bs, numRandomBlocks: r } = geometry;
   if (seq % bs !== 0) throw new RangeError(`block-sparse attention: sequence length ${seq} is not a multiple of block_size ${bs}`);
@@ -171,7 +192,9 @@ export function blockSparseAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tenso
   if (nb < 5) throw new RangeError(`block-sparse attention needs at least 5 blocks, got ${nb} (sequence ${seq}, block ${bs})`);
   const planRows = nb - 2;
   if (layerPlan.length !== heads * planRows * r) {
-    throw new RangeError(`block-sparse attention: the random plan has ${layerPlan.length} entries, [${heads} heads][${planRows} rows][${r}] needs ${heads * planRows * r}`);
+    throw new RangeError(
+      `block-sparse attention: the random plan has ${layerPlan.length} entries, [${heads} heads][${planRows} rows][${r}] needs ${heads * planRows * r}`,
+    );
   }
   if (mask.length !== batch * seq) throw new RangeError(`block-sparse attention: mask has ${mask.length} entries for [${batch}, ${seq}]`);
   const scale = 1 / Math.sqrt(size);
@@ -233,7 +256,12 @@ export function blockSparseAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tenso
   // Blocks back in order 0, 1, 2..nb-3, nb-2, nb-1; then pad queries get a zero context.
   const as4d = (t: tf.Tensor): tf.Tensor4D => tf.reshape(t, [batch * heads, -1, bs, size]);
   const pick = (t: tf.Tensor, i: number): tf.Tensor => tf.slice(as4d(t), [0, i, 0, 0], [batch * heads, 1, bs, size]);
-  const context = tf.reshape(tf.concat([pick(globalContext, 0), pick(edgeContext, 0), as4d(middleContext), pick(edgeContext, 1), pick(globalContext, 1)], 1), [batch, heads, seq, size]);
+  const context = tf.reshape(tf.concat([pick(globalContext, 0), pick(edgeContext, 0), as4d(middleContext), pick(edgeContext, 1), pick(globalContext, 1)], 1), [
+    batch,
+    heads,
+    seq,
+    size,
+  ]);
   const fromMask = tf.tensor4d(Float32Array.from(mask), [batch, 1, seq, 1]);
   return tf.mul(context, fromMask) as tf.Tensor4D;
 }

@@ -92,7 +92,16 @@ export const maxTokensForFullAttention = (config: BigBirdConfig): number => (5 +
 
 /** Refuses settings the model does not implement, naming the field, before any weight is read. */
 export function checkModelConfig(config: BigBirdConfig, where = 'BigBird config'): void {
-  const positive = ['vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size', 'max_position_embeddings', 'type_vocab_size', 'block_size'] as const;
+  const positive = [
+    'vocab_size',
+    'hidden_size',
+    'num_hidden_layers',
+    'num_attention_heads',
+    'intermediate_size',
+    'max_position_embeddings',
+    'type_vocab_size',
+    'block_size',
+  ] as const;
   for (const key of positive) {
     const value = config[key];
     if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${where}: ${key} must be a positive integer, got ${JSON.stringify(value)}`);
@@ -110,7 +119,9 @@ export function checkModelConfig(config: BigBirdConfig, where = 'BigBird config'
     throw new RangeError(`${where}: hidden_act ${JSON.stringify(config.hidden_act)} is not one of ${SUPPORTED_ACTIVATIONS.join(', ')}`);
   }
   if (config.position_embedding_type !== 'absolute') {
-    throw new RangeError(`${where}: position_embedding_type ${JSON.stringify(config.position_embedding_type)} is not supported (only "absolute", what BigBird uses)`);
+    throw new RangeError(
+      `${where}: position_embedding_type ${JSON.stringify(config.position_embedding_type)} is not supported (only "absolute", what BigBird uses)`,
+    );
   }
   for (const key of ['hidden_dropout_prob', 'attention_probs_dropout_prob'] as const) {
     const value = config[key];

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { leanVariableGrads } from '../autodiff/lean-gradients.js';
 import type { AttentionInputs } from './attention.js';
 import { type AttentionType, type BigBirdConfig, checkModelConfig, maxTokensForFullAttention } from './bigbird-config.js';
 import { embed } from './embeddings.js';
-import { leanVariableGrads } from '../autodiff/lean-gradients.js';
 import { encoderLayer } from './encoder.js';
 import { crossEntropy, mlmLogits, mlmLoss, nspLogits, pooler } from './heads.js';
 import { bigBirdRandomPlan, type RandomPlan, type RandomPlanMode, type RandomPlanReference } from './random-plans.js';
@@ -118,7 +118,9 @@ export class BigBirdModel {
     this.weights = options.weights;
     this.head = options.head ?? options.weights.head;
     if (this.head === 'pretraining' && options.weights.head !== 'pretraining') {
-      throw new Error(`${options.weights.source}: weights loaded for a ${options.weights.head} model cannot run the pretraining head (no NSP parameters were required)`);
+      throw new Error(
+        `${options.weights.source}: weights loaded for a ${options.weights.head} model cannot run the pretraining head (no NSP parameters were required)`,
+      );
     }
     this.mode = options.mode ?? 'eval';
     this.effectiveAttention = options.config.attention_type;
@@ -126,7 +128,10 @@ export class BigBirdModel {
     this.warn = options.warn ?? ((message) => console.warn(message));
     this.hiddenDropout = options.hiddenDropout ?? options.config.hidden_dropout_prob;
     this.attentionDropout = options.attentionDropout ?? options.config.attention_probs_dropout_prob;
-    for (const [name, rate] of [['hiddenDropout', this.hiddenDropout], ['attentionDropout', this.attentionDropout]] as const) {
+    for (const [name, rate] of [
+      ['hiddenDropout', this.hiddenDropout],
+      ['attentionDropout', this.attentionDropout],
+    ] as const) {
       if (!(rate >= 0 && rate < 1)) throw new RangeError(`BigBirdModel: ${name} must be in [0, 1), got ${rate}`);
     }
   }
@@ -260,7 +265,9 @@ export class BigBirdModel {
     const expected = [config.num_hidden_layers, config.num_attention_heads, padded / config.block_size, config.num_random_blocks];
     const got = [plan.numLayers, plan.numHeads, plan.numBlocks, plan.numRandomBlocks];
     if (got.some((v, i) => v !== expected[i])) {
-      throw new RangeError(`BigBirdModel: the random plan is for [layers ${got[0]}, heads ${got[1]}, blocks ${got[2]}, r ${got[3]}], the model needs [${expected.join(', ')}] at padded length ${padded}`);
+      throw new RangeError(
+        `BigBirdModel: the random plan is for [layers ${got[0]}, heads ${got[1]}, blocks ${got[2]}, r ${got[3]}], the model needs [${expected.join(', ')}] at padded length ${padded}`,
+      );
     }
     return plan;
   }
@@ -314,7 +321,10 @@ function readBatch(batch: BigBirdBatch, config: BigBirdConfig): HostBatch {
   for (const m of attentionMask) if (m !== 0 && m !== 1) throw new RangeError(`BigBirdBatch: attentionMask must be 0/1, got ${m}`);
   const tokenTypeIds = read('tokenTypeIds', batch.tokenTypeIds, b * s) ?? new Int32Array(b * s);
   const labels = read('labels', batch.labels, b * s);
-  if (labels) for (const l of labels) if (l !== -100 && !(l >= 0 && l < config.vocab_size)) throw new RangeError(`BigBirdBatch: label ${l} is neither -100 nor a token id below ${config.vocab_size}`);
+  if (labels)
+    for (const l of labels)
+      if (l !== -100 && !(l >= 0 && l < config.vocab_size))
+        throw new RangeError(`BigBirdBatch: label ${l} is neither -100 nor a token id below ${config.vocab_size}`);
   const nextSentenceLabel = read('nextSentenceLabel', batch.nextSentenceLabel, b);
   return { batch: b, seq: s, inputIds, attentionMask, tokenTypeIds, labels, nextSentenceLabel };
 }

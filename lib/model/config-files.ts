@@ -118,7 +118,15 @@ function typeProblem(value: unknown, kind: ConfigFieldKind): string | undefined 
               : kind === 'string'
                 ? typeof value === 'string'
                 : Array.isArray(value) && value.every((v) => typeof v === 'string');
-  const described = { int: 'an integer', intOrNull: 'an integer or null', float: 'a number', floatOrNull: 'a number or null', bool: 'true or false', string: 'a string', strings: 'a list of strings' }[kind];
+  const described = {
+    int: 'an integer',
+    intOrNull: 'an integer or null',
+    float: 'a number',
+    floatOrNull: 'a number or null',
+    bool: 'true or false',
+    string: 'a string',
+    strings: 'a list of strings',
+  }[kind];
   return ok ? undefined : `${JSON.stringify(value)} is not ${described}`;
 }
 
@@ -138,7 +146,11 @@ function checkAttention(config: { readonly attention_type: unknown; readonly hid
  * HF defaults for the rest. `hidden_act` is deliberately not copied, as in the converter: TF's
  * "gelu" is the tanh form, which is HF's default `gelu_new`. Keys come out sorted, as HF writes them.
  */
-export function hfConfigFromTf(tfConfig: Readonly<Record<string, unknown>>, options: HfConfigFromTfOptions = {}, where = 'pretrain_config.json'): BigBirdConfig {
+export function hfConfigFromTf(
+  tfConfig: Readonly<Record<string, unknown>>,
+  options: HfConfigFromTfOptions = {},
+  where = 'pretrain_config.json',
+): BigBirdConfig {
   const copied: Record<string, unknown> = {};
   for (const [tfKey, hfKey] of Object.entries(TF_TO_HF)) {
     if (!Object.hasOwn(tfConfig, tfKey)) throw new Error(`${where}: missing ${JSON.stringify(tfKey)} (the converter copies it to ${JSON.stringify(hfKey)})`);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { BigBirdConfig } from './bigbird-config.js';
 import { gatherRows } from '../autodiff/gather-rows.js';
+import type { BigBirdConfig } from './bigbird-config.js';
 import { dropout, layerNorm } from './nn.js';
 import type { BigBirdWeights } from './weights.js';
 
@@ -34,7 +34,12 @@ export function embed(
   // Positions are arange(S): a slice of the table (its gradient is a pad, no gather needed), broadcast over the batch.
   const positions = tf.slice(weights.get('bert/embeddings/position_embeddings'), [0, 0], [seqLength, hidden]);
   const embeddings = dropout(tf.add(summed, positions), dropoutRate);
-  return layerNorm(embeddings, weights.get('bert/encoder/LayerNorm/gamma') as tf.Tensor1D, weights.get('bert/encoder/LayerNorm/beta') as tf.Tensor1D, config.layer_norm_eps) as tf.Tensor3D;
+  return layerNorm(
+    embeddings,
+    weights.get('bert/encoder/LayerNorm/gamma') as tf.Tensor1D,
+    weights.get('bert/encoder/LayerNorm/beta') as tf.Tensor1D,
+    config.layer_norm_eps,
+  ) as tf.Tensor3D;
 }
 
 function checkIds(ids: Int32Array, limit: number, what: string): void {

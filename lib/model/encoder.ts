@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type AttentionInputs, selfAttention } from './attention.js';
-import type { AttentionType, BigBirdConfig, Activation } from './bigbird-config.js';
+import type { Activation, AttentionType, BigBirdConfig } from './bigbird-config.js';
 import { activation, dense, dropout, layerNorm } from './nn.js';
 import type { BigBirdWeights } from './weights.js';
 

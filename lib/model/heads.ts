@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Activation, BigBirdConfig } from './bigbird-config.js';
 import { gatherRows } from '../autodiff/gather-rows.js';
+import type { Activation, BigBirdConfig } from './bigbird-config.js';
 import { activation, dense, layerNorm } from './nn.js';
 import type { BigBirdWeights } from './weights.js';
 
@@ -20,17 +20,30 @@ export function pooler(sequence: tf.Tensor3D, weights: BigBirdWeights): tf.Tenso
  */
 export function mlmLogits(hidden: tf.Tensor, weights: BigBirdWeights, config: BigBirdConfig): tf.Tensor {
   const t = 'cls/predictions/transform';
-  const transformed = activation(config.hidden_act as Activation)(dense(hidden, weights.get(`${t}/dense/kernel`) as tf.Tensor2D, weights.get(`${t}/dense/bias`) as tf.Tensor1D));
-  const normed = layerNorm(transformed, weights.get(`${t}/LayerNorm/gamma`) as tf.Tensor1D, weights.get(`${t}/LayerNorm/beta`) as tf.Tensor1D, config.layer_norm_eps);
+  const transformed = activation(config.hidden_act as Activation)(
+    dense(hidden, weights.get(`${t}/dense/kernel`) as tf.Tensor2D, weights.get(`${t}/dense/bias`) as tf.Tensor1D),
+  );
+  const normed = layerNorm(
+    transformed,
+    weights.get(`${t}/LayerNorm/gamma`) as tf.Tensor1D,
+    weights.get(`${t}/LayerNorm/beta`) as tf.Tensor1D,
+    config.layer_norm_eps,
+  );
   const leading = normed.shape.slice(0, -1);
   const flat = tf.reshape(normed, [-1, config.hidden_size]) as tf.Tensor2D;
-  const logits = tf.add(tf.matMul(flat, weights.get('bert/embeddings/word_embeddings') as tf.Tensor2D, false, true), weights.get('cls/predictions/output_bias'));
+  const logits = tf.add(
+    tf.matMul(flat, weights.get('bert/embeddings/word_embeddings') as tf.Tensor2D, false, true),
+    weights.get('cls/predictions/output_bias'),
+  );
   return tf.reshape(logits, [...leading, config.vocab_size]);
 }
 
 /** NSP logits [B, 2] from the pooled output: `pooled · output_weightsᵀ + output_bias` (TF stores the weights [2, H]). */
 export function nspLogits(pooled: tf.Tensor2D, weights: BigBirdWeights): tf.Tensor2D {
-  return tf.add(tf.matMul(pooled, weights.get('cls/seq_relationship/output_weights') as tf.Tensor2D, false, true), weights.get('cls/seq_relationship/output_bias')) as tf.Tensor2D;
+  return tf.add(
+    tf.matMul(pooled, weights.get('cls/seq_relationship/output_weights') as tf.Tensor2D, false, true),
+    weights.get('cls/seq_relationship/output_bias'),
+  ) as tf.Tensor2D;
 }
 
 /**

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Activation } from './bigbird-config.js';
 import { recomputed } from '../autodiff/recompute.js';
+import type { Activation } from './bigbird-config.js';
 
 /**
  * The small building blocks every BigBird module uses. Parameters come in TF layout: a dense kernel

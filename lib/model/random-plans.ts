@@ -46,7 +46,9 @@ export interface RandomPlan {
 export function randomBlockAt(plan: RandomPlan, layer: number, head: number, row: number, k: number): number {
   const inside = (value: number, size: number): boolean => Number.isInteger(value) && value >= 0 && value < size;
   if (!inside(layer, plan.numLayers) || !inside(head, plan.numHeads) || !inside(row, plan.numRows) || !inside(k, plan.numRandomBlocks)) {
-    throw new RangeError(`randomBlockAt: (${layer}, ${head}, ${row}, ${k}) is outside [${plan.numLayers}, ${plan.numHeads}, ${plan.numRows}, ${plan.numRandomBlocks}]`);
+    throw new RangeError(
+      `randomBlockAt: (${layer}, ${head}, ${row}, ${k}) is outside [${plan.numLayers}, ${plan.numHeads}, ${plan.numRows}, ${plan.numRandomBlocks}]`,
+    );
   }
   return plan.layers[layer][(head * plan.numRows + row) * plan.numRandomBlocks + k];
 }
@@ -118,7 +120,9 @@ function validatedExplicitPlan(explicitLayers: readonly ArrayLike<number>[], geo
   const layerSize = numHeads * numRows * numRandomBlocks;
   const layers = explicitLayers.map((given, layer) => {
     if (given.length !== layerSize) {
-      throw new RangeError(`bigBirdRandomPlan: explicit layer ${layer} has ${given.length} entries, expected [${numHeads}][${numRows}][${numRandomBlocks}] = ${layerSize}`);
+      throw new RangeError(
+        `bigBirdRandomPlan: explicit layer ${layer} has ${given.length} entries, expected [${numHeads}][${numRows}][${numRandomBlocks}] = ${layerSize}`,
+      );
     }
     const copy = new Int32Array(layerSize);
     for (let i = 0; i < layerSize; i++) {
@@ -179,7 +183,9 @@ function oldPaperPlan(rng: NumpyLegacyRandom, geometry: OldPlanGeometry): Int32A
   const fullBlocks = Math.floor(maxPositionEmbeddings / blockSize);
   const fullRows = fullBlocks - 2;
   if (numRows > fullRows) {
-    throw new RangeError(`bigBirdRandomPlan: the old plan is drawn for maxPositionEmbeddings ${maxPositionEmbeddings}, shorter than sequenceLength ${sequenceLength}`);
+    throw new RangeError(
+      `bigBirdRandomPlan: the old plan is drawn for maxPositionEmbeddings ${maxPositionEmbeddings}, shorter than sequenceLength ${sequenceLength}`,
+    );
   }
   const middle = new Int32Array(fullRows);
   for (let b = 0; b < fullRows; b++) middle[b] = b + 1;
@@ -211,7 +217,11 @@ function oldPaperPlan(rng: NumpyLegacyRandom, geometry: OldPlanGeometry): Int32A
 }
 
 /** `_get_rand_attn_plan`: where each segment of query blocks ends (in tokens), and how many random blocks it draws. */
-export function randomAttentionSegments(sequenceLength: number, blockSize: number, numRandomBlocks: number): { readonly ends: readonly number[]; readonly counts: readonly number[] } {
+export function randomAttentionSegments(
+  sequenceLength: number,
+  blockSize: number,
+  numRandomBlocks: number,
+): { readonly ends: readonly number[]; readonly counts: readonly number[] } {
   const r = numRandomBlocks;
   const numBlocks = Math.floor(sequenceLength / blockSize);
   if (2 * r + 5 < numBlocks) return { ends: [(2 * r + 5) * blockSize, sequenceLength], counts: [r, 0] };
@@ -273,7 +283,9 @@ function segmentPlan(rng: NumpyLegacyRandom, geometry: SegmentPlanGeometry): Int
 
   const numRows = numBlocks - 2;
   const plan = new Int32Array(numHeads * numRows * width);
-  tables.forEach((table, head) => plan.set(table.subarray(globalTop * width, (numBlocks - 1) * width), head * numRows * width));
+  tables.forEach((table, head) => {
+    plan.set(table.subarray(globalTop * width, (numBlocks - 1) * width), head * numRows * width);
+  });
   return plan;
 }
 

@@ -101,13 +101,13 @@ export function bigBirdTfVariables(config: BigBirdShapeConfig): NamedShape[] {
   const module = (m: BigBirdModule, prefix = ''): void => {
     for (const leaf of MODULE_LEAVES[m.kind]) out.push({ name: `${prefix}${m.path}/${leaf}`, shape: [...leafShape(m, leaf, config)] });
   };
-  EMBEDDINGS.forEach((s) => single(s));
+  for (const s of EMBEDDINGS) single(s);
   module(EMBEDDING_NORM);
   for (let layer = 0; layer < config.num_hidden_layers; layer++) {
     for (const m of LAYER_MODULES) module(m, layerPrefix(layer));
   }
-  HEAD_MODULES.forEach((m) => module(m));
-  HEAD_SINGLES.forEach((s) => single(s));
+  for (const m of HEAD_MODULES) module(m);
+  for (const s of HEAD_SINGLES) single(s);
   return out;
 }
 

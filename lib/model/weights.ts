@@ -30,7 +30,13 @@ export class BigBirdWeights {
    * Weights from values already in TF layout. Every required variable must be there with its exact
    * shape; anything else in `arrays` is refused, so a typo cannot silently leave a parameter unloaded.
    */
-  static fromArrays(config: BigBirdConfig, head: BigBirdHead, arrays: ReadonlyMap<string, NamedArray>, source = 'arrays', unused: readonly string[] = []): BigBirdWeights {
+  static fromArrays(
+    config: BigBirdConfig,
+    head: BigBirdHead,
+    arrays: ReadonlyMap<string, NamedArray>,
+    source = 'arrays',
+    unused: readonly string[] = [],
+  ): BigBirdWeights {
     checkModelConfig(config, source);
     const expected = bigBirdModelVariables(config, head);
     const known = new Set(expected.map((v) => v.name));

@@ -1,12 +1,19 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BuildManifest } from './build-pretraining-data.js';
 import { loadTokenizer } from '../tokenizer/load-tokenizer.js';
 import type { WordPieceTokenizer } from '../tokenizer/wordpiece-tokenizer.js';
-import { type MaskingStatistics, maskingStatisticsFromManifest, mostMaskedTokens, scanShards, type ShardScanOptions, type TokenCount } from './masking-statistics.js';
-import { recordVocab } from './read-pretraining-records.js';
 import { findShards, MANIFEST_FILE } from './build-files.js';
+import type { BuildManifest } from './build-pretraining-data.js';
+import {
+  type MaskingStatistics,
+  maskingStatisticsFromManifest,
+  mostMaskedTokens,
+  type ShardScanOptions,
+  scanShards,
+  type TokenCount,
+} from './masking-statistics.js';
+import { recordVocab } from './read-pretraining-records.js';
 
 export interface BuildOutputStatisticsOptions extends ShardScanOptions {
   /** The tokenizer the build used (default: the one named in the manifest). */

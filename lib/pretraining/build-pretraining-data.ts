@@ -8,13 +8,13 @@ import { findCorpusFiles } from '../corpus/find-corpus-files.js';
 import { writeBytesAtomically } from '../fs/atomic-write.js';
 import { kbbVersion } from '../package/package-files.js';
 import { loadTokenizer } from '../tokenizer/load-tokenizer.js';
+import type { WordPieceTokenizer, WordPieceTokenizerState } from '../tokenizer/wordpiece-tokenizer.js';
 import { BUILD_DEFAULTS, tokenCacheBytesPerJob } from './build-defaults.js';
+import { isBuildOutput, MANIFEST_FILE, shardFileName } from './build-files.js';
 import { type BuildStats, emptyStats, mergeStats } from './build-stats.js';
 import type { PackingConfig } from './example-builder.js';
-import type { WordPieceTokenizer, WordPieceTokenizerState } from '../tokenizer/wordpiece-tokenizer.js';
 import type { JobMessage, JobWorkerCommand, JobWorkerStart } from './job-worker.js';
 import { type JobResult, runJob } from './run-job.js';
-import { isBuildOutput, MANIFEST_FILE, shardFileName } from './build-files.js';
 import { builderWorkerScript } from './worker-script.js';
 
 /** The reference builder's flags (same names and defaults), plus kbb's own. */
@@ -132,7 +132,9 @@ export async function buildPretrainingData(options: BuildOptions): Promise<Build
 
   let results: JobResult[];
   try {
-    results = inWorkers ? await runJobsInThreads(tokenizer, workers, jobOptions, report, signal) : await runJobsInOrder(tokenizer, numJobs, jobOptions, report, signal);
+    results = inWorkers
+      ? await runJobsInThreads(tokenizer, workers, jobOptions, report, signal)
+      : await runJobsInOrder(tokenizer, numJobs, jobOptions, report, signal);
     // Cancelled after the last shard was renamed but before the manifest: still no output.
     signal?.throwIfAborted();
   } catch (error) {
@@ -192,14 +194,27 @@ export async function buildPretrainingData(options: BuildOptions): Promise<Build
 type JobOptionsFor = (job: number) => JobWorkerStart;
 type Report = (job: number, bytes: number, examples: number) => void;
 
-async function runJobsInOrder(tokenizer: WordPieceTokenizer, numJobs: number, jobOptions: JobOptionsFor, report: Report, signal: AbortSignal | undefined): Promise<JobResult[]> {
+async function runJobsInOrder(
+  tokenizer: WordPieceTokenizer,
+  numJobs: number,
+  jobOptions: JobOptionsFor,
+  report: Report,
+  signal: AbortSignal | undefined,
+): Promise<JobResult[]> {
   const results: JobResult[] = [];
-  for (let job = 0; job < numJobs; job++) results.push(await runJob(tokenizer, { ...jobOptions(job), signal, onProgress: (bytes, examples) => report(job, bytes, examples) }));
+  for (let job = 0; job < numJobs; job++)
+    results.push(await runJob(tokenizer, { ...jobOptions(job), signal, onProgress: (bytes, examples) => report(job, bytes, examples) }));
   return results;
 }
 
 /** Job 0 on this thread, job i + 1 on `workers[i]`; the first failure stops the rest and is thrown. */
-async function runJobsInThreads(tokenizer: WordPieceTokenizer, workers: readonly BuilderThread[], jobOptions: JobOptionsFor, report: Report, signal: AbortSignal | undefined): Promise<JobResult[]> {
+async function runJobsInThreads(
+  tokenizer: WordPieceTokenizer,
+  workers: readonly BuilderThread[],
+  jobOptions: JobOptionsFor,
+  report: Report,
+  signal: AbortSignal | undefined,
+): Promise<JobResult[]> {
   const stop = new AbortController();
   // A cancel must stop the worker jobs even when job 0 has already finished, so it is raced
   // against the jobs rather than only handed to job 0.
@@ -246,9 +261,11 @@ function validate(config: PackingConfig, numJobs: number, numShards: number, dup
     throw new BuildError(message);
   };
   if (!(config.longSeqThreshold > 1)) fail(`--long_seq_threshold must be greater than 1.0 (got ${config.longSeqThreshold})`);
-  if (maxNgramSize !== undefined && maxNgramSize > 1 && !config.doWholeWordMask) fail('--max_ngram_size needs --do_whole_word_mask (n-grams are made of whole words)');
+  if (maxNgramSize !== undefined && maxNgramSize > 1 && !config.doWholeWordMask)
+    fail('--max_ngram_size needs --do_whole_word_mask (n-grams are made of whole words)');
   if (!Number.isInteger(config.maxSeqLength) || config.maxSeqLength < 5) fail(`--max_seq_length must be an integer of at least 5 (got ${config.maxSeqLength})`);
-  if (!Number.isInteger(config.maxPredictionsPerSeq) || config.maxPredictionsPerSeq < 1) fail(`--max_predictions_per_seq must be a positive integer (got ${config.maxPredictionsPerSeq})`);
+  if (!Number.isInteger(config.maxPredictionsPerSeq) || config.maxPredictionsPerSeq < 1)
+    fail(`--max_predictions_per_seq must be a positive integer (got ${config.maxPredictionsPerSeq})`);
   if (!Number.isInteger(numShards) || numShards < 1) fail(`--num_shards must be a positive integer (got ${numShards})`);
   if (numJobs > numShards) fail(`--num_processes ${numJobs} is more than --num_shards ${numShards}: some workers would own no shard`);
   if (!Number.isInteger(dupeFactor) || dupeFactor < 1) fail(`--dupe_factor must be a positive integer (got ${dupeFactor})`);
@@ -259,9 +276,13 @@ function validate(config: PackingConfig, numJobs: number, numShards: number, dup
 async function prepareOutputDir(dir: string, overwrite: boolean): Promise<void> {
   if (existsSync(dir)) {
     const entries = await readdir(dir);
-    if (entries.length > 0 && !overwrite) throw new BuildError(`${dir}: the output folder is not empty (${entries.length} entries); pass --overwrite to replace earlier output`);
+    if (entries.length > 0 && !overwrite)
+      throw new BuildError(`${dir}: the output folder is not empty (${entries.length} entries); pass --overwrite to replace earlier output`);
     const foreign = entries.filter((e) => !isBuildOutput(e));
-    if (foreign.length > 0) throw new BuildError(`${dir}: holds files that are not build output (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}); refusing to mix outputs`);
+    if (foreign.length > 0)
+      throw new BuildError(
+        `${dir}: holds files that are not build output (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}); refusing to mix outputs`,
+      );
     await Promise.all(entries.map((e) => rm(join(dir, e), { force: true })));
   }
   await mkdir(dir, { recursive: true });

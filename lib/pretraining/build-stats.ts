@@ -45,7 +45,8 @@ export function addExample(stats: BuildStats, example: PretrainingExample, maskI
 }
 
 export function mergeStats(into: BuildStats, other: BuildStats): void {
-  for (const key of ['examples', 'tokens', 'paddingTokens', 'predictions', 'masked', 'kept', 'replaced', 'twoSegmentExamples', 'unmaskableExamples'] as const) into[key] += other[key];
+  for (const key of ['examples', 'tokens', 'paddingTokens', 'predictions', 'masked', 'kept', 'replaced', 'twoSegmentExamples', 'unmaskableExamples'] as const)
+    into[key] += other[key];
   other.gramsByLength.forEach((count, size) => {
     if (count) into.gramsByLength[size] = (into.gramsByLength[size] ?? 0) + count;
   });

@@ -1,6 +1,6 @@
-import { createMaskedLmPredictions, type MaskingConfig, type MaskingVocab } from './masking.js';
 import type { PyRandom } from '../random/py-random.js';
 import { IdBuffer } from '../tokenizer/id-buffer.js';
+import { createMaskedLmPredictions, type MaskingConfig, type MaskingVocab } from './masking.js';
 
 export interface PackingConfig extends MaskingConfig {
   readonly maxSeqLength: number;

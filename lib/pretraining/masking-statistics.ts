@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
-import type { BuildManifest } from './build-pretraining-data.js';
 import { decodeExample } from '../tfrecord/example.js';
 import { readTfRecords } from '../tfrecord/reader.js';
+import type { BuildManifest } from './build-pretraining-data.js';
 import { decodePretrainingRecord, type RecordVocab } from './pretraining-record.js';
 
 /** Masking and packing statistics of a build, from its manifest or from its shards. */

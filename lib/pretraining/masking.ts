@@ -93,7 +93,10 @@ export function createMaskedLmPredictions(tokens: Int32Array, rng: PyRandom, con
   for (const spans of candidates) rng.shuffle(spans);
   const cumulativeWeights: number[] = [];
   let total = 0;
-  for (let size = 1; size <= n; size++) cumulativeWeights.push((total += 1 / size));
+  for (let size = 1; size <= n; size++) {
+    total += 1 / size;
+    cumulativeWeights.push(total);
+  }
 
   const masked = new Uint8Array(tokens.length);
   let maskedCount = 0;

@@ -21,7 +21,11 @@ export interface ReadPretrainingRecordsOptions {
 }
 
 /** Decoded pretraining records of one shard, with their index in the file; stops reading after `limit`. */
-export async function* readPretrainingRecords(path: string, vocab: RecordVocab, options: ReadPretrainingRecordsOptions = {}): AsyncGenerator<PretrainingRecord & { readonly index: number }> {
+export async function* readPretrainingRecords(
+  path: string,
+  vocab: RecordVocab,
+  options: ReadPretrainingRecordsOptions = {},
+): AsyncGenerator<PretrainingRecord & { readonly index: number }> {
   const skip = options.skip ?? 0;
   const limit = options.limit ?? Infinity;
   if (limit <= 0) return;

@@ -1,13 +1,13 @@
 import { readCorpusTexts } from '../corpus/read-corpus.js';
+import { PyRandom } from '../random/py-random.js';
 import { encodeExample } from '../tfrecord/example.js';
-import type { WordPieceTokenizer } from '../tokenizer/wordpiece-tokenizer.js';
 import { IdBuffer } from '../tokenizer/id-buffer.js';
+import type { WordPieceTokenizer } from '../tokenizer/wordpiece-tokenizer.js';
 import { BUILD_DEFAULTS, tokenCacheBytesPerJob } from './build-defaults.js';
-import { builderVocab } from './builder-vocab.js';
 import { addExample, type BuildStats, emptyStats } from './build-stats.js';
+import { builderVocab } from './builder-vocab.js';
 import { ExampleBuilder, type PackingConfig, type PretrainingExample } from './example-builder.js';
 import { toTfExample } from './features.js';
-import { PyRandom } from '../random/py-random.js';
 import { ownedShards, ShardWriters } from './shard-writers.js';
 
 export interface JobOptions {

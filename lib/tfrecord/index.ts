@@ -1,4 +1,4 @@
-export { bytesFeature, decodeExample, emptyFeature, encodeExample, type Example, type Feature, floatFeature, type Int64, int64Feature } from './example.js';
+export { bytesFeature, decodeExample, type Example, emptyFeature, encodeExample, type Feature, floatFeature, type Int64, int64Feature } from './example.js';
 export { bytesValues, floatValues, int64Values } from './example-accessors.js';
 export {
   countRecords,
@@ -11,4 +11,4 @@ export {
   type TfRecordStream,
 } from './reader.js';
 export { TfRecordError, type TfRecordProblem } from './tfrecord-error.js';
-export { TfRecordWriter, type TfRecordWriteOptions } from './writer.js';
+export { type TfRecordWriteOptions, TfRecordWriter } from './writer.js';

@@ -1,9 +1,9 @@
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { decodeExample, type Example } from './example.js';
 import { maskedCrc32c } from '../checksum/masked-crc32c.js';
+import { decodeExample, type Example } from './example.js';
 import { TfRecordError, type TfRecordProblem } from './tfrecord-error.js';
 
 export type TfRecordCompression = 'none' | 'gzip';
@@ -142,7 +142,8 @@ class RecordStream implements TfRecordStream {
       const code = (error as NodeJS.ErrnoException).code ?? '';
       const reason = (error as Error).message;
       // zlib's codes start Z_ (bad data, or a stream cut off): the file is corrupt, not unreadable.
-      if (gzip && code.startsWith('Z_')) return problem(pendingOffset, 'bad-gzip', `GZIP data is corrupt after ${at} decompressed bytes (zlib: ${reason})`, error);
+      if (gzip && code.startsWith('Z_'))
+        return problem(pendingOffset, 'bad-gzip', `GZIP data is corrupt after ${at} decompressed bytes (zlib: ${reason})`, error);
       return problem(pendingOffset, 'unreadable', `${gzip ? 'GZIP file' : 'file'} could not be read (${reason})`, error);
     };
 
@@ -159,7 +160,13 @@ class RecordStream implements TfRecordStream {
           const stored = pending.readUInt32LE(8);
           const computed = maskedCrc32c(pending.subarray(0, 8));
           if (stored !== computed) {
-            this.corrupt(problem(offset, 'length-crc', `length CRC mismatch (stored 0x${hex(stored)}, computed 0x${hex(computed)}); the rest of the file cannot be trusted`));
+            this.corrupt(
+              problem(
+                offset,
+                'length-crc',
+                `length CRC mismatch (stored 0x${hex(stored)}, computed 0x${hex(computed)}); the rest of the file cannot be trusted`,
+              ),
+            );
             return;
           }
         }
@@ -169,7 +176,14 @@ class RecordStream implements TfRecordStream {
         }
         const total = HEADER_BYTES + length + FOOTER_BYTES;
         if (!(await fill(total))) {
-          if (!broken) this.corrupt(problem(offset, 'truncated', `truncated record: header says ${length} data bytes + ${FOOTER_BYTES}-byte CRC, only ${pending.length - HEADER_BYTES} bytes left`));
+          if (!broken)
+            this.corrupt(
+              problem(
+                offset,
+                'truncated',
+                `truncated record: header says ${length} data bytes + ${FOOTER_BYTES}-byte CRC, only ${pending.length - HEADER_BYTES} bytes left`,
+              ),
+            );
           return;
         }
         const data = pending.subarray(HEADER_BYTES, HEADER_BYTES + length);
@@ -203,7 +217,7 @@ class RecordStream implements TfRecordStream {
  * length happens to start 1f 8b would otherwise be taken for GZIP (1 in 2^32 the other way).
  */
 async function looksGzipped(path: string): Promise<boolean> {
-  let handle;
+  let handle: FileHandle | undefined;
   try {
     handle = await open(path, 'r');
   } catch (error) {
@@ -235,7 +249,9 @@ export function readExamples(path: string, options: TfRecordReadOptions = {}): E
       try {
         example = decodeExample(record.data);
       } catch (error) {
-        const problem = new TfRecordError(path, record.index, record.offset, 'not-example', `not a tf.train.Example: ${(error as Error).message}`, { cause: error });
+        const problem = new TfRecordError(path, record.index, record.offset, 'not-example', `not a tf.train.Example: ${(error as Error).message}`, {
+          cause: error,
+        });
         if (options.onCorrupt !== 'skip') throw problem;
         skippedHere.push(problem);
         options.onSkip?.(problem);

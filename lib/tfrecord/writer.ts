@@ -1,9 +1,9 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { rename, unlink, writeFile } from 'node:fs/promises';
-import { temporaryPath } from '../fs/atomic-write.js';
 import type { Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { maskedCrc32c } from '../checksum/masked-crc32c.js';
+import { temporaryPath } from '../fs/atomic-write.js';
 
 export interface TfRecordWriteOptions {
   readonly compression?: 'none' | 'gzip';

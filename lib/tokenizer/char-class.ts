@@ -38,5 +38,4 @@ export const charClass = (codePoint: number): CharClass => CHAR_CLASS_TABLE[code
  * Characters Rust's `char::is_whitespace` accepts that clean_text would otherwise remove as controls.
  * They only matter when clean_text is off (the pre-tokenizer still splits on them).
  */
-export const isControlWhitespace = (codePoint: number): boolean =>
-  codePoint === 0x0b || codePoint === 0x0c || codePoint === 0x85;
+export const isControlWhitespace = (codePoint: number): boolean => codePoint === 0x0b || codePoint === 0x0c || codePoint === 0x85;

@@ -2,17 +2,17 @@ export { AddedTokenMatcher, type Segment } from './added-tokens.js';
 export { CHAR_CLASS_TABLE, CharClass, charClass } from './char-class.js';
 export { IdBuffer } from './id-buffer.js';
 export { loadTokenizer, parseVocab, TokenizerLoadError } from './load-tokenizer.js';
-export { bertNormalize, type BertNormalizerOptions, type NormalizedString } from './normalizer.js';
+export { type BertNormalizerOptions, bertNormalize, type NormalizedString } from './normalizer.js';
 export { bertPreTokenize, type Word } from './pre-tokenizer.js';
-export { DEFAULT_WORDPIECE_OPTIONS, WordPiece, type WordPieceOptions, type WordPieceTries } from './wordpiece.js';
-export { type Tokenization, WordPieceTokenizer, type WordPieceTokenizerOptions, type WordPieceTokenizerState } from './wordpiece-tokenizer.js';
+export { type SaveTokenizerFolderOptions, saveTokenizerFolder } from './save-tokenizer-folder.js';
 export {
-  bertTokenizerJson,
   type BertTokenizerJsonOptions,
+  bertTokenizerJson,
   formatTokenizerJson,
   type TemplatePiece,
   type TemplateSpecialToken,
   type TokenizerJson,
   type TokenizerJsonAddedToken,
 } from './tokenizer-json.js';
-export { saveTokenizerFolder, type SaveTokenizerFolderOptions } from './save-tokenizer-folder.js';
+export { DEFAULT_WORDPIECE_OPTIONS, WordPiece, type WordPieceOptions, type WordPieceTries } from './wordpiece.js';
+export { type Tokenization, WordPieceTokenizer, type WordPieceTokenizerOptions, type WordPieceTokenizerState } from './wordpiece-tokenizer.js';

@@ -9,7 +9,10 @@ import { WordPieceTokenizer } from './wordpiece-tokenizer.js';
 const SPECIAL_TOKEN_KEYS = ['bos_token', 'eos_token', 'unk_token', 'sep_token', 'pad_token', 'cls_token', 'mask_token'] as const;
 
 export class TokenizerLoadError extends Error {
-  constructor(readonly file: string, message: string) {
+  constructor(
+    readonly file: string,
+    message: string,
+  ) {
     super(`${file}: ${message}`);
     this.name = 'TokenizerLoadError';
   }
@@ -31,7 +34,11 @@ async function readJson(file: string): Promise<Json | undefined> {
 
 /** A special token's text, whether written as a string or as an AddedToken object `{content: …}`. */
 export const tokenContent = (value: unknown): string | undefined =>
-  typeof value === 'string' ? value : typeof value === 'object' && value !== null && typeof (value as Json).content === 'string' ? ((value as Json).content as string) : undefined;
+  typeof value === 'string'
+    ? value
+    : typeof value === 'object' && value !== null && typeof (value as Json).content === 'string'
+      ? ((value as Json).content as string)
+      : undefined;
 
 /**
  * vocab.txt as transformers' `load_vocab` reads it: universal newlines (Python text mode), one token
@@ -41,7 +48,9 @@ export function parseVocab(text: string): Map<string, number> {
   const lines = text.split(/\r\n|\r|\n/);
   if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   const vocab = new Map<string, number>();
-  lines.forEach((token, id) => vocab.set(token, id));
+  lines.forEach((token, id) => {
+    vocab.set(token, id);
+  });
   return vocab;
 }
 
@@ -102,11 +111,13 @@ function fromTokenizerJson(file: string, config: Json, specialMap: Json): Promis
       throw new TokenizerLoadError(file, `invalid JSON (${(error as Error).message})`);
     }
     const model = json.model as Json | undefined;
-    if (!model || model.type !== 'WordPiece') throw new TokenizerLoadError(file, `model type ${JSON.stringify(model?.type)} is not supported (expected "WordPiece")`);
+    if (model?.type !== 'WordPiece') throw new TokenizerLoadError(file, `model type ${JSON.stringify(model?.type)} is not supported (expected "WordPiece")`);
     const norm = json.normalizer as Json | null;
-    if (norm && norm.type !== 'BertNormalizer') throw new TokenizerLoadError(file, `normalizer ${JSON.stringify(norm.type)} is not supported (expected "BertNormalizer")`);
+    if (norm && norm.type !== 'BertNormalizer')
+      throw new TokenizerLoadError(file, `normalizer ${JSON.stringify(norm.type)} is not supported (expected "BertNormalizer")`);
     const pre = json.pre_tokenizer as Json | null;
-    if (!pre || pre.type !== 'BertPreTokenizer') throw new TokenizerLoadError(file, `pre_tokenizer ${JSON.stringify(pre?.type)} is not supported (expected "BertPreTokenizer")`);
+    if (pre?.type !== 'BertPreTokenizer')
+      throw new TokenizerLoadError(file, `pre_tokenizer ${JSON.stringify(pre?.type)} is not supported (expected "BertPreTokenizer")`);
     const lowercase = norm ? Boolean(norm.lowercase) : false;
     const normalizer: BertNormalizerOptions = {
       cleanText: norm ? Boolean(norm.clean_text) : false,
@@ -123,7 +134,10 @@ function fromTokenizerJson(file: string, config: Json, specialMap: Json): Promis
     const added = new Map<string, number>();
     for (const token of (json.added_tokens as Json[] | undefined) ?? []) {
       if (token.normalized === true || token.lstrip === true || token.rstrip === true || token.single_word === true) {
-        throw new TokenizerLoadError(file, `added token ${JSON.stringify(token.content)}: only non-normalized tokens without strip/single-word options are supported`);
+        throw new TokenizerLoadError(
+          file,
+          `added token ${JSON.stringify(token.content)}: only non-normalized tokens without strip/single-word options are supported`,
+        );
       }
       added.set(String(token.content), Number(token.id));
     }

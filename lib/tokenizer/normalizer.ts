@@ -68,5 +68,4 @@ export function bertNormalize(original: string, options: BertNormalizerOptions):
 }
 
 /** Whitespace as the BERT pre-tokenizer sees it (Rust `char::is_whitespace`). */
-export const isBertWhitespace = (codePoint: number): boolean =>
-  charClass(codePoint) === CharClass.Whitespace || isControlWhitespace(codePoint);
+export const isBertWhitespace = (codePoint: number): boolean => charClass(codePoint) === CharClass.Whitespace || isControlWhitespace(codePoint);

@@ -49,7 +49,8 @@ export async function saveTokenizerFolder(sourceDir: string, outputDir: string, 
   if (modelMaxLength !== undefined && config.model_max_length !== modelMaxLength) updates.model_max_length = modelMaxLength;
   // save_pretrained always records the class; AutoTokenizer needs it when there is no config.json beside.
   if (typeof config.tokenizer_class !== 'string') updates.tokenizer_class = 'BertTokenizer';
-  const configOut = Object.keys(updates).length === 0 ? configBytes : Buffer.from(tokenizerConfigText(configBytes.toString('utf8'), updates, configFile), 'utf8');
+  const configOut =
+    Object.keys(updates).length === 0 ? configBytes : Buffer.from(tokenizerConfigText(configBytes.toString('utf8'), updates, configFile), 'utf8');
 
   let tokenizerJson: Buffer;
   if (sourceTokenizerJson !== undefined) {
@@ -106,7 +107,8 @@ async function readOptional(dir: string, name: string): Promise<Buffer | undefin
 
 async function readRequired(dir: string, name: string): Promise<Buffer> {
   const bytes = await readOptional(dir, name);
-  if (bytes === undefined) throw new TokenizerLoadError(join(dir, name), `not found: a tokenizer folder needs vocab.txt, tokenizer_config.json and special_tokens_map.json`);
+  if (bytes === undefined)
+    throw new TokenizerLoadError(join(dir, name), `not found: a tokenizer folder needs vocab.txt, tokenizer_config.json and special_tokens_map.json`);
   return bytes;
 }
 

@@ -23,7 +23,8 @@ export function tokenizerConfigText(text: string, updates: Readonly<Record<strin
   const members = topLevelMembers(lex(text));
   for (const [key, update] of Object.entries(updates)) {
     const literal = JSON.stringify(update);
-    if (literal === undefined || (typeof update === 'number' && !Number.isFinite(update))) throw new Error(`${file}: ${key} = ${String(update)} has no JSON form`);
+    if (literal === undefined || (typeof update === 'number' && !Number.isFinite(update)))
+      throw new Error(`${file}: ${key} = ${String(update)} has no JSON form`);
     const existing = members.filter((m) => JSON.parse(m.key) === key);
     if (existing.length === 0) members.push({ key: JSON.stringify(key), value: [literal] });
     // A repeated key: JSON readers keep the last one, so every copy gets the new value.

@@ -99,7 +99,14 @@ export function bertTokenizerJson(tokenizer: WordPieceTokenizer, options: BertTo
   const sepId = idOf(sepToken, 'sep');
   // The Rust serializer writes this map with its keys sorted (by UTF-8 bytes, i.e. by code point).
   const specialTokens = new Map<string, TemplateSpecialToken>(
-    [...new Map([[clsToken, clsId], [sepToken, sepId]])].sort(byCodePoints(([token]) => token)).map(([token, id]) => [token, { id: token, ids: [id], tokens: [token] }]),
+    [
+      ...new Map([
+        [clsToken, clsId],
+        [sepToken, sepId],
+      ]),
+    ]
+      .sort(byCodePoints(([token]) => token))
+      .map(([token, id]) => [token, { id: token, ids: [id], tokens: [token] }]),
   );
 
   const addedTokens = [...tokenizer.addedTokens]

@@ -71,7 +71,7 @@ export class WordPieceTokenizer {
     this.isContinuation = new Uint8Array(idToToken.length);
     const prefix = options.wordPiece.continuingSubwordPrefix;
     idToToken.forEach((token, id) => {
-      if (token !== undefined && token.startsWith(prefix) && !addedTokens.has(token)) this.isContinuation[id] = 1;
+      if (token?.startsWith(prefix) && !addedTokens.has(token)) this.isContinuation[id] = 1;
     });
     const n = options.normalizer;
     // The fused pass implements the configuration of cased BERT vocabularies such as KoBigBird's.

@@ -39,7 +39,10 @@ export class AdamW {
   /** Updates applied so far (torch's `step`; the reference keeps `global_step` outside). */
   steps = 0;
 
-  constructor(private readonly variables: ReadonlyMap<string, tf.Variable>, options: AdamWOptions) {
+  constructor(
+    private readonly variables: ReadonlyMap<string, tf.Variable>,
+    options: AdamWOptions,
+  ) {
     this.options = {
       beta1: 0.9,
       beta2: 0.999,
@@ -64,7 +67,8 @@ export class AdamW {
     for (const [name, grad] of grads) {
       const variable = this.variables.get(name);
       if (!variable) throw new Error(`AdamW: a gradient for ${name}, which is not a trained variable`);
-      if (grad.shape.join() !== variable.shape.join()) throw new Error(`AdamW: the gradient of ${name} has shape [${grad.shape}], the variable [${variable.shape}]`);
+      if (grad.shape.join() !== variable.shape.join())
+        throw new Error(`AdamW: the gradient of ${name} has shape [${grad.shape}], the variable [${variable.shape}]`);
       let slots = this.moments.get(name);
       if (!slots) {
         // tf.variable shares its initial value's data: the zeros are disposed once the variable holds them

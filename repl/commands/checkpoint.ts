@@ -14,8 +14,13 @@ export const checkpointLsCommand = defineCommand({
       if (json) {
         for (const v of reader.variables) io.json({ name: v.name, dtype: v.dtype, shape: v.shape });
       } else {
-        io.table(['name', 'dtype', 'shape', 'elements'], reader.variables.map((v) => [v.name, v.dtype, shapeText(v.shape), v.size]));
-        io.text(`${reader.variables.length} variables, ${reader.variables.reduce((n, v) => n + v.size, 0).toLocaleString('en-US')} elements, ${reader.header.numShards} data shard(s)`);
+        io.table(
+          ['name', 'dtype', 'shape', 'elements'],
+          reader.variables.map((v) => [v.name, v.dtype, shapeText(v.shape), v.size]),
+        );
+        io.text(
+          `${reader.variables.length} variables, ${reader.variables.reduce((n, v) => n + v.size, 0).toLocaleString('en-US')} elements, ${reader.header.numShards} data shard(s)`,
+        );
       }
     } finally {
       await reader.close();

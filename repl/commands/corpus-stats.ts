@@ -19,7 +19,10 @@ export const corpusStatsCommand = defineCommand({
     }).finally(progress.stop);
     if (json) return io.json(stats, { indent: 2 });
     const t = stats.totals;
-    io.table(['file', 'format', 'documents', 'sentences', 'bytes'], stats.files.map((f) => [relative(dir, f.path) || f.path, f.format, f.documents, f.sentences, f.bytes]));
+    io.table(
+      ['file', 'format', 'documents', 'sentences', 'bytes'],
+      stats.files.map((f) => [relative(dir, f.path) || f.path, f.format, f.documents, f.sentences, f.bytes]),
+    );
     io.text(`\n${t.files} files, ${t.documents.toLocaleString('en-US')} documents, ${t.sentences.toLocaleString('en-US')} sentences, ${formatBytes(t.bytes)}`);
   },
 });

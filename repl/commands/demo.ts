@@ -1,7 +1,15 @@
 import { join, relative } from 'node:path';
 import { corpusStats } from '../../lib/corpus/index.js';
 import { packageRoot, sampleCorpusDir, sampleTokenizerDir } from '../../lib/package/index.js';
-import { MARK_LEGEND, markedToken, readPretrainingRecords, recordTokens, recordVocab, SAMPLE_BUILD_SETTINGS, shardFileName } from '../../lib/pretraining/index.js';
+import {
+  MARK_LEGEND,
+  markedToken,
+  readPretrainingRecords,
+  recordTokens,
+  recordVocab,
+  SAMPLE_BUILD_SETTINGS,
+  shardFileName,
+} from '../../lib/pretraining/index.js';
 import { loadTokenizer } from '../../lib/tokenizer/index.js';
 import { buildWithProgress } from '../io/build-with-progress.js';
 import { defineCommand } from '../registry/command-definition.js';
@@ -14,15 +22,29 @@ import { describeBuild } from '../views/build-summary.js';
 export const demoCommand = defineCommand({
   path: ['demo'],
   description: 'build pretraining TFRecords from the embedded sample corpus and print what was built (what `npm start` runs)',
-  flags: [{ name: 'output_dir', type: 'path', value: 'dir', default: join(packageRoot, 'out', 'sample-tfrecords'), description: 'where the shards go (replaced on every run)' }],
+  flags: [
+    {
+      name: 'output_dir',
+      type: 'path',
+      value: 'dir',
+      default: join(packageRoot, 'out', 'sample-tfrecords'),
+      description: 'where the shards go (replaced on every run)',
+    },
+  ],
   async run(options, io) {
     const shown = (p: string): string => relative(process.cwd(), p) || p;
     const stats = await corpusStats(sampleCorpusDir);
     io.text(`corpus    ${shown(sampleCorpusDir)}`);
-    io.table(['file', 'documents', 'sentences', 'bytes'], stats.files.map((f) => [relative(sampleCorpusDir, f.path), f.documents, f.sentences, f.bytes]));
+    io.table(
+      ['file', 'documents', 'sentences', 'bytes'],
+      stats.files.map((f) => [relative(sampleCorpusDir, f.path), f.documents, f.sentences, f.bytes]),
+    );
     io.text(`tokenizer ${shown(sampleTokenizerDir)}`);
     io.text('');
-    const manifest = await buildWithProgress({ ...SAMPLE_BUILD_SETTINGS, inputDir: sampleCorpusDir, tokenizerDir: sampleTokenizerDir, outputDir: options.output_dir }, io);
+    const manifest = await buildWithProgress(
+      { ...SAMPLE_BUILD_SETTINGS, inputDir: sampleCorpusDir, tokenizerDir: sampleTokenizerDir, outputDir: options.output_dir },
+      io,
+    );
     io.text(describeBuild(manifest));
 
     const tokenizer = await loadTokenizer(sampleTokenizerDir);

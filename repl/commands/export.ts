@@ -16,9 +16,21 @@ export const exportCommand = defineCommand({
   path: ['export'],
   description: 'TF BigBird checkpoint folder → Hugging Face folder (model.safetensors, config.json, tokenizer files)',
   flags: [
-    { name: 'checkpoint_dir', type: 'path', value: 'dir', required: true, description: "TF checkpoint folder; its newest checkpoint (the 'checkpoint' file) is exported" },
+    {
+      name: 'checkpoint_dir',
+      type: 'path',
+      value: 'dir',
+      required: true,
+      description: "TF checkpoint folder; its newest checkpoint (the 'checkpoint' file) is exported",
+    },
     { name: 'output_dir', type: 'path', value: 'dir', required: true, description: 'the Hugging Face folder to write' },
-    { name: 'big_bird_config_file', type: 'path', value: 'file', default: 'pretrain_config.json', description: 'pretrain_config.json or an HF config.json; relative to --checkpoint_dir' },
+    {
+      name: 'big_bird_config_file',
+      type: 'path',
+      value: 'file',
+      default: 'pretrain_config.json',
+      description: 'pretrain_config.json or an HF config.json; relative to --checkpoint_dir',
+    },
     { name: 'tokenizer_dir', type: 'path', value: 'dir', description: 'tokenizer folder (default: CHECKPOINT_DIR/tokenizer)' },
     { name: 'tokenizer', type: 'boolean', negatable: true, description: 'write no tokenizer files' },
     { name: 'step_on_output', type: 'boolean', description: 'append the step to --output_dir: model.ckpt-600000 → OUTPUT_DIR-600k' },
@@ -41,11 +53,16 @@ export const exportCommand = defineCommand({
       onProgress: progress.update,
     }).finally(progress.stop);
     const { plan } = result;
-    io.table(['TF variable', 'shape', 'Hugging Face parameter', 'shape '], plan.rows.map((r) => [r.tfName, shapeText(r.tfShape), r.transpose ? `${r.hfName} (transposed)` : r.hfName, shapeText(r.hfShape)]));
+    io.table(
+      ['TF variable', 'shape', 'Hugging Face parameter', 'shape '],
+      plan.rows.map((r) => [r.tfName, shapeText(r.tfShape), r.transpose ? `${r.hfName} (transposed)` : r.hfName, shapeText(r.hfShape)]),
+    );
     io.text('');
     if (plan.skipped.length > 0) io.text(`not exported: ${skippedSummary(plan.skipped)}`);
     const seconds = (performance.now() - started) / 1000;
-    io.text(`exported ${result.checkpointPrefix} as ${plan.architecture} (${plan.rows.length} tensors, ${formatBytes(plan.totalBytes)}) in ${seconds.toFixed(1)} s to ${result.outputDir}:`);
+    io.text(
+      `exported ${result.checkpointPrefix} as ${plan.architecture} (${plan.rows.length} tensors, ${formatBytes(plan.totalBytes)}) in ${seconds.toFixed(1)} s to ${result.outputDir}:`,
+    );
     for (const file of result.files) io.text(`  ${file}`);
     for (const note of result.notes) io.text(`note: ${note}`);
   },

@@ -9,7 +9,13 @@ export const importHfCommand = defineCommand({
   description: 'Hugging Face BigBird folder (config.json + model.safetensors) → TF checkpoint folder the KoBigBird trainer and kbb export read',
   flags: [
     { name: 'hf_dir', type: 'path', value: 'dir', required: true, description: 'the Hugging Face model folder' },
-    { name: 'output_dir', type: 'path', value: 'dir', required: true, description: 'where model.ckpt-STEP, checkpoint, pretrain_config.json and tokenizer/ go' },
+    {
+      name: 'output_dir',
+      type: 'path',
+      value: 'dir',
+      required: true,
+      description: 'where model.ckpt-STEP, checkpoint, pretrain_config.json and tokenizer/ go',
+    },
     { name: 'step', type: 'int', value: 'n', default: 0, description: 'global step of the written checkpoint' },
     { name: 'overwrite', type: 'boolean', description: 'replace a checkpoint of that step already there' },
   ],
@@ -23,7 +29,10 @@ export const importHfCommand = defineCommand({
       onProgress: progress.update,
     }).finally(progress.stop);
     const { plan } = result;
-    io.table(['Hugging Face parameter', 'shape', 'TF variable', 'shape '], plan.rows.map((r) => [r.hfName, shapeText(r.hfShape), r.transpose ? `${r.tfName} (transposed)` : r.tfName, shapeText(r.tfShape)]));
+    io.table(
+      ['Hugging Face parameter', 'shape', 'TF variable', 'shape '],
+      plan.rows.map((r) => [r.hfName, shapeText(r.hfShape), r.transpose ? `${r.tfName} (transposed)` : r.tfName, shapeText(r.tfShape)]),
+    );
     io.text('');
     for (const s of plan.skipped) io.text(`not imported: ${s.name} ${shapeText(s.shape)}: ${s.reason}`);
     if (plan.absent.length > 0) io.text(`absent (a MaskedLM model has no NSP head; warm start initialises them fresh): ${plan.absent.join(', ')}`);

@@ -19,7 +19,19 @@ export function describeStatistics(s: MaskingStatistics): string {
     ['replaced (random)', `${s.replaced.toLocaleString('en-US')} (${percent(s.replaced, s.predictions)})`],
   ];
   if (s.unmaskableExamples !== undefined) rows.push(['skipped unmaskable', s.unmaskableExamples.toLocaleString('en-US')]);
-  const spans = s.gramsByLength.map((count, size) => [size, count, percent(count, s.gramsByLength.reduce((a, b) => a + b, 0))] as [number, number, string]).filter(([size]) => size > 0);
+  const spans = s.gramsByLength
+    .map(
+      (count, size) =>
+        [
+          size,
+          count,
+          percent(
+            count,
+            s.gramsByLength.reduce((a, b) => a + b, 0),
+          ),
+        ] as [number, number, string],
+    )
+    .filter(([size]) => size > 0);
   return [
     `statistics from ${s.source === 'manifest' ? MANIFEST_FILE : 'the shards'}`,
     table(['', ''], rows).split('\n').slice(1).join('\n'),
@@ -54,7 +66,10 @@ export const statsCommand = defineCommand({
     if (result.mostMasked.length > 0) {
       io.text('');
       io.text('most-masked tokens:');
-      io.table(['token', 'id', 'predictions', 'share'], result.mostMasked.map((t) => [t.token, t.id, t.count, percent(t.share, 1)]));
+      io.table(
+        ['token', 'id', 'predictions', 'share'],
+        result.mostMasked.map((t) => [t.token, t.id, t.count, percent(t.share, 1)]),
+      );
     }
   },
 });

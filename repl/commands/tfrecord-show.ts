@@ -12,13 +12,19 @@ export const tfrecordShowCommand = defineCommand({
   flags: [
     { name: 'n', type: 'int', value: 'n', default: 1, description: 'examples to show' },
     { name: 'skip', type: 'int', value: 'k', default: 0, description: 'examples to pass over first' },
-    { name: 'tokenizer_dir', type: 'path', value: 'dir', description: "the build's tokenizer (default: the one in the folder's build_manifest.json, else the sample tokenizer)" },
+    {
+      name: 'tokenizer_dir',
+      type: 'path',
+      value: 'dir',
+      description: "the build's tokenizer (default: the one in the folder's build_manifest.json, else the sample tokenizer)",
+    },
     { name: 'json', type: 'boolean', description: 'one JSON object per example: ids, tokens and predictions' },
   ],
   async run(args, io) {
     if (!existsSync(args.file)) throw new Error(`${args.file}: no such file`);
     const manifest = await readBuildManifest(dirname(args.file));
-    const tokenizer = args.tokenizer_dir || manifest ? await buildTokenizer(manifest, args.tokenizer_dir, dirname(args.file)) : await loadTokenizer(sampleTokenizerDir);
+    const tokenizer =
+      args.tokenizer_dir || manifest ? await buildTokenizer(manifest, args.tokenizer_dir, dirname(args.file)) : await loadTokenizer(sampleTokenizerDir);
     let shown = 0;
     for await (const record of readPretrainingRecords(args.file, recordVocab(tokenizer), { skip: args.skip, limit: args.n })) {
       io.signal.throwIfAborted();

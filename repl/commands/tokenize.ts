@@ -8,7 +8,13 @@ export const tokenizeCommand = defineCommand({
   description: 'tokenize text exactly as BertTokenizerFast does and print tokens and ids',
   arguments: [{ name: 'text', type: 'string', variadic: true, description: 'the text to tokenize (several arguments are joined with spaces)' }],
   flags: [
-    { name: 'tokenizer_dir', type: 'path', value: 'dir', default: sampleTokenizerDir, description: 'Hugging Face tokenizer folder (vocab.txt, tokenizer_config.json, special_tokens_map.json)' },
+    {
+      name: 'tokenizer_dir',
+      type: 'path',
+      value: 'dir',
+      default: sampleTokenizerDir,
+      description: 'Hugging Face tokenizer folder (vocab.txt, tokenizer_config.json, special_tokens_map.json)',
+    },
     { name: 'json', type: 'boolean', description: 'print {tokens, ids, wordIds, offsets} as JSON' },
   ],
   async run(args, io) {

@@ -8,11 +8,21 @@ export const warmStartCommand = defineCommand({
   description: 'start BigBird from a BERT TF v1 checkpoint as KoBigBird does: show what maps to what, write DIR/model.ckpt-0',
   flags: [
     { name: 'init_checkpoint', type: 'path', value: 'prefix', required: true, description: 'BERT checkpoint prefix (path/bert_model.ckpt)' },
-    { name: 'config', type: 'path', value: 'file', required: true, description: "BigBird config: Hugging Face config.json or the reference's pretrain_config.json" },
+    {
+      name: 'config',
+      type: 'path',
+      value: 'file',
+      required: true,
+      description: "BigBird config: Hugging Face config.json or the reference's pretrain_config.json",
+    },
     { name: 'output_dir', type: 'path', value: 'dir', required: true, description: 'where model.ckpt-0 and the checkpoint state file go' },
     { name: 'seed', type: 'int', value: 'n', default: WARM_START_DEFAULTS.seed, description: 'seed for the freshly initialised variables' },
     { name: 'overwrite', type: 'boolean', description: 'replace a model.ckpt-0 already in --output_dir' },
-    { name: 'keep_bert_positions', type: 'boolean', description: "reuse BERT's position table rows instead of a fresh table (KoBigBird's random_pos_emb=False)" },
+    {
+      name: 'keep_bert_positions',
+      type: 'boolean',
+      description: "reuse BERT's position table rows instead of a fresh table (KoBigBird's random_pos_emb=False)",
+    },
   ],
   async run(options, io) {
     const { plan, prefix } = await warmStart({
@@ -24,9 +34,15 @@ export const warmStartCommand = defineCommand({
       overwrite: options.overwrite,
       signal: io.signal,
       onPlan: (planned) => {
-        io.table(['BigBird variable', 'shape', 'action', 'from', 'why'], planned.rows.map((r) => [r.target, shapeText(r.shape), r.action, r.source ?? '', r.reason]));
+        io.table(
+          ['BigBird variable', 'shape', 'action', 'from', 'why'],
+          planned.rows.map((r) => [r.target, shapeText(r.shape), r.action, r.source ?? '', r.reason]),
+        );
         io.text('');
-        io.table(['unused in the BERT checkpoint', 'shape', 'why'], planned.unused.map((u) => [u.name, shapeText(u.shape), u.reason]));
+        io.table(
+          ['unused in the BERT checkpoint', 'shape', 'why'],
+          planned.unused.map((u) => [u.name, shapeText(u.shape), u.reason]),
+        );
         io.text('');
       },
     });

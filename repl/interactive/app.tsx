@@ -143,10 +143,12 @@ export function App({ registry, history: saved = [], onHistory, cwd, listDir }: 
     if (key.meta || input === '') return;
     // A paste, or a multiplexer's send-keys, delivers text with Enter, Tab or Ctrl keys in one
     // chunk, which Ink passes on as text: each control character in it acts as its key would.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this splits on.
     for (const part of input.split(/(\r\n|[\x00-\x1f\x7f])/)) {
       if (part === '') continue;
       const action = CONTROL_KEYS[part === '\r\n' ? '\r' : part];
       if (action) act(action);
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: a control character without a key action is dropped, not typed.
       else if (!/^[\x00-\x1f\x7f]$/.test(part)) update(insertText(current.current, part));
     }
   });

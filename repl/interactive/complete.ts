@@ -71,14 +71,16 @@ export function complete(textBeforeCursor: string, registry: Registry, options: 
   const match = findCommand(registry, before);
   if (!match.command) {
     // A group word so far: its subcommands.
-    if (match.group && before.length === 1) return result(registry.commands.filter((c) => c.path[0] === match.group!.name && c.path.length > 1).map((c) => c.path[1]));
+    if (match.group && before.length === 1)
+      return result(registry.commands.filter((c) => c.path[0] === match.group!.name && c.path.length > 1).map((c) => c.path[1]));
     return result([]);
   }
   const command = match.command;
   const flags = (command.flags ?? []).filter((f) => !f.hidden);
   const previous = before.at(-1)!;
-  const valueOf = previous.startsWith('--') && before.length > match.consumed ? flags.find((f) => `--${f.name}` === previous && f.type !== 'boolean') : undefined;
-  if (valueOf) return valueOf.type === 'path' ? result(completePath(current.value, cwd, listDir)) : result([]);
+  const valueFlag =
+    previous.startsWith('--') && before.length > match.consumed ? flags.find((f) => `--${f.name}` === previous && f.type !== 'boolean') : undefined;
+  if (valueFlag) return valueFlag.type === 'path' ? result(completePath(current.value, cwd, listDir)) : result([]);
   if (current.value.startsWith('-')) {
     const used = new Set(before.slice(match.consumed));
     return result(flags.flatMap(flagWords).filter((w) => !used.has(w)));
@@ -95,7 +97,12 @@ export function complete(textBeforeCursor: string, registry: Registry, options: 
   const args = command.arguments ?? [];
   const arg = args[Math.min(index, args.length - 1)];
   if (arg && (index < args.length || arg.variadic) && arg.type === 'path') return result(completePath(current.value, cwd, listDir));
-  if (command.path[0] === 'help') return result(before.length === 1 ? registry.commands.map((c) => c.path[0]) : registry.commands.filter((c) => c.path[0] === before[1] && c.path.length > 1).map((c) => c.path[1]));
+  if (command.path[0] === 'help')
+    return result(
+      before.length === 1
+        ? registry.commands.map((c) => c.path[0])
+        : registry.commands.filter((c) => c.path[0] === before[1] && c.path.length > 1).map((c) => c.path[1]),
+    );
   return result([]);
 }
 

@@ -11,7 +11,10 @@ const KEEP = 1000;
 export function loadHistory(path: string): string[] {
   try {
     if (!existsSync(path)) return [];
-    return readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '').slice(-KEEP);
+    return readFileSync(path, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .slice(-KEEP);
   } catch {
     return [];
   }

@@ -9,10 +9,15 @@ export const emptyLine: LineState = { text: '', cursor: 0 };
 export const lineOf = (text: string): LineState => ({ text, cursor: text.length });
 
 /** Code points, so a cursor step never splits a surrogate pair (emoji, rare Hanja). */
-const previousBoundary = (text: string, at: number): number => (at >= 2 && /[\uDC00-\uDFFF]/.test(text[at - 1]) && /[\uD800-\uDBFF]/.test(text[at - 2]) ? at - 2 : Math.max(0, at - 1));
-const nextBoundary = (text: string, at: number): number => (/[\uD800-\uDBFF]/.test(text[at] ?? '') && /[\uDC00-\uDFFF]/.test(text[at + 1] ?? '') ? at + 2 : Math.min(text.length, at + 1));
+const previousBoundary = (text: string, at: number): number =>
+  at >= 2 && /[\uDC00-\uDFFF]/.test(text[at - 1]) && /[\uD800-\uDBFF]/.test(text[at - 2]) ? at - 2 : Math.max(0, at - 1);
+const nextBoundary = (text: string, at: number): number =>
+  /[\uD800-\uDBFF]/.test(text[at] ?? '') && /[\uDC00-\uDFFF]/.test(text[at + 1] ?? '') ? at + 2 : Math.min(text.length, at + 1);
 
-export const insertText = (s: LineState, text: string): LineState => ({ text: s.text.slice(0, s.cursor) + text + s.text.slice(s.cursor), cursor: s.cursor + text.length });
+export const insertText = (s: LineState, text: string): LineState => ({
+  text: s.text.slice(0, s.cursor) + text + s.text.slice(s.cursor),
+  cursor: s.cursor + text.length,
+});
 
 export function deleteBackward(s: LineState): LineState {
   const at = previousBoundary(s.text, s.cursor);

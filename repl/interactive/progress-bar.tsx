@@ -16,8 +16,7 @@ export function ProgressBar({ progress, width = 30 }: ProgressBarProps) {
   return (
     <Box>
       <Text>
-        {progress.label}{' '}
-        <Text color="cyan">{'█'.repeat(filled)}</Text>
+        {progress.label} <Text color="cyan">{'█'.repeat(filled)}</Text>
         <Text dimColor>{'░'.repeat(width - filled)}</Text> {Math.floor(figures.fraction * 100)}% | {figures.done} of {figures.total}
         {extra} | {figures.rate} | ETA {figures.eta}
       </Text>

@@ -1,6 +1,6 @@
 import { registry } from '../registry/commands.js';
-import { importInkLive } from './import-ink-live.js';
 import { appendHistory, defaultHistoryPath, loadHistory } from './history-file.js';
+import { importInkLive } from './import-ink-live.js';
 import { runPlainRepl } from './plain-repl.js';
 
 /**

@@ -54,7 +54,10 @@ export type AnyCommand = CommandDefinition<any>;
 type ValueOf<T extends ValueType> = T extends 'int' | 'float' ? number : T extends 'boolean' ? boolean : string;
 
 /** A flag's parsed value: always there when required, defaulted or negatable; else possibly undefined. */
-type FlagValue<F extends FlagDefinition> = F extends { readonly required: true } | { readonly default: string | number | boolean } | { readonly negatable: true }
+type FlagValue<F extends FlagDefinition> = F extends
+  | { readonly required: true }
+  | { readonly default: string | number | boolean }
+  | { readonly negatable: true }
   ? ValueOf<F['type']>
   : ValueOf<F['type']> | undefined;
 

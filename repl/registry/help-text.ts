@@ -23,11 +23,24 @@ export function usage(command: AnyCommand): string {
 export function commandHelp(command: AnyCommand): string {
   const lines = [`${command.path.join(' ')}: ${command.description}`, '', `usage: ${usage(command)}`];
   const args = command.arguments ?? [];
-  if (args.length > 0) lines.push('', table(['argument', 'description'], args.map((a) => [argumentSyntax(a), a.description])));
+  if (args.length > 0)
+    lines.push(
+      '',
+      table(
+        ['argument', 'description'],
+        args.map((a) => [argumentSyntax(a), a.description]),
+      ),
+    );
   const flags = (command.flags ?? []).filter((f) => !f.hidden);
   if (flags.length > 0) {
     const value = (f: FlagDefinition): string => (f.required ? 'required' : f.negatable ? 'on' : f.default === undefined ? '' : String(f.default));
-    lines.push('', table(['flag', 'type', 'default', 'description'], flags.map((f) => [flagSyntax(f), f.type, value(f), f.description])));
+    lines.push(
+      '',
+      table(
+        ['flag', 'type', 'default', 'description'],
+        flags.map((f) => [flagSyntax(f), f.type, value(f), f.description]),
+      ),
+    );
   }
   return lines.join('\n');
 }
@@ -36,7 +49,14 @@ export function commandHelp(command: AnyCommand): string {
 export function overviewHelp(registry: Registry): string {
   return [
     'commands:',
-    table(['command', 'description'], registry.commands.map((c) => [c.path.join(' '), c.description])).split('\n').slice(1).map((l) => `  ${l}`).join('\n'),
+    table(
+      ['command', 'description'],
+      registry.commands.map((c) => [c.path.join(' '), c.description]),
+    )
+      .split('\n')
+      .slice(1)
+      .map((l) => `  ${l}`)
+      .join('\n'),
     '',
     'help COMMAND shows its flags. At the kbb> prompt: Tab completes, ↑/↓ walk the history, Ctrl-C cancels a running command, exit or Ctrl-D leaves.',
   ].join('\n');

@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { kbbVersion } from '../../lib/package/index.js';
 import type { CommandIo } from '../io/command-io.js';
 import type { AnyCommand, FlagDefinition, ValueType } from './command-definition.js';
 import type { Registry } from './registry.js';
@@ -69,7 +70,7 @@ function configure(command: Command, options: CommanderOptions): Command {
 
 /** The `kbb` command line, built from the registry (the REPL builds the same one for each line). */
 export function toCommander(registry: Registry, options: CommanderOptions): Command {
-  const program = configure(new Command().name('kbb').description(PROGRAM_DESCRIPTION).version('0.1.0').helpCommand(false), options);
+  const program = configure(new Command().name('kbb').description(PROGRAM_DESCRIPTION).version(kbbVersion()).helpCommand(false), options);
   const groups = new Map<string, Command>();
   for (const definition of registry.commands) {
     let parent = program;

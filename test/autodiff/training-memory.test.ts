@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hfConfigFromJson } from '../../lib/model/config-files.js';
-import { BigBirdModel, BigBirdWeights, bigBirdModelVariables, type BigBirdConfig, type NamedArray } from '../../lib/model/index.js';
 import { leanVariableGrads } from '../../lib/autodiff/lean-gradients.js';
 import { peakDataBytes } from '../../lib/autodiff/memory-meter.js';
+import { hfConfigFromJson } from '../../lib/model/config-files.js';
+import { type BigBirdConfig, BigBirdModel, BigBirdWeights, bigBirdModelVariables, type NamedArray } from '../../lib/model/index.js';
 import { AdamW } from '../../lib/train/adamw.js';
 import { useTestBackend } from '../helpers/tf-backend.js';
 
@@ -102,7 +102,8 @@ describe('training-step memory (block-sparse, 512 tokens, train mode)', () => {
     expect(overResting).toBeLessThan(BOUND_MIB);
     const profile = await tf.profile(step);
     // No [S × S] tensor either, forward, backward or recomputed.
-    for (const kernel of profile.kernels) for (const shape of kernel.outputShapes) expect(shape.filter((d) => d === SEQ).length, `${kernel.name} [${shape}]`).toBeLessThan(2);
+    for (const kernel of profile.kernels)
+      for (const shape of kernel.outputShapes) expect(shape.filter((d) => d === SEQ).length, `${kernel.name} [${shape}]`).toBeLessThan(2);
 
     step();
     const after = tf.memory();

@@ -125,5 +125,7 @@ export function expectSameOutcome(wasm: Outcome, cpu: Outcome, what: string): vo
   expect(wasm.shape, `${what}: shape`).toEqual(cpu.shape);
   expectClose(wasm.values, cpu.values, `${what}: values`);
   expect(wasm.gradients.length, `${what}: gradient count`).toBe(cpu.gradients.length);
-  wasm.gradients.forEach((g, i) => expectClose(g, cpu.gradients[i], `${what}: gradient ${i}`));
+  wasm.gradients.forEach((g, i) => {
+    expectClose(g, cpu.gradients[i], `${what}: gradient ${i}`);
+  });
 }

@@ -8,16 +8,14 @@ import { expectClose, inputValues, useWasmAndCpu } from './backend-parity.js';
  * their gradient back), and gathers at indices computed here. On cpu and on wasm.
  */
 
-function gradientsOf(
-  f: (...xs: tf.Tensor[]) => tf.Tensor,
-  inputs: readonly (readonly number[])[],
-  seed: number,
-): number[][] {
+function gradientsOf(f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: readonly (readonly number[])[], seed: number): number[][] {
   return tf.tidy(() => {
     const xs = inputs.map((shape, i) => tf.tensor(inputValues({ shape }, seed + i), shape as number[]));
     const probe = f(...xs);
     const weights = tf.tensor(inputValues({ shape: probe.shape }, seed + 99), probe.shape);
-    return tf.grads((...ys: tf.Tensor[]) => tf.sum(tf.mul(f(...ys), weights)))(xs).map((g) => Array.from(g.dataSync()));
+    return tf
+      .grads((...ys: tf.Tensor[]) => tf.sum(tf.mul(f(...ys), weights)))(xs)
+      .map((g) => Array.from(g.dataSync()));
   });
 }
 
@@ -29,7 +27,9 @@ function expectSameGradients(
   const actual = gradientsOf(fixed, inputs, 7);
   const expected = gradientsOf(reference, inputs, 7);
   expect(actual.length).toBe(expected.length);
-  actual.forEach((g, i) => expectClose(g, expected[i], `gradient ${i}`));
+  actual.forEach((g, i) => {
+    expectClose(g, expected[i], `gradient ${i}`);
+  });
 }
 
 const broadcastBoth = (f: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor) => (a: tf.Tensor, b: tf.Tensor) => {
@@ -85,8 +85,19 @@ describe.each(['cpu', 'wasm'])('fixed gradients on %s', (backend) => {
     ['minimum', tf.minimum],
     ['maximum', tf.maximum],
   ] as const)('%s with broadcasting', (_, op) => {
-    expectSameGradients((a, b) => op(a, b), broadcastBoth((a, b) => op(a, b)), [[3, 4, 5], [4, 1]]);
-    expectSameGradients((a, b) => op(a, b), broadcastBoth((a, b) => op(a, b)), [[5], [2, 3, 1]]);
+    expectSameGradients(
+      (a, b) => op(a, b),
+      broadcastBoth((a, b) => op(a, b)),
+      [
+        [3, 4, 5],
+        [4, 1],
+      ],
+    );
+    expectSameGradients(
+      (a, b) => op(a, b),
+      broadcastBoth((a, b) => op(a, b)),
+      [[5], [2, 3, 1]],
+    );
   });
 
   test('maximum and minimum with ties split the gradient as tfjs-core does (all to a)', () => {
@@ -99,12 +110,30 @@ describe.each(['cpu', 'wasm'])('fixed gradients on %s', (backend) => {
   });
 
   test.each([
-    [[4, 5, 6], [0, 1, 0], [4, 5, 6], [2, 2, 1]],
-    [[4, 5, 6], [3, -1, 5], [0, 0, 0], [-1, -2, -3]],
-    [[7, 3], [1, 0], [7, 3], [3, 1]],
+    [
+      [4, 5, 6],
+      [0, 1, 0],
+      [4, 5, 6],
+      [2, 2, 1],
+    ],
+    [
+      [4, 5, 6],
+      [3, -1, 5],
+      [0, 0, 0],
+      [-1, -2, -3],
+    ],
+    [
+      [7, 3],
+      [1, 0],
+      [7, 3],
+      [3, 1],
+    ],
   ] as const)('stridedSlice of [%j] from %j to %j by %j', (shape, begin, end, strides) => {
     const positions = stridedPositions(shape, begin, end, strides);
-    const sliceShape = tf.tidy(() => tf.stridedSlice(tf.zeros(shape as unknown as number[]), begin as unknown as number[], end as unknown as number[], strides as unknown as number[]).shape);
+    const sliceShape = tf.tidy(
+      () =>
+        tf.stridedSlice(tf.zeros(shape as unknown as number[]), begin as unknown as number[], end as unknown as number[], strides as unknown as number[]).shape,
+    );
     expect(positions.length).toBe(sliceShape.reduce((p, q) => p * q, 1));
     expectSameGradients(
       (x) => tf.stridedSlice(x, begin as unknown as number[], end as unknown as number[], strides as unknown as number[]),
@@ -115,20 +144,36 @@ describe.each(['cpu', 'wasm'])('fixed gradients on %s', (backend) => {
 
   test('gather with batchDims 2 equals per-batch gathers', () => {
     const ids = [
-      [[1, 3, 3, 0], [9, 1, 2, 2], [8, 7, 6, 5]],
-      [[4, 4, 0, 1], [9, 9, 2, 3], [5, 7, 0, 6]],
+      [
+        [1, 3, 3, 0],
+        [9, 1, 2, 2],
+        [8, 7, 6, 5],
+      ],
+      [
+        [4, 4, 0, 1],
+        [9, 9, 2, 3],
+        [5, 7, 0, 6],
+      ],
     ];
     const indices = tf.tensor3d(ids, [2, 3, 4], 'int32');
     expectSameGradients(
       (x) => tf.gather(x, indices, 2, 2),
-      (x) => tf.stack(ids.map((perHead, b) => tf.stack(perHead.map((row, h) => tf.gather(tf.squeeze(tf.slice(x, [b, h, 0, 0], [1, 1, -1, -1]), [0, 1]), tf.tensor1d(row, 'int32')))))),
+      (x) =>
+        tf.stack(
+          ids.map((perHead, b) =>
+            tf.stack(perHead.map((row, h) => tf.gather(tf.squeeze(tf.slice(x, [b, h, 0, 0], [1, 1, -1, -1]), [0, 1]), tf.tensor1d(row, 'int32')))),
+          ),
+        ),
       [[2, 3, 10, 5]],
     );
     indices.dispose();
   });
 
   test('gather with batchDims 1 on a later axis equals per-batch gathers', () => {
-    const ids = [[1, 3, 9], [0, 0, 2]];
+    const ids = [
+      [1, 3, 9],
+      [0, 0, 2],
+    ];
     const indices = tf.tensor2d(ids, [2, 3], 'int32');
     expectSameGradients(
       (x) => tf.gather(x, indices, 2, 1),

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { expectSameOutcome, runOn, useWasmAndCpu, type InputSpec } from './backend-parity.js';
+import { expectSameOutcome, type InputSpec, runOn, useWasmAndCpu } from './backend-parity.js';
 
 /**
  * The sweep over the ops BigBird training uses: forward values and gradients on wasm (with
@@ -36,12 +36,24 @@ const cases: Case[] = [
   { name: 'gather rows', inputs: [f32(10, 4), ints([1, 3, 3, 0, 9, 1])], f: (x, i) => tf.gather(x, i) },
   { name: 'gather axis 1', inputs: [f32(3, 10, 4), ints([1, 3, 3, 0, 9, 1])], f: (x, i) => tf.gather(x, i, 1) },
   { name: 'gather 2-D indices', inputs: [f32(10, 4), ints([1, 3, 3, 0, 9, 1], [2, 3])], f: (x, i) => tf.gather(x, i) },
-  { name: 'gather rows of ≥ 64 elements (key/value blocks), repeated indices', inputs: [f32(10, 4, 32), ints([3, 0, 9, 3, 1], [5])], f: (x, i) => tf.gather(x, i, 0) },
+  {
+    name: 'gather rows of ≥ 64 elements (key/value blocks), repeated indices',
+    inputs: [f32(10, 4, 32), ints([3, 0, 9, 3, 1], [5])],
+    f: (x, i) => tf.gather(x, i, 0),
+  },
   { name: 'gather rows of ≥ 64 elements along axis 1', inputs: [f32(2, 10, 80), ints([9, 0, 4, 4], [2, 2])], f: (x, i) => tf.gather(x, i, 1) },
   { name: 'gather batchDims 1', inputs: [f32(2, 10, 4), ints([1, 3, 3, 0, 9, 1], [2, 3])], f: (x, i) => tf.gather(x, i, 1, 1) },
-  { name: 'gather batchDims 2 (random-attention blocks)', inputs: [f32(2, 3, 10, 4), ints([1, 3, 3, 0, 9, 1, 2, 2, 8, 7, 6, 5, 4, 4, 0, 1, 9, 9, 2, 3, 5, 7, 0, 6, 2, 8, 1, 3, 5, 7], [2, 3, 5])], f: (x, i) => tf.gather(x, i, 2, 2) },
+  {
+    name: 'gather batchDims 2 (random-attention blocks)',
+    inputs: [f32(2, 3, 10, 4), ints([1, 3, 3, 0, 9, 1, 2, 2, 8, 7, 6, 5, 4, 4, 0, 1, 9, 9, 2, 3, 5, 7, 0, 6, 2, 8, 1, 3, 5, 7], [2, 3, 5])],
+    f: (x, i) => tf.gather(x, i, 2, 2),
+  },
   { name: 'gather batchDims 1, axis 2', inputs: [f32(2, 3, 10, 4), ints([1, 3, 9, 0], [2, 2])], f: (x, i) => tf.gather(x, i, 2, 1) },
-  { name: 'gather batchDims 1 of int32', inputs: [ints([-7, 2 ** 31 - 1, -(2 ** 31), 5, 6, 7], [2, 3]), ints([2, 0, 1, 1], [2, 2])], f: (x, i) => tf.gather(x, i, 1, 1) },
+  {
+    name: 'gather batchDims 1 of int32',
+    inputs: [ints([-7, 2 ** 31 - 1, -(2 ** 31), 5, 6, 7], [2, 3]), ints([2, 0, 1, 1], [2, 2])],
+    f: (x, i) => tf.gather(x, i, 1, 1),
+  },
   { name: 'add broadcast', inputs: [f32(3, 1, 5), f32(4, 5)], f: (a, b) => tf.add(a, b) },
   { name: 'sub broadcast', inputs: [f32(3, 4, 5), f32(5)], f: (a, b) => tf.sub(a, b) },
   { name: 'mul broadcast', inputs: [f32(3, 4, 1), f32(1, 4, 5)], f: (a, b) => tf.mul(a, b) },
@@ -81,8 +93,16 @@ const cases: Case[] = [
   { name: 'stridedSlice', inputs: [f32(4, 5, 6)], f: (x) => tf.stridedSlice(x, [0, 1, 0], [4, 5, 6], [2, 2, 1]) },
   { name: 'stridedSlice negative strides', inputs: [f32(4, 5, 6)], f: (x) => tf.stridedSlice(x, [3, -1, 0], [0, 0, 6], [-1, -2, 1]) },
   { name: 'stridedSlice masks', inputs: [f32(4, 5, 6)], f: (x) => tf.stridedSlice(x, [1, 0, 2], [3, 0, 5], [1, 1, 1], 0b010, 0b010, 0, 0, 0b001) },
-  { name: 'stridedSlice of int32 (negative and extreme values)', inputs: [ints([-1, 4, -(2 ** 31), 2 ** 31 - 1, 7, -5, 0, 9, 2139095041, -4194304, 3, 1], [3, 4])], f: (x) => tf.stridedSlice(x, [0, 3], [3, 0], [1, -2]) },
-  { name: 'stridedSlice of bool', inputs: [ints([1, 0, 0, 1, 1, 1, 0, 1, 0, 0, 1, 0], [3, 4])], f: (x) => tf.stridedSlice(tf.cast(x, 'bool'), [0, 1], [3, 4], [2, 1]) },
+  {
+    name: 'stridedSlice of int32 (negative and extreme values)',
+    inputs: [ints([-1, 4, -(2 ** 31), 2 ** 31 - 1, 7, -5, 0, 9, 2139095041, -4194304, 3, 1], [3, 4])],
+    f: (x) => tf.stridedSlice(x, [0, 3], [3, 0], [1, -2]),
+  },
+  {
+    name: 'stridedSlice of bool',
+    inputs: [ints([1, 0, 0, 1, 1, 1, 0, 1, 0, 0, 1, 0], [3, 4])],
+    f: (x) => tf.stridedSlice(tf.cast(x, 'bool'), [0, 1], [3, 4], [2, 1]),
+  },
   { name: 'stack', inputs: [f32(3, 4), f32(3, 4)], f: (a, b) => tf.stack([a, b], 1) },
   { name: 'unstack', inputs: [f32(3, 4, 2)], f: (x) => tf.mul(tf.unstack(x, 1)[2], tf.unstack(x, 1)[0]) },
   { name: 'tile', inputs: [f32(2, 3)], f: (x) => tf.tile(x, [2, 3]) },
@@ -114,10 +134,19 @@ const cases: Case[] = [
   { name: 'maximum ties', inputs: [given([1, 2, 3, 4]), given([1, 0, 3, 5])], f: (a, b) => tf.maximum(a, b) },
   { name: 'minimum int32', inputs: [ints([1, 2, 3, 4]), ints([1, 0, 3, 5])], f: (a, b) => tf.minimum(a, b) },
   // (Out-of-range ids: forward only, their gradient is a gather that rejects them on every backend.)
-  { name: 'unsortedSegmentSum: repeated, negative, out-of-range ids, empty segments', inputs: [f32(7, 3), ints([0, 2, 2, -1, 7, 2, 0])], f: (x, i) => tf.unsortedSegmentSum(x, i as tf.Tensor1D, 6), differentiate: [] },
+  {
+    name: 'unsortedSegmentSum: repeated, negative, out-of-range ids, empty segments',
+    inputs: [f32(7, 3), ints([0, 2, 2, -1, 7, 2, 0])],
+    f: (x, i) => tf.unsortedSegmentSum(x, i as tf.Tensor1D, 6),
+    differentiate: [],
+  },
   // (Ids of rank ≥ 2 are left out: cpu's kernel then sums only over the first axis, TensorFlow's
   // semantics — and this wasm kernel's — sum over all the ids' axes.)
-  { name: 'unsortedSegmentSum of int32', inputs: [ints([5, -3, 2 ** 20, 7], [4, 1]), ints([1, 1, 0, 1])], f: (x, i) => tf.unsortedSegmentSum(x, i as tf.Tensor1D, 2) },
+  {
+    name: 'unsortedSegmentSum of int32',
+    inputs: [ints([5, -3, 2 ** 20, 7], [4, 1]), ints([1, 1, 0, 1])],
+    f: (x, i) => tf.unsortedSegmentSum(x, i as tf.Tensor1D, 2),
+  },
   { name: 'addN', inputs: [f32(3, 4), f32(3, 4), f32(3, 4)], f: (a, b, c) => tf.addN([a, b, c]) },
   { name: 'erf', inputs: [f32(10)], f: (x) => tf.erf(x) },
   { name: 'argMax', inputs: [f32(3, 7)], f: (x) => tf.argMax(x, 1), differentiate: [] },

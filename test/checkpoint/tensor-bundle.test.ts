@@ -41,12 +41,25 @@ const ckpt = (folder: string, prefix: string): string => fixture('tf-checkpoints
 describe.skipIf(!hasFixtures)('TensorFlow-written checkpoints (../shared/fixtures/tf-checkpoints)', () => {
   for (const [folder, prefix, dumpName] of CASES) {
     it(`${folder}/${prefix}: every entry and every value equal the reference dump`, async () => {
-      const dump = JSON.parse(readFileSync(fixture('tf-checkpoints', folder, dumpName), 'utf8')) as { header: { num_shards: number; version: { producer: number } }; tensors: DumpTensor[] };
+      const dump = JSON.parse(readFileSync(fixture('tf-checkpoints', folder, dumpName), 'utf8')) as {
+        header: { num_shards: number; version: { producer: number } };
+        tensors: DumpTensor[];
+      };
       const reader = await CheckpointReader.open(ckpt(folder, prefix));
       try {
         expect(reader.header.numShards).toBe(dump.header.num_shards);
         expect(reader.header.version.producer).toBe(dump.header.version.producer);
-        expect(reader.variables.map((v) => ({ name: v.name, dtype: v.dtype, shape: v.shape, shard_id: v.shardId, offset: v.offset, size: v.byteLength, crc32c: v.crc32c }))).toEqual(
+        expect(
+          reader.variables.map((v) => ({
+            name: v.name,
+            dtype: v.dtype,
+            shape: v.shape,
+            shard_id: v.shardId,
+            offset: v.offset,
+            size: v.byteLength,
+            crc32c: v.crc32c,
+          })),
+        ).toEqual(
           dump.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, shard_id: t.shard_id, offset: t.offset, size: t.size, crc32c: t.crc32c })),
         );
         for (const t of dump.tensors) {
@@ -57,16 +70,33 @@ describe.skipIf(!hasFixtures)('TensorFlow-written checkpoints (../shared/fixture
           const tensor = await reader.read(t.name);
           const values = Array.from(tensor.values as ArrayLike<number | bigint | Uint8Array>);
           if (t.dtype === 'string') {
-            expect(values.map((s) => (s as Uint8Array).length), t.name).toEqual(t.string_lengths);
+            expect(
+              values.map((s) => (s as Uint8Array).length),
+              t.name,
+            ).toEqual(t.string_lengths);
             // The dump shows each element's first 24 bytes in hex.
-            expect(values.map((s) => `${Buffer.from(s as Uint8Array).toString('hex').slice(0, 48)}...`), t.name).toEqual(t.first_values);
+            expect(
+              values.map(
+                (s) =>
+                  `${Buffer.from(s as Uint8Array)
+                    .toString('hex')
+                    .slice(0, 48)}...`,
+              ),
+              t.name,
+            ).toEqual(t.first_values);
             continue;
           }
           const numbers = values.map(Number);
           expect(numbers.slice(0, t.first_values!.length), t.name).toEqual(t.first_values);
           const sum = numbers.reduce((a, b) => a + b, 0);
           // The dump's sums were taken in another order (numpy's pairwise float32 sum): allow rounding only.
-          expect(Math.abs(sum - t.sum!), t.name).toBeLessThanOrEqual(1e-5 * Math.max(1, numbers.reduce((a, b) => a + Math.abs(b), 0)));
+          expect(Math.abs(sum - t.sum!), t.name).toBeLessThanOrEqual(
+            1e-5 *
+              Math.max(
+                1,
+                numbers.reduce((a, b) => a + Math.abs(b), 0),
+              ),
+          );
         }
       } finally {
         await reader.close();
@@ -79,7 +109,9 @@ describe.skipIf(!hasFixtures)('TensorFlow-written checkpoints (../shared/fixture
     expect((await reader.read('global_step')).values).toEqual(new BigInt64Array([20n]));
     const words = reader.variable('bert/embeddings/word_embeddings');
     expect([words.dtype, words.shape, words.offset, words.byteLength]).toEqual(['float32', [15, 4], 960, 240]);
-    expect(Array.from((await reader.read(words.name)).values as Float32Array).slice(0, 4)).toEqual([-0.0062598074, 0.020772612, 0.025258726, 0.022320498].map(Math.fround));
+    expect(Array.from((await reader.read(words.name)).values as Float32Array).slice(0, 4)).toEqual(
+      [-0.0062598074, 0.020772612, 0.025258726, 0.022320498].map(Math.fround),
+    );
     await reader.close();
   });
 
@@ -96,12 +128,16 @@ describe.skipIf(!hasFixtures)('TensorFlow-written checkpoints (../shared/fixture
         data: async () => (v.dtype === 'string' ? ((await reader.read(v.name)).values as Uint8Array[]) : reader.readBytes(v.name)),
       }));
       await writeCheckpoint(target, tensors, { numShards: reader.header.numShards });
-      const shards = Array.from({ length: reader.header.numShards }, (_, s) => `.data-${String(s).padStart(5, '0')}-of-${String(reader.header.numShards).padStart(5, '0')}`);
+      const shards = Array.from(
+        { length: reader.header.numShards },
+        (_, s) => `.data-${String(s).padStart(5, '0')}-of-${String(reader.header.numShards).padStart(5, '0')}`,
+      );
       for (const suffix of shards) expect(readFileSync(target + suffix).equals(readFileSync(ckpt(folder, prefix) + suffix)), suffix).toBe(true);
       if (UNCOMPRESSED.has(folder)) expect(readFileSync(`${target}.index`).equals(readFileSync(`${ckpt(folder, prefix)}.index`))).toBe(true);
       const reread = await CheckpointReader.open(target);
       expect(reread.variables).toEqual(reader.variables);
-      for (const v of reader.variables) expect(Buffer.from(await reread.readBytes(v.name)).equals(Buffer.from(await reader.readBytes(v.name))), v.name).toBe(true);
+      for (const v of reader.variables)
+        expect(Buffer.from(await reread.readBytes(v.name)).equals(Buffer.from(await reader.readBytes(v.name))), v.name).toBe(true);
       await Promise.all([reader.close(), reread.close()]);
     });
   }
@@ -150,7 +186,9 @@ describe.skipIf(!hasFixtures)('TensorFlow-written checkpoints (../shared/fixture
       data[960] ^= 0x10; // first byte of bert/embeddings/word_embeddings
       writeFileSync(`${flipped}.data-00000-of-00001`, data);
       const r2 = await CheckpointReader.open(flipped);
-      await expect(r2.read('bert/embeddings/word_embeddings')).rejects.toThrow(`${flipped}.data-00000-of-00001: variable bert/embeddings/word_embeddings: checksum mismatch`);
+      await expect(r2.read('bert/embeddings/word_embeddings')).rejects.toThrow(
+        `${flipped}.data-00000-of-00001: variable bert/embeddings/word_embeddings: checksum mismatch`,
+      );
       await expect(r2.read('bert/embeddings/LayerNorm/beta')).resolves.toMatchObject({ dtype: 'float32' });
       await r2.close();
 
@@ -192,7 +230,9 @@ describe('writing checkpoints (no fixtures needed)', () => {
   it('a tensor whose bytes do not fit its shape stops the write, leaving no file behind', async () => {
     const sub = join(dir, 'refused');
     (await import('node:fs')).mkdirSync(sub);
-    await expect(writeCheckpoint(join(sub, 'model.ckpt-0'), [{ name: 'w', dtype: 'float32', shape: [2, 2], data: new Uint8Array(12) }])).rejects.toThrow('variable w: 12 bytes given, float32 [2,2] needs 16');
+    await expect(writeCheckpoint(join(sub, 'model.ckpt-0'), [{ name: 'w', dtype: 'float32', shape: [2, 2], data: new Uint8Array(12) }])).rejects.toThrow(
+      'variable w: 12 bytes given, float32 [2,2] needs 16',
+    );
     expect((await import('node:fs')).readdirSync(sub)).toEqual([]);
   });
 });

@@ -9,7 +9,15 @@ import { fixture, hasFixtures } from '../helpers/fixtures.js';
 const dir = mkdtempSync(join(tmpdir(), 'kbb-warm-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const BASE = { vocab_size: 32500, hidden_size: 768, num_hidden_layers: 12, intermediate_size: 3072, max_position_embeddings: 4096, type_vocab_size: 2, initializer_range: 0.02 };
+const BASE = {
+  vocab_size: 32500,
+  hidden_size: 768,
+  num_hidden_layers: 12,
+  intermediate_size: 3072,
+  max_position_embeddings: 4096,
+  type_vocab_size: 2,
+  initializer_range: 0.02,
+};
 
 describe('BigBird variables (spec §3.7)', () => {
   it('the base model has 114,380,022 parameters in 16 + 16 per layer variables', () => {
@@ -43,14 +51,20 @@ describe.skipIf(!hasFixtures)('warm start BERT → BigBird on keras-bert-tiny (.
     const reasons = new Map<string, number>();
     for (const u of plan.unused) reasons.set(u.reason, (reasons.get(u.reason) ?? 0) + 1);
     // 46 variables × (adam_m, adam_v), global_step, and BERT's 16-row position table.
-    expect(Object.fromEntries(reasons)).toEqual({ 'optimizer state': 92, 'step counter: the BigBird run starts at step 0': 1, "random_pos_emb: BERT's 16-row position table is not reused": 1 });
+    expect(Object.fromEntries(reasons)).toEqual({
+      'optimizer state': 92,
+      'step counter: the BigBird run starts at step 0': 1,
+      "random_pos_emb: BERT's 16-row position table is not reused": 1,
+    });
     await reader.close();
   });
 
   it('a vocabulary that differs from the BERT is refused, naming each variable and both shapes', async () => {
     const reader = await CheckpointReader.open(prefix());
     const target = bigBirdVariables(await readBigBirdConfig(tinyConfig({ vocab_size: 16 })));
-    expect(() => planWarmStart(reader.variables, target)).toThrow(/2 shape mismatch.*\n.*bert\/embeddings\/word_embeddings: checkpoint bert\/embeddings\/word_embeddings is \[15,4\], the BigBird config needs \[16,4\]\n.*cls\/predictions\/output_bias/);
+    expect(() => planWarmStart(reader.variables, target)).toThrow(
+      /2 shape mismatch.*\n.*bert\/embeddings\/word_embeddings: checkpoint bert\/embeddings\/word_embeddings is \[15,4\], the BigBird config needs \[16,4\]\n.*cls\/predictions\/output_bias/,
+    );
     await reader.close();
   });
 

@@ -60,7 +60,10 @@ interface TinyCheckpoint {
 }
 
 /** A KoBigBird-shaped TF checkpoint folder, as training leaves it: optimizer slots, global_step, config, tokenizer. */
-async function tinyCheckpoint(name: string, options: { readonly nsp?: boolean; readonly step?: number; readonly extra?: readonly TensorToWrite[]; readonly tfConfig?: object } = {}): Promise<TinyCheckpoint> {
+async function tinyCheckpoint(
+  name: string,
+  options: { readonly nsp?: boolean; readonly step?: number; readonly extra?: readonly TensorToWrite[]; readonly tfConfig?: object } = {},
+): Promise<TinyCheckpoint> {
   const out = join(dir, name);
   mkdirSync(join(out, 'tokenizer'), { recursive: true });
   const tfConfig = { ...TINY_TF_CONFIG, ...options.tfConfig };
@@ -70,7 +73,8 @@ async function tinyCheckpoint(name: string, options: { readonly nsp?: boolean; r
   const toWrite: TensorToWrite[] = [];
   for (const [variable, { shape, values: data }] of tensors) {
     toWrite.push({ name: variable, dtype: 'float32', shape, data: new Uint8Array(data.buffer) });
-    for (const slot of ['AdamWeightDecayOptimizer', 'AdamWeightDecayOptimizer_1']) toWrite.push({ name: `${variable}/${slot}`, dtype: 'float32', shape, data: new Uint8Array(elementCount(shape) * 4) });
+    for (const slot of ['AdamWeightDecayOptimizer', 'AdamWeightDecayOptimizer_1'])
+      toWrite.push({ name: `${variable}/${slot}`, dtype: 'float32', shape, data: new Uint8Array(elementCount(shape) * 4) });
   }
   const stepBytes = new Uint8Array(8);
   new DataView(stepBytes.buffer).setBigInt64(0, BigInt(step), true);
@@ -79,8 +83,22 @@ async function tinyCheckpoint(name: string, options: { readonly nsp?: boolean; r
   await writeCheckpointState(out, { modelCheckpointPath: `model.ckpt-${step}`, allModelCheckpointPaths: [`model.ckpt-${step}`] });
   writeFileSync(join(out, 'pretrain_config.json'), JSON.stringify(tfConfig, null, 4));
   writeFileSync(join(out, 'tokenizer', 'vocab.txt'), `${TINY_VOCAB.join('\n')}\n`);
-  writeFileSync(join(out, 'tokenizer', 'special_tokens_map.json'), JSON.stringify({ bos_token: '<s>', eos_token: '</s>', unk_token: '[UNK]', sep_token: '[SEP]', pad_token: '[PAD]', cls_token: '[CLS]', mask_token: '[MASK]' }));
-  writeFileSync(join(out, 'tokenizer', 'tokenizer_config.json'), JSON.stringify({ do_lower_case: false, model_max_length: 512, tokenizer_class: 'BertTokenizer' }));
+  writeFileSync(
+    join(out, 'tokenizer', 'special_tokens_map.json'),
+    JSON.stringify({
+      bos_token: '<s>',
+      eos_token: '</s>',
+      unk_token: '[UNK]',
+      sep_token: '[SEP]',
+      pad_token: '[PAD]',
+      cls_token: '[CLS]',
+      mask_token: '[MASK]',
+    }),
+  );
+  writeFileSync(
+    join(out, 'tokenizer', 'tokenizer_config.json'),
+    JSON.stringify({ do_lower_case: false, model_max_length: 512, tokenizer_class: 'BertTokenizer' }),
+  );
   return { dir: out, tensors };
 }
 
@@ -111,14 +129,35 @@ describe('kbb export: TF checkpoint folder → Hugging Face folder (spec §4)', 
       expect(await read('bert.embeddings.word_embeddings.weight')).toEqual(ckpt.tensors.get('bert/embeddings/word_embeddings')!.values);
       expect(await read('bert.embeddings.LayerNorm.weight')).toEqual(ckpt.tensors.get('bert/encoder/LayerNorm/gamma')!.values);
       expect(await read('cls.predictions.bias')).toEqual(ckpt.tensors.get('cls/predictions/output_bias')!.values);
-      expect(await read('bert.pooler.weight')).toEqual(new Float32Array(8 * 8).map((_, k) => at(ckpt.tensors.get('bert/pooler/dense/kernel')!.values, 8, k % 8, Math.floor(k / 8))));
+      expect(await read('bert.pooler.weight')).toEqual(
+        new Float32Array(8 * 8).map((_, k) => at(ckpt.tensors.get('bert/pooler/dense/kernel')!.values, 8, k % 8, Math.floor(k / 8))),
+      );
     } finally {
       await file.close();
     }
 
     const config = JSON.parse(readFileSync(join(dir, 'full-hf', 'config.json'), 'utf8'));
-    expect(config).toMatchObject({ architectures: ['BigBirdForPreTraining'], model_type: 'big_bird', hidden_act: 'gelu_new', num_random_blocks: 2, rescale_embeddings: false, gradient_checkpointing: false, torch_dtype: 'float32', tokenizer_class: 'BertTokenizer', position_embedding_type: 'absolute', layer_norm_eps: 1e-12, vocab_size: 10 });
-    expect(readdirSync(join(dir, 'full-hf')).sort()).toEqual(['config.json', 'model.safetensors', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json', 'vocab.txt']);
+    expect(config).toMatchObject({
+      architectures: ['BigBirdForPreTraining'],
+      model_type: 'big_bird',
+      hidden_act: 'gelu_new',
+      num_random_blocks: 2,
+      rescale_embeddings: false,
+      gradient_checkpointing: false,
+      torch_dtype: 'float32',
+      tokenizer_class: 'BertTokenizer',
+      position_embedding_type: 'absolute',
+      layer_norm_eps: 1e-12,
+      vocab_size: 10,
+    });
+    expect(readdirSync(join(dir, 'full-hf')).sort()).toEqual([
+      'config.json',
+      'model.safetensors',
+      'special_tokens_map.json',
+      'tokenizer.json',
+      'tokenizer_config.json',
+      'vocab.txt',
+    ]);
     // model_max_length follows max_position_embeddings, as the converter sets it.
     expect(JSON.parse(readFileSync(join(dir, 'full-hf', 'tokenizer_config.json'), 'utf8')).model_max_length).toBe(32);
     expect(result.files.at(-1)).toBe(join(dir, 'full-hf', 'config.json'));
@@ -144,29 +183,40 @@ describe('kbb export: TF checkpoint folder → Hugging Face folder (spec §4)', 
 
   it('refuses, before writing anything, a config that disagrees with the checkpoint, a missing weight and an unknown model variable', async () => {
     const ckpt = await tinyCheckpoint('mismatch', { tfConfig: { vocab_size: 11 } });
-    await expect(exportToHuggingFace({ checkpointDir: ckpt.dir, outputDir: join(dir, 'mismatch-hf') })).rejects.toThrow(/bert\/embeddings\/word_embeddings: checkpoint has \[10, 8\], the config needs \[11, 8\]/);
+    await expect(exportToHuggingFace({ checkpointDir: ckpt.dir, outputDir: join(dir, 'mismatch-hf') })).rejects.toThrow(
+      /bert\/embeddings\/word_embeddings: checkpoint has \[10, 8\], the config needs \[11, 8\]/,
+    );
     expect(existsSync(join(dir, 'mismatch-hf'))).toBe(false);
 
-    const extra = await tinyCheckpoint('extra', { extra: [{ name: 'bert/encoder/layer_0/attention/self/query/prenorm/gamma', dtype: 'float32', shape: [8], data: new Uint8Array(32) }] });
-    await expect(exportToHuggingFace({ checkpointDir: extra.dir, outputDir: join(dir, 'extra-hf') })).rejects.toThrow(/layer_0\/attention\/self\/query\/prenorm\/gamma \[8\]: not a variable of KoBigBird's BigBird/);
+    const extra = await tinyCheckpoint('extra', {
+      extra: [{ name: 'bert/encoder/layer_0/attention/self/query/prenorm/gamma', dtype: 'float32', shape: [8], data: new Uint8Array(32) }],
+    });
+    await expect(exportToHuggingFace({ checkpointDir: extra.dir, outputDir: join(dir, 'extra-hf') })).rejects.toThrow(
+      /layer_0\/attention\/self\/query\/prenorm\/gamma \[8\]: not a variable of KoBigBird's BigBird/,
+    );
 
     // A checkpoint that lost a layer's output LayerNorm: the reference would keep random values.
     const out = join(dir, 'missing');
     mkdirSync(out, { recursive: true });
     const reader = await CheckpointReader.open(join(ckpt.dir, 'model.ckpt-3000'));
     const kept = reader.variables.filter((v) => !v.name.startsWith('bert/encoder/layer_1/output/LayerNorm/'));
-    await writeCheckpoint(join(out, 'model.ckpt-1'), kept.map((v) => ({ name: v.name, dtype: v.dtype as TensorToWrite['dtype'], shape: v.shape, data: () => reader.readBytes(v.name) })));
+    await writeCheckpoint(
+      join(out, 'model.ckpt-1'),
+      kept.map((v) => ({ name: v.name, dtype: v.dtype as TensorToWrite['dtype'], shape: v.shape, data: () => reader.readBytes(v.name) })),
+    );
     await reader.close();
     await writeCheckpointState(out, { modelCheckpointPath: 'model.ckpt-1', allModelCheckpointPaths: [] });
-    await expect(exportToHuggingFace({ checkpointDir: out, outputDir: join(dir, 'missing-hf'), bigBirdConfigFile: join(extra.dir, 'pretrain_config.json') })).rejects.toThrow(
-      /2 problem\(s\):\n {2}bert\/encoder\/layer_1\/output\/LayerNorm\/beta \[8\]: missing/,
-    );
+    await expect(
+      exportToHuggingFace({ checkpointDir: out, outputDir: join(dir, 'missing-hf'), bigBirdConfigFile: join(extra.dir, 'pretrain_config.json') }),
+    ).rejects.toThrow(/2 problem\(s\):\n {2}bert\/encoder\/layer_1\/output\/LayerNorm\/beta \[8\]: missing/);
   });
 
   it('refuses to write over a model already in the output folder unless told to', async () => {
     const ckpt = await tinyCheckpoint('again');
     await exportToHuggingFace({ checkpointDir: ckpt.dir, outputDir: join(dir, 'again-hf'), tokenizerDir: null });
-    await expect(exportToHuggingFace({ checkpointDir: ckpt.dir, outputDir: join(dir, 'again-hf'), tokenizerDir: null })).rejects.toThrow(/already holds config\.json, model\.safetensors; pass --overwrite/);
+    await expect(exportToHuggingFace({ checkpointDir: ckpt.dir, outputDir: join(dir, 'again-hf'), tokenizerDir: null })).rejects.toThrow(
+      /already holds config\.json, model\.safetensors; pass --overwrite/,
+    );
     const result = await exportToHuggingFace({ checkpointDir: ckpt.dir, outputDir: join(dir, 'again-hf'), tokenizerDir: null, overwrite: true });
     expect(result.files).toHaveLength(2);
     expect(readdirSync(join(dir, 'again-hf')).filter((f) => f.startsWith('.'))).toEqual([]);
@@ -174,7 +224,9 @@ describe('kbb export: TF checkpoint folder → Hugging Face folder (spec §4)', 
 
   it('an explicit --tokenizer_dir that is not one is an error; the default one missing is a note', async () => {
     const ckpt = await tinyCheckpoint('tok');
-    await expect(exportToHuggingFace({ checkpointDir: ckpt.dir, outputDir: join(dir, 'tok-hf'), tokenizerDir: join(dir, 'nowhere') })).rejects.toThrow(/nowhere: no vocab\.txt or tokenizer\.json/);
+    await expect(exportToHuggingFace({ checkpointDir: ckpt.dir, outputDir: join(dir, 'tok-hf'), tokenizerDir: join(dir, 'nowhere') })).rejects.toThrow(
+      /nowhere: no vocab\.txt or tokenizer\.json/,
+    );
     await rm(join(ckpt.dir, 'tokenizer'), { recursive: true });
     const result = await exportToHuggingFace({ checkpointDir: ckpt.dir, outputDir: join(dir, 'tok-hf') });
     expect(result.notes[0]).toMatch(/no tokenizer folder at .*tok\/tokenizer/);
@@ -182,18 +234,26 @@ describe('kbb export: TF checkpoint folder → Hugging Face folder (spec §4)', 
 });
 
 describe.skipIf(!hasPythonNumpy)(`kbb export --pytorch_bin (read back with Python's zipfile and a weights_only-style unpickler)`, () => {
-  it('holds the same tensors as model.safetensors, plus the tied aliases sharing their targets\' storage', async () => {
+  it("holds the same tensors as model.safetensors, plus the tied aliases sharing their targets' storage", async () => {
     const ckpt = await tinyCheckpoint('bin');
     const result = await exportToHuggingFace({ checkpointDir: ckpt.dir, outputDir: join(dir, 'bin-hf'), tokenizerDir: null, pytorchBin: true });
     expect(result.files.map((f) => f.slice(join(dir, 'bin-hf').length + 1))).toEqual(['model.safetensors', 'pytorch_model.bin', 'config.json']);
-    const inspection = JSON.parse(runPython([INSPECT_PYTORCH_BIN, join(dir, 'bin-hf', 'pytorch_model.bin')])) as { tensors: { name: string; dtype: string; shape: number[]; storageKey: string; sha256: string }[] };
+    const inspection = JSON.parse(runPython([INSPECT_PYTORCH_BIN, join(dir, 'bin-hf', 'pytorch_model.bin')])) as {
+      tensors: { name: string; dtype: string; shape: number[]; storageKey: string; sha256: string }[];
+    };
     const byName = new Map(inspection.tensors.map((t) => [t.name, t]));
     const file = await openSafetensors(join(dir, 'bin-hf', 'model.safetensors'));
     try {
       expect(byName.size).toBe(file.tensors.size + 2);
       for (const [name, info] of file.tensors) {
         const tensor = byName.get(name)!;
-        expect([tensor.dtype, tensor.shape, tensor.sha256], name).toEqual(['F32', info.shape, createHash('sha256').update(await file.read(name)).digest('hex')]);
+        expect([tensor.dtype, tensor.shape, tensor.sha256], name).toEqual([
+          'F32',
+          info.shape,
+          createHash('sha256')
+            .update(await file.read(name))
+            .digest('hex'),
+        ]);
       }
     } finally {
       await file.close();
@@ -222,10 +282,17 @@ describe('kbb import-hf: Hugging Face folder → TF checkpoint folder', () => {
     } finally {
       await reader.close();
     }
-    expect(readFileSync(join(dir, 'roundtrip-tf', 'checkpoint'), 'utf8')).toBe('model_checkpoint_path: "model.ckpt-2000"\nall_model_checkpoint_paths: "model.ckpt-2000"\n');
+    expect(readFileSync(join(dir, 'roundtrip-tf', 'checkpoint'), 'utf8')).toBe(
+      'model_checkpoint_path: "model.ckpt-2000"\nall_model_checkpoint_paths: "model.ckpt-2000"\n',
+    );
     const tfConfig = JSON.parse(readFileSync(join(dir, 'roundtrip-tf', 'pretrain_config.json'), 'utf8'));
     expect(tfConfig).toMatchObject(TINY_TF_CONFIG);
-    expect(readdirSync(join(dir, 'roundtrip-tf', 'tokenizer')).sort()).toEqual(['special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json', 'vocab.txt']);
+    expect(readdirSync(join(dir, 'roundtrip-tf', 'tokenizer')).sort()).toEqual([
+      'special_tokens_map.json',
+      'tokenizer.json',
+      'tokenizer_config.json',
+      'vocab.txt',
+    ]);
   });
 
   it('refuses tied aliases that are not the same values, and parameters of another architecture', async () => {
@@ -234,18 +301,36 @@ describe('kbb import-hf: Hugging Face folder → TF checkpoint folder', () => {
     const ckpt = await tinyCheckpoint('untied-src');
     await exportToHuggingFace({ checkpointDir: ckpt.dir, outputDir: hfDir, tokenizerDir: null, overwrite: true });
     const file = await openSafetensors(join(hfDir, 'model.safetensors'));
-    const sources = await Promise.all([...file.tensors].map(async ([name, info]) => ({ name, dtype: info.dtype, shape: info.shape, data: await file.read(name) })));
+    const sources = await Promise.all(
+      [...file.tensors].map(async ([name, info]) => ({ name, dtype: info.dtype, shape: info.shape, data: await file.read(name) })),
+    );
     await file.close();
     const embeddings = sources.find((s) => s.name === 'bert.embeddings.word_embeddings.weight')!;
-    await writeSafetensors(join(hfDir, 'model.safetensors'), [...sources, { ...embeddings, name: 'cls.predictions.decoder.weight', data: embeddings.data.map((b, i) => (i === 0 ? b ^ 1 : b)) }]);
-    await expect(importFromHuggingFace({ hfDir, outputDir: join(dir, 'untied-tf') })).rejects.toThrow(/cls\.predictions\.decoder\.weight differs from bert\.embeddings\.word_embeddings\.weight/);
+    await writeSafetensors(join(hfDir, 'model.safetensors'), [
+      ...sources,
+      { ...embeddings, name: 'cls.predictions.decoder.weight', data: embeddings.data.map((b, i) => (i === 0 ? b ^ 1 : b)) },
+    ]);
+    await expect(importFromHuggingFace({ hfDir, outputDir: join(dir, 'untied-tf') })).rejects.toThrow(
+      /cls\.predictions\.decoder\.weight differs from bert\.embeddings\.word_embeddings\.weight/,
+    );
 
-    await writeSafetensors(join(hfDir, 'model.safetensors'), [...sources, { ...embeddings, name: 'cls.predictions.decoder.weight' }, { name: 'bert.embeddings.position_ids', dtype: 'I64', shape: [1, 32], data: new Uint8Array(256) }]);
+    await writeSafetensors(join(hfDir, 'model.safetensors'), [
+      ...sources,
+      { ...embeddings, name: 'cls.predictions.decoder.weight' },
+      { name: 'bert.embeddings.position_ids', dtype: 'I64', shape: [1, 32], data: new Uint8Array(256) },
+    ]);
     const ok = await importFromHuggingFace({ hfDir, outputDir: join(dir, 'untied-tf') });
-    expect(ok.plan.skipped.map((s) => s.reason)).toEqual(expect.arrayContaining(['tied to bert.embeddings.word_embeddings.weight', 'buffer (arange), not a weight']));
+    expect(ok.plan.skipped.map((s) => s.reason)).toEqual(
+      expect.arrayContaining(['tied to bert.embeddings.word_embeddings.weight', 'buffer (arange), not a weight']),
+    );
 
-    await writeSafetensors(join(hfDir, 'model.safetensors'), [...sources, { name: 'bert.encoder.layer.0.attention.self.rotary.weight', dtype: 'F32', shape: [2], data: new Uint8Array(8) }]);
-    await expect(importFromHuggingFace({ hfDir, outputDir: join(dir, 'untied-tf'), overwrite: true })).rejects.toThrow(/rotary\.weight \[2\]: not a parameter of KoBigBird's BigBird/);
+    await writeSafetensors(join(hfDir, 'model.safetensors'), [
+      ...sources,
+      { name: 'bert.encoder.layer.0.attention.self.rotary.weight', dtype: 'F32', shape: [2], data: new Uint8Array(8) },
+    ]);
+    await expect(importFromHuggingFace({ hfDir, outputDir: join(dir, 'untied-tf'), overwrite: true })).rejects.toThrow(
+      /rotary\.weight \[2\]: not a parameter of KoBigBird's BigBird/,
+    );
   });
 });
 
@@ -260,7 +345,9 @@ describe.skipIf(!hasFixtures)('the golden Hugging Face weights (../shared/fixtur
       const reader = await CheckpointReader.open(imported.checkpointPrefix);
       const expected = bigBirdTfVariables(hfConfigFromTf(JSON.parse(readFileSync(join(tfDir, 'pretrain_config.json'), 'utf8'))));
       const nsp = golden.tensors.has('cls.seq_relationship.weight');
-      expect(reader.variables.map((v) => v.name).sort()).toEqual([...expected.filter((v) => nsp || !v.name.startsWith('cls/seq_relationship')).map((v) => v.name), 'global_step'].sort());
+      expect(reader.variables.map((v) => v.name).sort()).toEqual(
+        [...expected.filter((v) => nsp || !v.name.startsWith('cls/seq_relationship')).map((v) => v.name), 'global_step'].sort(),
+      );
       for (const v of expected) if (reader.has(v.name)) expect(reader.variable(v.name).shape, v.name).toEqual(v.shape);
       await reader.close();
 
@@ -269,7 +356,8 @@ describe.skipIf(!hasFixtures)('the golden Hugging Face weights (../shared/fixtur
       const again = await openSafetensors(join(dir, `golden-${name}-hf`, 'model.safetensors'));
       try {
         expect([...again.tensors].map(([n, i]) => [n, i.dtype, i.shape])).toEqual([...golden.tensors].map(([n, i]) => [n, i.dtype, i.shape]));
-        for (const tensor of golden.tensors.keys()) expect(Buffer.from(await again.read(tensor)).equals(Buffer.from(await golden.read(tensor))), tensor).toBe(true);
+        for (const tensor of golden.tensors.keys())
+          expect(Buffer.from(await again.read(tensor)).equals(Buffer.from(await golden.read(tensor))), tensor).toBe(true);
       } finally {
         await again.close();
       }
@@ -277,7 +365,26 @@ describe.skipIf(!hasFixtures)('the golden Hugging Face weights (../shared/fixtur
       expect(readFileSync(join(dir, `golden-${name}-hf`, 'model.safetensors')).equals(readFileSync(join(hfDir, 'model.safetensors')))).toBe(true);
       const config = JSON.parse(readFileSync(join(dir, `golden-${name}-hf`, 'config.json'), 'utf8'));
       const goldenConfig = JSON.parse(readFileSync(join(hfDir, 'config.json'), 'utf8'));
-      for (const key of ['vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size', 'max_position_embeddings', 'type_vocab_size', 'block_size', 'num_random_blocks', 'attention_type', 'hidden_act', 'use_bias', 'rescale_embeddings', 'pad_token_id', 'bos_token_id', 'eos_token_id', 'sep_token_id', 'layer_norm_eps']) {
+      for (const key of [
+        'vocab_size',
+        'hidden_size',
+        'num_hidden_layers',
+        'num_attention_heads',
+        'intermediate_size',
+        'max_position_embeddings',
+        'type_vocab_size',
+        'block_size',
+        'num_random_blocks',
+        'attention_type',
+        'hidden_act',
+        'use_bias',
+        'rescale_embeddings',
+        'pad_token_id',
+        'bos_token_id',
+        'eos_token_id',
+        'sep_token_id',
+        'layer_norm_eps',
+      ]) {
         expect(config[key], key).toEqual(goldenConfig[key]);
       }
     } finally {

@@ -1,14 +1,28 @@
 import { describe, expect, it } from 'vitest';
 import { bigBirdHfParameters, HF_BIGBIRD_TIED_PARAMETERS, hfToTfName, tfToHfName, transpose2d, transposeBytes2d } from '../../lib/convert/hf-names.js';
+import { openSafetensors } from '../../lib/convert/safetensors.js';
 import { type BigBirdShapeConfig, bigBirdTfVariables, type NamedShape } from '../../lib/model/index.js';
 import { elementCount } from '../../lib/tensor/index.js';
-import { openSafetensors } from '../../lib/convert/safetensors.js';
 import { fixture, hasFixtures } from '../helpers/fixtures.js';
 
 /** KoBigBird base (spec §3.1, vocab from the tokenizer). */
-const BASE: BigBirdShapeConfig = { vocab_size: 32500, hidden_size: 768, num_hidden_layers: 12, intermediate_size: 3072, max_position_embeddings: 4096, type_vocab_size: 2 };
+const BASE: BigBirdShapeConfig = {
+  vocab_size: 32500,
+  hidden_size: 768,
+  num_hidden_layers: 12,
+  intermediate_size: 3072,
+  max_position_embeddings: 4096,
+  type_vocab_size: 2,
+};
 /** The golden-bigbird tiny config (its README). */
-const TINY: BigBirdShapeConfig = { vocab_size: 101, hidden_size: 32, num_hidden_layers: 2, intermediate_size: 64, max_position_embeddings: 256, type_vocab_size: 2 };
+const TINY: BigBirdShapeConfig = {
+  vocab_size: 101,
+  hidden_size: 32,
+  num_hidden_layers: 2,
+  intermediate_size: 64,
+  max_position_embeddings: 256,
+  type_vocab_size: 2,
+};
 
 /** Spec §3.7, written out by hand for the base model. */
 function specVariables(): NamedShape[] {
@@ -90,8 +104,14 @@ describe('TF ↔ HF names', () => {
     expect(tfToHfName('bert/embeddings/position_embeddings')).toEqual({ hfName: 'bert.embeddings.position_embeddings.weight', transpose: false });
     expect(tfToHfName('bert/encoder/LayerNorm/gamma')).toEqual({ hfName: 'bert.embeddings.LayerNorm.weight', transpose: false });
     expect(tfToHfName('bert/encoder/LayerNorm/beta')).toEqual({ hfName: 'bert.embeddings.LayerNorm.bias', transpose: false });
-    expect(tfToHfName('bert/encoder/layer_11/attention/self/key/kernel')).toEqual({ hfName: 'bert.encoder.layer.11.attention.self.key.weight', transpose: true });
-    expect(tfToHfName('bert/encoder/layer_3/attention/output/LayerNorm/gamma')).toEqual({ hfName: 'bert.encoder.layer.3.attention.output.LayerNorm.weight', transpose: false });
+    expect(tfToHfName('bert/encoder/layer_11/attention/self/key/kernel')).toEqual({
+      hfName: 'bert.encoder.layer.11.attention.self.key.weight',
+      transpose: true,
+    });
+    expect(tfToHfName('bert/encoder/layer_3/attention/output/LayerNorm/gamma')).toEqual({
+      hfName: 'bert.encoder.layer.3.attention.output.LayerNorm.weight',
+      transpose: false,
+    });
     expect(tfToHfName('bert/encoder/layer_0/intermediate/dense/bias')).toEqual({ hfName: 'bert.encoder.layer.0.intermediate.dense.bias', transpose: false });
     expect(tfToHfName('bert/encoder/layer_0/output/dense/kernel')).toEqual({ hfName: 'bert.encoder.layer.0.output.dense.weight', transpose: true });
     expect(tfToHfName('bert/pooler/dense/kernel')).toEqual({ hfName: 'bert.pooler.weight', transpose: true });
@@ -198,7 +218,9 @@ describe('transpose2d', () => {
     for (let i = 0; i < rows * cols; i++) new DataView(raw.buffer).setUint16(1 + 2 * i, 1000 + i, true);
     const t16 = transposeBytes2d(raw.subarray(1), rows, cols, 2);
     const read16 = (i: number): number => new DataView(t16.buffer).getUint16(2 * i, true);
-    expect(Array.from({ length: rows * cols }, (_, i) => read16(i))).toEqual([1000, 1005, 1010, 1001, 1006, 1011, 1002, 1007, 1012, 1003, 1008, 1013, 1004, 1009, 1014]);
+    expect(Array.from({ length: rows * cols }, (_, i) => read16(i))).toEqual([
+      1000, 1005, 1010, 1001, 1006, 1011, 1002, 1007, 1012, 1003, 1008, 1013, 1004, 1009, 1014,
+    ]);
     expect([...transposeBytes2d(Uint8Array.of(1, 2, 3, 4, 5, 6), 3, 2, 1)]).toEqual([1, 3, 5, 2, 4, 6]);
   });
 

@@ -105,157 +105,182 @@ describe('contiguousStrides', () => {
   });
 });
 
-describe.skipIf(!hasPythonNumpy)(`writePytorchBin: read back with Python zipfile and a weights_only-style unpickler${hasPythonNumpy ? '' : ` (${SKIP_NO_PYTHON})`}`, () => {
-  it('every dtype, 0-d, empty and tied tensors, eager and lazy data', async () => {
-    const bf16Bits = Uint16Array.from([0x3f80, 0xbf80, 0x7fc0, 0x0001, 0xff80, 0x4049]); // 1, -1, NaN, tiny, -inf, 3.14
-    const f16Bits = Uint16Array.from([0x4248]); // 3.14
-    const embedding = Float32Array.from({ length: 12 }, (_, i) => i * 0.5 - 2);
-    const lateOwner = Int32Array.from([7, -8, 9, 2 ** 31 - 1]);
-    const tensors: PytorchTensorSource[] = [
-      { name: 'weights.f32', dtype: 'F32', shape: [2, 3], data: bytesOf(Float32Array.from([1.5, -2, 0, 1e-8, 3e38, -0])) },
-      { name: 'weights.f64', dtype: 'F64', shape: [4], data: () => bytesOf(Float64Array.from([Math.PI, -1e300, 5e-324, 0])) },
-      { name: 'scalar.f16', dtype: 'F16', shape: [], data: bytesOf(f16Bits) },
-      { name: 'raw.bf16', dtype: 'BF16', shape: [3, 2], data: async () => bytesOf(bf16Bits) },
-      { name: 'ids.i64', dtype: 'I64', shape: [3], data: bytesOf(BigInt64Array.from([-(2n ** 63n), 2n ** 63n - 1n, 2n ** 53n + 1n])) },
-      // Tied before its owner appears: the storage key is handed out here, at first use.
-      { name: 'early.tied', dtype: 'I32', shape: [2, 2], tiedTo: 'late.owner' },
-      { name: 'counts.i16', dtype: 'I16', shape: [5], data: bytesOf(Int16Array.from([-32768, 32767, 0, 1, -1])) },
-      { name: 'signed.i8', dtype: 'I8', shape: [2, 2], data: bytesOf(Int8Array.from([-128, 127, 0, -1])) },
-      { name: 'bytes.u8', dtype: 'U8', shape: [1, 1, 3], data: Uint8Array.from([0, 128, 255]) },
-      { name: 'mask.bool', dtype: 'BOOL', shape: [5], data: Uint8Array.from([1, 0, 0, 1, 1]) },
-      { name: 'empty.f32', dtype: 'F32', shape: [2, 0, 3] },
-      { name: 'empty.given', dtype: 'I64', shape: [0], data: new Uint8Array(0) },
-      { name: 'embeddings.weight', dtype: 'F32', shape: [4, 3], data: () => bytesOf(embedding) },
-      { name: 'late.owner', dtype: 'I32', shape: [2, 2], data: bytesOf(lateOwner) },
-      // Its own data is ignored: a tie has no bytes of its own.
-      { name: 'decoder.weight', dtype: 'F32', shape: [4, 3], tiedTo: 'embeddings.weight', data: new Uint8Array(48).fill(0xee) },
-      { name: 'chained.tie', dtype: 'F32', shape: [4, 3], tiedTo: 'decoder.weight' },
-      { name: 'unicode.가중치.ü', dtype: 'U8', shape: [1], data: Uint8Array.from([9]) },
-    ];
-    const path = join(dir, 'dtypes.bin');
-    await writePytorchBin(path, tensors);
+describe.skipIf(!hasPythonNumpy)(
+  `writePytorchBin: read back with Python zipfile and a weights_only-style unpickler${hasPythonNumpy ? '' : ` (${SKIP_NO_PYTHON})`}`,
+  () => {
+    it('every dtype, 0-d, empty and tied tensors, eager and lazy data', async () => {
+      const bf16Bits = Uint16Array.from([0x3f80, 0xbf80, 0x7fc0, 0x0001, 0xff80, 0x4049]); // 1, -1, NaN, tiny, -inf, 3.14
+      const f16Bits = Uint16Array.from([0x4248]); // 3.14
+      const embedding = Float32Array.from({ length: 12 }, (_, i) => i * 0.5 - 2);
+      const lateOwner = Int32Array.from([7, -8, 9, 2 ** 31 - 1]);
+      const tensors: PytorchTensorSource[] = [
+        { name: 'weights.f32', dtype: 'F32', shape: [2, 3], data: bytesOf(Float32Array.from([1.5, -2, 0, 1e-8, 3e38, -0])) },
+        { name: 'weights.f64', dtype: 'F64', shape: [4], data: () => bytesOf(Float64Array.from([Math.PI, -1e300, 5e-324, 0])) },
+        { name: 'scalar.f16', dtype: 'F16', shape: [], data: bytesOf(f16Bits) },
+        { name: 'raw.bf16', dtype: 'BF16', shape: [3, 2], data: async () => bytesOf(bf16Bits) },
+        { name: 'ids.i64', dtype: 'I64', shape: [3], data: bytesOf(BigInt64Array.from([-(2n ** 63n), 2n ** 63n - 1n, 2n ** 53n + 1n])) },
+        // Tied before its owner appears: the storage key is handed out here, at first use.
+        { name: 'early.tied', dtype: 'I32', shape: [2, 2], tiedTo: 'late.owner' },
+        { name: 'counts.i16', dtype: 'I16', shape: [5], data: bytesOf(Int16Array.from([-32768, 32767, 0, 1, -1])) },
+        { name: 'signed.i8', dtype: 'I8', shape: [2, 2], data: bytesOf(Int8Array.from([-128, 127, 0, -1])) },
+        { name: 'bytes.u8', dtype: 'U8', shape: [1, 1, 3], data: Uint8Array.from([0, 128, 255]) },
+        { name: 'mask.bool', dtype: 'BOOL', shape: [5], data: Uint8Array.from([1, 0, 0, 1, 1]) },
+        { name: 'empty.f32', dtype: 'F32', shape: [2, 0, 3] },
+        { name: 'empty.given', dtype: 'I64', shape: [0], data: new Uint8Array(0) },
+        { name: 'embeddings.weight', dtype: 'F32', shape: [4, 3], data: () => bytesOf(embedding) },
+        { name: 'late.owner', dtype: 'I32', shape: [2, 2], data: bytesOf(lateOwner) },
+        // Its own data is ignored: a tie has no bytes of its own.
+        { name: 'decoder.weight', dtype: 'F32', shape: [4, 3], tiedTo: 'embeddings.weight', data: new Uint8Array(48).fill(0xee) },
+        { name: 'chained.tie', dtype: 'F32', shape: [4, 3], tiedTo: 'decoder.weight' },
+        { name: 'unicode.가중치.ü', dtype: 'U8', shape: [1], data: Uint8Array.from([9]) },
+      ];
+      const path = join(dir, 'dtypes.bin');
+      await writePytorchBin(path, tensors);
 
-    const bytesFor = async (tensor: PytorchTensorSource): Promise<Uint8Array> => {
-      const { data } = tensor;
-      return typeof data === 'function' ? await data() : (data ?? new Uint8Array(0));
-    };
-    const keys: Record<string, string> = {
-      'weights.f32': '0',
-      'weights.f64': '1',
-      'scalar.f16': '2',
-      'raw.bf16': '3',
-      'ids.i64': '4',
-      'early.tied': '5',
-      'counts.i16': '6',
-      'signed.i8': '7',
-      'bytes.u8': '8',
-      'mask.bool': '9',
-      'empty.f32': '10',
-      'empty.given': '11',
-      'embeddings.weight': '12',
-      'late.owner': '5',
-      'decoder.weight': '12',
-      'chained.tie': '12',
-      'unicode.가중치.ü': '13',
-    };
-    const owners: Record<string, string> = { 'early.tied': 'late.owner', 'decoder.weight': 'embeddings.weight', 'chained.tie': 'embeddings.weight' };
-    const expected: Expected[] = [];
-    for (const tensor of tensors) {
-      const owner = tensors.find((t) => t.name === (owners[tensor.name] ?? tensor.name))!;
-      expected.push({ name: tensor.name, dtype: tensor.dtype, shape: tensor.shape, storageKey: keys[tensor.name], bytes: await bytesFor(owner) });
-    }
-    const inspection = inspect(path);
-    expectArchive(inspection, expected);
-    // Keys are handed out in order of first use, so they run 0, 1, … with no gaps.
-    expect(inspection.storagesLoaded).toEqual(Array.from({ length: 14 }, (_, i) => String(i)));
-    expect(inspection.globals).toEqual([
-      'collections.OrderedDict',
-      'torch.BFloat16Storage',
-      'torch.BoolStorage',
-      'torch.ByteStorage',
-      'torch.CharStorage',
-      'torch.DoubleStorage',
-      'torch.FloatStorage',
-      'torch.HalfStorage',
-      'torch.IntStorage',
-      'torch.LongStorage',
-      'torch.ShortStorage',
-      'torch._utils._rebuild_tensor_v2',
-    ]);
-  });
-
-  it('an empty state dict, a single tensor (SETITEM) and 2001 tensors (SETITEMS in batches of 1000, then SETITEM for the last)', async () => {
-    const cases: Record<string, number> = { none: 0, one: 1, many: 2001 };
-    for (const [label, count] of Object.entries(cases)) {
-      const tensors: PytorchTensorSource[] = Array.from({ length: count }, (_, i) => ({
-        name: `layer.${i}.bias`,
-        dtype: 'U8',
-        shape: [2],
-        data: Uint8Array.from([i & 0xff, (i >> 8) & 0xff]),
-      }));
-      const path = join(dir, `count-${label}.bin`);
-      await writePytorchBin(path, tensors, { fsync: false });
-      const inspection = inspect(path);
-      expectArchive(
-        inspection,
-        tensors.map((tensor, i) => ({ ...tensor, storageKey: String(i), bytes: tensor.data as Uint8Array })),
-      );
-      // Python's pickler writes a batch of one as SETITEM, larger ones as MARK … SETITEMS.
-      expect([inspection.opcodes.includes('SETITEM'), inspection.opcodes.includes('SETITEMS')]).toEqual(
-        { none: [false, false], one: [true, false], many: [true, true] }[label],
-      );
-    }
-  });
-
-  it('sizes and numels of every integer width: BININT1, BININT2, BININT and LONG1', () => {
-    // The pickle alone (a 2^31-element storage cannot be written in a test), loaded by plain pickle.
-    const shapes = [[255], [256, 65535], [65536, 2 ** 31 - 1], [2 ** 31], [2 ** 40, 3], [2 ** 53 - 1]];
-    const pickle = stateDictPickle(
-      shapes.map((shape, i) => ({ name: `t${i}`, storageClass: 'ByteStorage', storageKey: String(i), storageNumel: shape.reduce((a, b) => a * b, 1), shape })),
-    );
-    const script = [
-      'import collections, json, pickle, pickletools, sys',
-      'data = sys.stdin.buffer.read()',
-      'pickletools.dis(data, out=open("/dev/null", "w"))',
-      'class Loader(pickle.Unpickler):',
-      '    def find_class(self, module, name):',
-      '        if (module, name) == ("collections", "OrderedDict"): return collections.OrderedDict',
-      '        if (module, name) == ("torch._utils", "_rebuild_tensor_v2"): return lambda s, o, size, stride, g, h: [s, o, list(size), list(stride)]',
-      '        if module == "torch" and name == "ByteStorage": return name',
-      '        raise pickle.UnpicklingError(module + "." + name)',
-      '    def persistent_load(self, pid): return list(pid)',
-      'print(json.dumps([[k, v] for k, v in Loader(__import__("io").BytesIO(data)).load().items()]))',
-    ].join('\n');
-    const loaded = JSON.parse(runPython(['-c', script], pickle)) as [string, [unknown[], number, number[], number[]]][];
-    expect(loaded).toEqual(
-      shapes.map((shape, i) => [`t${i}`, [['storage', 'ByteStorage', String(i), 'cpu', shape.reduce((a, b) => a * b, 1)], 0, shape, contiguousStrides(shape)]]),
-    );
-  });
-
-  it.skipIf(!hasFixtures)(`golden-bigbird pretraining model: every real tensor plus the tied decoder weight${hasFixtures ? '' : ` (${SKIP_NO_FIXTURES})`}`, async () => {
-    const file = await openSafetensors(fixture('golden-bigbird', 'pretraining_block_sparse_eval_s64', 'model.safetensors'));
-    try {
-      expect(file.tensors.has('cls.predictions.decoder.weight')).toBe(false); // save_pretrained drops tied weights
-      const sources: PytorchTensorSource[] = [...file.tensors].map(([name, info]) => ({ name, dtype: info.dtype, shape: info.shape, data: () => file.read(name) }));
-      const embeddings = file.tensors.get('bert.embeddings.word_embeddings.weight')!;
-      sources.push({ name: 'cls.predictions.decoder.weight', dtype: embeddings.dtype, shape: embeddings.shape, tiedTo: 'bert.embeddings.word_embeddings.weight' });
-      const path = join(dir, 'pytorch_model.bin');
-      await writePytorchBin(path, sources);
-
+      const bytesFor = async (tensor: PytorchTensorSource): Promise<Uint8Array> => {
+        const { data } = tensor;
+        return typeof data === 'function' ? await data() : (data ?? new Uint8Array(0));
+      };
+      const keys: Record<string, string> = {
+        'weights.f32': '0',
+        'weights.f64': '1',
+        'scalar.f16': '2',
+        'raw.bf16': '3',
+        'ids.i64': '4',
+        'early.tied': '5',
+        'counts.i16': '6',
+        'signed.i8': '7',
+        'bytes.u8': '8',
+        'mask.bool': '9',
+        'empty.f32': '10',
+        'empty.given': '11',
+        'embeddings.weight': '12',
+        'late.owner': '5',
+        'decoder.weight': '12',
+        'chained.tie': '12',
+        'unicode.가중치.ü': '13',
+      };
+      const owners: Record<string, string> = { 'early.tied': 'late.owner', 'decoder.weight': 'embeddings.weight', 'chained.tie': 'embeddings.weight' };
       const expected: Expected[] = [];
-      for (const [i, [name, info]] of [...file.tensors].entries()) {
-        expected.push({ name, dtype: info.dtype, shape: info.shape, storageKey: String(i), bytes: await file.read(name) });
+      for (const tensor of tensors) {
+        const owner = tensors.find((t) => t.name === (owners[tensor.name] ?? tensor.name))!;
+        expected.push({ name: tensor.name, dtype: tensor.dtype, shape: tensor.shape, storageKey: keys[tensor.name], bytes: await bytesFor(owner) });
       }
-      const tiedTarget = expected.find((tensor) => tensor.name === 'bert.embeddings.word_embeddings.weight')!;
-      expected.push({ ...tiedTarget, name: 'cls.predictions.decoder.weight' });
       const inspection = inspect(path);
       expectArchive(inspection, expected);
-      expect(inspection.storagesLoaded).toHaveLength(file.tensors.size); // no storage of its own for the tie
-    } finally {
-      await file.close();
-    }
-  });
-});
+      // Keys are handed out in order of first use, so they run 0, 1, … with no gaps.
+      expect(inspection.storagesLoaded).toEqual(Array.from({ length: 14 }, (_, i) => String(i)));
+      expect(inspection.globals).toEqual([
+        'collections.OrderedDict',
+        'torch.BFloat16Storage',
+        'torch.BoolStorage',
+        'torch.ByteStorage',
+        'torch.CharStorage',
+        'torch.DoubleStorage',
+        'torch.FloatStorage',
+        'torch.HalfStorage',
+        'torch.IntStorage',
+        'torch.LongStorage',
+        'torch.ShortStorage',
+        'torch._utils._rebuild_tensor_v2',
+      ]);
+    });
+
+    it('an empty state dict, a single tensor (SETITEM) and 2001 tensors (SETITEMS in batches of 1000, then SETITEM for the last)', async () => {
+      const cases: Record<string, number> = { none: 0, one: 1, many: 2001 };
+      for (const [label, count] of Object.entries(cases)) {
+        const tensors: PytorchTensorSource[] = Array.from({ length: count }, (_, i) => ({
+          name: `layer.${i}.bias`,
+          dtype: 'U8',
+          shape: [2],
+          data: Uint8Array.from([i & 0xff, (i >> 8) & 0xff]),
+        }));
+        const path = join(dir, `count-${label}.bin`);
+        await writePytorchBin(path, tensors, { fsync: false });
+        const inspection = inspect(path);
+        expectArchive(
+          inspection,
+          tensors.map((tensor, i) => ({ ...tensor, storageKey: String(i), bytes: tensor.data as Uint8Array })),
+        );
+        // Python's pickler writes a batch of one as SETITEM, larger ones as MARK … SETITEMS.
+        expect([inspection.opcodes.includes('SETITEM'), inspection.opcodes.includes('SETITEMS')]).toEqual(
+          { none: [false, false], one: [true, false], many: [true, true] }[label],
+        );
+      }
+    });
+
+    it('sizes and numels of every integer width: BININT1, BININT2, BININT and LONG1', () => {
+      // The pickle alone (a 2^31-element storage cannot be written in a test), loaded by plain pickle.
+      const shapes = [[255], [256, 65535], [65536, 2 ** 31 - 1], [2 ** 31], [2 ** 40, 3], [2 ** 53 - 1]];
+      const pickle = stateDictPickle(
+        shapes.map((shape, i) => ({
+          name: `t${i}`,
+          storageClass: 'ByteStorage',
+          storageKey: String(i),
+          storageNumel: shape.reduce((a, b) => a * b, 1),
+          shape,
+        })),
+      );
+      const script = [
+        'import collections, json, pickle, pickletools, sys',
+        'data = sys.stdin.buffer.read()',
+        'pickletools.dis(data, out=open("/dev/null", "w"))',
+        'class Loader(pickle.Unpickler):',
+        '    def find_class(self, module, name):',
+        '        if (module, name) == ("collections", "OrderedDict"): return collections.OrderedDict',
+        '        if (module, name) == ("torch._utils", "_rebuild_tensor_v2"): return lambda s, o, size, stride, g, h: [s, o, list(size), list(stride)]',
+        '        if module == "torch" and name == "ByteStorage": return name',
+        '        raise pickle.UnpicklingError(module + "." + name)',
+        '    def persistent_load(self, pid): return list(pid)',
+        'print(json.dumps([[k, v] for k, v in Loader(__import__("io").BytesIO(data)).load().items()]))',
+      ].join('\n');
+      const loaded = JSON.parse(runPython(['-c', script], pickle)) as [string, [unknown[], number, number[], number[]]][];
+      expect(loaded).toEqual(
+        shapes.map((shape, i) => [
+          `t${i}`,
+          [['storage', 'ByteStorage', String(i), 'cpu', shape.reduce((a, b) => a * b, 1)], 0, shape, contiguousStrides(shape)],
+        ]),
+      );
+    });
+
+    it.skipIf(!hasFixtures)(
+      `golden-bigbird pretraining model: every real tensor plus the tied decoder weight${hasFixtures ? '' : ` (${SKIP_NO_FIXTURES})`}`,
+      async () => {
+        const file = await openSafetensors(fixture('golden-bigbird', 'pretraining_block_sparse_eval_s64', 'model.safetensors'));
+        try {
+          expect(file.tensors.has('cls.predictions.decoder.weight')).toBe(false); // save_pretrained drops tied weights
+          const sources: PytorchTensorSource[] = [...file.tensors].map(([name, info]) => ({
+            name,
+            dtype: info.dtype,
+            shape: info.shape,
+            data: () => file.read(name),
+          }));
+          const embeddings = file.tensors.get('bert.embeddings.word_embeddings.weight')!;
+          sources.push({
+            name: 'cls.predictions.decoder.weight',
+            dtype: embeddings.dtype,
+            shape: embeddings.shape,
+            tiedTo: 'bert.embeddings.word_embeddings.weight',
+          });
+          const path = join(dir, 'pytorch_model.bin');
+          await writePytorchBin(path, sources);
+
+          const expected: Expected[] = [];
+          for (const [i, [name, info]] of [...file.tensors].entries()) {
+            expected.push({ name, dtype: info.dtype, shape: info.shape, storageKey: String(i), bytes: await file.read(name) });
+          }
+          const tiedTarget = expected.find((tensor) => tensor.name === 'bert.embeddings.word_embeddings.weight')!;
+          expected.push({ ...tiedTarget, name: 'cls.predictions.decoder.weight' });
+          const inspection = inspect(path);
+          expectArchive(inspection, expected);
+          expect(inspection.storagesLoaded).toHaveLength(file.tensors.size); // no storage of its own for the tie
+        } finally {
+          await file.close();
+        }
+      },
+    );
+  },
+);
 
 describe('writePytorchBin: errors leave nothing behind', () => {
   /** A fresh folder per case, so "nothing left" means the folder is empty. */

@@ -3,14 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  openSafetensors,
-  SafetensorsError,
-  type SafetensorsFile,
-  type SafetensorsTensorSource,
-  writeSafetensors,
-} from '../../lib/convert/safetensors.js';
-import { fixture, hasFixtures, GOLDEN_BIGBIRD_CASES } from '../helpers/fixtures.js';
+import { openSafetensors, SafetensorsError, type SafetensorsFile, type SafetensorsTensorSource, writeSafetensors } from '../../lib/convert/safetensors.js';
+import { fixture, GOLDEN_BIGBIRD_CASES, hasFixtures } from '../helpers/fixtures.js';
 
 let dir = '';
 beforeAll(async () => {
@@ -108,7 +102,8 @@ describe('safetensors: writer', () => {
     const n = Number(bytes.readBigUInt64LE(0));
     expect(n % 8).toBe(0);
     const text = bytes.subarray(8, 8 + n).toString();
-    const json = '{"__metadata__":{"format":"pt"},"a":{"dtype":"I64","shape":[1],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]},"c":{"dtype":"U8","shape":[0],"data_offsets":[16,16]}}';
+    const json =
+      '{"__metadata__":{"format":"pt"},"a":{"dtype":"I64","shape":[1],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]},"c":{"dtype":"U8","shape":[0],"data_offsets":[16,16]}}';
     expect(text).toBe(json + ' '.repeat(n - json.length));
     expect(bytes.length).toBe(8 + n + 16);
     await withFile(path, async (file) => {
@@ -193,7 +188,11 @@ describe('safetensors: writer', () => {
 });
 
 describe('safetensors: malformed files', () => {
-  const good = { __metadata__: { format: 'pt' }, w: { dtype: 'F32', shape: [2, 2], data_offsets: [0, 16] }, b: { dtype: 'F32', shape: [2], data_offsets: [16, 24] } };
+  const good = {
+    __metadata__: { format: 'pt' },
+    w: { dtype: 'F32', shape: [2, 2], data_offsets: [0, 16] },
+    b: { dtype: 'F32', shape: [2], data_offsets: [16, 24] },
+  };
   const data = f32(1, 2, 3, 4, 5, 6);
 
   it('the good hand-made file opens', async () => {
@@ -211,7 +210,9 @@ describe('safetensors: malformed files', () => {
 
   it('a header length beyond the file', async () => {
     const error = await failure(handMade('long-header.safetensors', good, data, 1n << 40n));
-    expect(error.message).toMatch(/long-header\.safetensors: header length 1099511627776 runs past the end of the file \(expected at most \d+: the file is \d+ bytes\)/);
+    expect(error.message).toMatch(
+      /long-header\.safetensors: header length 1099511627776 runs past the end of the file \(expected at most \d+: the file is \d+ bytes\)/,
+    );
     expect(error.tensor).toBeUndefined();
   });
 
@@ -247,8 +248,12 @@ describe('safetensors: malformed files', () => {
     expect((await failure(handMade('offsets.safetensors', { ...good, b: { dtype: 'F32', shape: [2], data_offsets: [16] } }, data))).message).toMatch(
       /tensor "b": data_offsets \[16\] is not a pair/,
     );
-    expect((await failure(handMade('backwards.safetensors', { ...good, b: { dtype: 'F32', shape: [0], data_offsets: [24, 16] } }, data))).message).toMatch(/tensor "b": data_offsets \[24, 16\] run backwards/);
-    expect((await failure(handMade('meta.safetensors', { ...good, __metadata__: { step: 1 } }, data))).message).toMatch(/__metadata__ is not a map of strings to strings/);
+    expect((await failure(handMade('backwards.safetensors', { ...good, b: { dtype: 'F32', shape: [0], data_offsets: [24, 16] } }, data))).message).toMatch(
+      /tensor "b": data_offsets \[24, 16\] run backwards/,
+    );
+    expect((await failure(handMade('meta.safetensors', { ...good, __metadata__: { step: 1 } }, data))).message).toMatch(
+      /__metadata__ is not a map of strings to strings/,
+    );
     const path = join(dir, 'json.safetensors');
     const length = Buffer.alloc(8);
     length.writeBigUInt64LE(3n);

@@ -7,7 +7,10 @@ import { jsonl, put, useTempDir, zst } from './support.js';
 
 describe.skipIf(!hasFixtures)('corpusStats on the korean-corpus fixture equals its stats.json', () => {
   it('nsmc_sample.txt and nsmc_reviews_bench.txt: documents, sentences and bytes', async () => {
-    const expected = JSON.parse(readFileSync(fixture('korean-corpus', 'stats.json'), 'utf8')) as Record<string, { documents: number; sentences: number; bytes: number }>;
+    const expected = JSON.parse(readFileSync(fixture('korean-corpus', 'stats.json'), 'utf8')) as Record<
+      string,
+      { documents: number; sentences: number; bytes: number }
+    >;
     const stats = await corpusStats(fixture('korean-corpus'));
     expect(stats.files.map((f) => [relative(fixture('korean-corpus'), f.path), f.format, f.documents, f.sentences, f.bytes])).toEqual(
       ['nsmc_reviews_bench.txt', 'nsmc_sample.txt'].map((name) => [name, 'txt', expected[name].documents, expected[name].sentences, expected[name].bytes]),

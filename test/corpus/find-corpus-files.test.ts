@@ -1,11 +1,21 @@
-import { readFileSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CorpusError, findCorpusFiles, pathlibString } from '../../lib/corpus/index.js';
 import { fixture, hasFixtures } from '../helpers/fixtures.js';
 import { put, useTempDir } from './support.js';
 
-const GOLDEN_CASES = ['a_shipped_scaled', 'b_wordpiece_masking', 'c_pairs_short_ngram3', 'd_long_seq_chunking', 'e_two_processes', 'f_edge_inputs', 'g_shipped_full_length', 'h_few_shards_two_processes', 'i_rounding_ties'];
+const GOLDEN_CASES = [
+  'a_shipped_scaled',
+  'b_wordpiece_masking',
+  'c_pairs_short_ngram3',
+  'd_long_seq_chunking',
+  'e_two_processes',
+  'f_edge_inputs',
+  'g_shipped_full_length',
+  'h_few_shards_two_processes',
+  'i_rounding_ties',
+];
 
 describe.skipIf(!hasFixtures)('discovery equals the reference builder (golden-builder case.json input_files_sorted)', () => {
   for (const name of GOLDEN_CASES) {
@@ -25,15 +35,45 @@ describe('findCorpusFiles on folders written here', () => {
   it('recursive, hidden files and folders included, case-sensitive suffixes, other names ignored, one code-point sort', async () => {
     const root = join(tmp(), 'discover');
     const names = [
-      'b.txt', 'A.txt', '.dot.txt', '.txt', 'Sub.txt', 'Sub/c.txt', 'Sub/.hidden-dir/d.txt', 'a.jsonl.zst', 'x.jsonl.zst',
-      '\u{e000}.txt', '\u{ff21}.txt', '\u{1f600}.txt',
+      'b.txt',
+      'A.txt',
+      '.dot.txt',
+      '.txt',
+      'Sub.txt',
+      'Sub/c.txt',
+      'Sub/.hidden-dir/d.txt',
+      'a.jsonl.zst',
+      'x.jsonl.zst',
+      '\u{e000}.txt',
+      '\u{ff21}.txt',
+      '\u{1f600}.txt',
       // ignored:
-      'notes.md', 'UPPER.TXT', 'y.JSONL.ZST', 'z.jsonl', 'w.zst', 'v.txt.gz', 'Sub/u.json', 'current_chunk_incomplete_0',
+      'notes.md',
+      'UPPER.TXT',
+      'y.JSONL.ZST',
+      'z.jsonl',
+      'w.zst',
+      'v.txt.gz',
+      'Sub/u.json',
+      'current_chunk_incomplete_0',
     ];
     for (const name of names) put(root, name, 'x\n');
     const files = (await findCorpusFiles(root)).map((f) => relative(root, f));
     // Code-point order: '.' < '/' puts Sub.txt before Sub/…; U+E000 < U+FF21 < U+1F600 (UTF-16 order would put the emoji first).
-    expect(files).toEqual(['.dot.txt', '.txt', 'A.txt', 'Sub.txt', 'Sub/.hidden-dir/d.txt', 'Sub/c.txt', 'a.jsonl.zst', 'b.txt', 'x.jsonl.zst', '\u{e000}.txt', '\u{ff21}.txt', '\u{1f600}.txt']);
+    expect(files).toEqual([
+      '.dot.txt',
+      '.txt',
+      'A.txt',
+      'Sub.txt',
+      'Sub/.hidden-dir/d.txt',
+      'Sub/c.txt',
+      'a.jsonl.zst',
+      'b.txt',
+      'x.jsonl.zst',
+      '\u{e000}.txt',
+      '\u{ff21}.txt',
+      '\u{1f600}.txt',
+    ]);
     expect([...files].sort()).not.toEqual(files); // the default (UTF-16) sort differs here
   });
 

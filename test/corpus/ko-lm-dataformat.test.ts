@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CorpusError, koLmRecordBatches, koLmRecords, type StreamDataOptions, streamData } from '../../lib/corpus/index.js';
@@ -16,14 +16,18 @@ describe.skipIf(!hasFixtures)('ko_lm_dataformat fixtures: exactly what Reader.st
   const generated = fixture('ko-lm-dataformat', 'generated');
   const archiveDir = join(generated, 'ko_lm_dataformat_archive');
   // Read at collection time, so only when the fixtures are there (the block is skipped otherwise).
-  const expected = hasFixtures ? (JSON.parse(readFileSync(join(generated, 'ko_lm_dataformat_archive.expected_stream_data.json'), 'utf8')) as Record<string, unknown[]>) : {};
+  const expected = hasFixtures
+    ? (JSON.parse(readFileSync(join(generated, 'ko_lm_dataformat_archive.expected_stream_data.json'), 'utf8')) as Record<string, unknown[]>)
+    : {};
 
   for (const [call, options] of CALLS) {
     it(`archive folder written by ko_lm_dataformat 0.3.1: ${call}`, async () => {
       expect(await collect(streamData(archiveDir, options))).toEqual(expected[call]);
     });
     it(`the same, file by file and in 7-byte reads: ${call}`, async () => {
-      const files = readdirSync(archiveDir).filter((n) => n.endsWith('.jsonl.zst')).sort();
+      const files = readdirSync(archiveDir)
+        .filter((n) => n.endsWith('.jsonl.zst'))
+        .sort();
       const ours: unknown[] = [];
       for (const name of files) ours.push(...(await collect(streamData(join(archiveDir, name), { ...options, chunkSize: 7 }))));
       expect(ours).toEqual(expected[call]);
@@ -38,7 +42,9 @@ describe.skipIf(!hasFixtures)('ko_lm_dataformat fixtures: exactly what Reader.st
       ...Array<string>(3).fill('data_1_261125005450_v0.3.1_kowiki_sample.jsonl.zst'),
     ]);
     expect(records.map((r) => r.line)).toEqual([...Array.from({ length: 20 }, (_, i) => i + 1), 1, 2, 3]);
-    expect(records.map((r) => (Array.isArray(r.text) ? r.text.length : 0)).slice(0, 20)).toEqual([4, 2, 4, 1, 4, 2, 3, 4, 5, 3, 22, 6, 4, 4, 4, 4, 13, 3, 5, 14]);
+    expect(records.map((r) => (Array.isArray(r.text) ? r.text.length : 0)).slice(0, 20)).toEqual([
+      4, 2, 4, 1, 4, 2, 3, 4, 5, 3, 22, 6, 4, 4, 4, 4, 13, 3, 5, 14,
+    ]);
   });
 
   it('archive written by the original lm_dataformat (\\u-escaped JSON, ujson "\\/"), with its lists joined as its own Reader joins them', async () => {
@@ -52,7 +58,9 @@ describe.skipIf(!hasFixtures)('ko_lm_dataformat fixtures: exactly what Reader.st
     const assets = fixture('ko-lm-dataformat', 'upstream-test-assets');
     const blns = hasFixtures ? readFileSync(join(assets, 'blns.txt'), 'utf8') : '';
     const tarExpected = hasFixtures
-      ? (JSON.parse(readFileSync(join(assets, 'blns.jsonl.zst.tar.expected_stream_data.json'), 'utf8'), (_, v: unknown) => (v === '<blns.txt contents>' ? blns : v)) as Record<string, unknown[]>)
+      ? (JSON.parse(readFileSync(join(assets, 'blns.jsonl.zst.tar.expected_stream_data.json'), 'utf8'), (_, v: unknown) =>
+          v === '<blns.txt contents>' ? blns : v,
+        ) as Record<string, unknown[]>)
       : {};
 
     it('blns.jsonl.zst.tar (two zstd members, each read as its own stream), every call the fixture records', async () => {
@@ -63,10 +71,19 @@ describe.skipIf(!hasFixtures)('ko_lm_dataformat fixtures: exactly what Reader.st
         expect(await collect(streamData(join(assets, 'blns.jsonl.zst.tar'), { ...options, chunkSize: 100 })), call).toEqual(tarExpected[call]);
       }
       const records = await collect(koLmRecords(join(assets, 'blns.jsonl.zst.tar')));
-      expect(records.map((r) => r.member)).toEqual(['test_dir/2.zst', 'test_dir/2.zst', 'test_dir/2.zst', 'test_dir/2.zst', 'test_dir/1.zst', 'test_dir/1.zst', 'test_dir/1.zst', 'test_dir/1.zst']);
+      expect(records.map((r) => r.member)).toEqual([
+        'test_dir/2.zst',
+        'test_dir/2.zst',
+        'test_dir/2.zst',
+        'test_dir/2.zst',
+        'test_dir/1.zst',
+        'test_dir/1.zst',
+        'test_dir/1.zst',
+        'test_dir/1.zst',
+      ]);
     });
 
-    it('kobigbird-sample-data/blns.jsonl.zst (= tar member test_dir/1.zst) yields that member\'s four documents', async () => {
+    it("kobigbird-sample-data/blns.jsonl.zst (= tar member test_dir/1.zst) yields that member's four documents", async () => {
       const path = fixture('kobigbird-sample-data', 'blns.jsonl.zst');
       for (const [call, options] of CALLS.filter(([c]) => c in tarExpected)) {
         expect(await collect(streamData(path, options)), call).toEqual(tarExpected[call].slice(4));
@@ -91,7 +108,12 @@ describe('ko_lm_dataformat on archives written here', () => {
   it('string, list and dict texts; meta as stored (null and strings too), {} when absent', async () => {
     const path = archive(zst(jsonl({ text: '하나', meta: { n: 1 } }, { text: ['둘', '셋'] }, { text: { a: 1 }, meta: null }, { text: 7, meta: 'm' })));
     expect(await collect(streamData(path))).toEqual(['하나', ['둘', '셋'], { a: 1 }, 7]);
-    expect(await collect(streamData(path, { getMeta: true }))).toEqual([['하나', { n: 1 }], [['둘', '셋'], {}], [{ a: 1 }, null], [7, 'm']]);
+    expect(await collect(streamData(path, { getMeta: true }))).toEqual([
+      ['하나', { n: 1 }],
+      [['둘', '셋'], {}],
+      [{ a: 1 }, null],
+      [7, 'm'],
+    ]);
     expect(await collect(streamData(path, { autojoinSentences: true }))).toEqual(['하나', '둘 셋', { a: 1 }, 7]);
     expect(await collect(streamData(path, { autojoinSentences: true, sentJoiner: '\n' }))).toEqual(['하나', '둘\n셋', { a: 1 }, 7]);
   });
@@ -100,7 +122,7 @@ describe('ko_lm_dataformat on archives written here', () => {
     const frames = [
       zst(jsonl({ text: 'one' })),
       skippableFrame(Buffer.from('ignored')),
-      rawFrame(Buffer.from(jsonl({ text: 'two' }) + '{"text": "thr')),
+      rawFrame(Buffer.from(`${jsonl({ text: 'two' })}{"text": "thr`)),
       rawFrame(Buffer.from('ee"}\n'), { checksum: true }), // a line may span frames: the stream is their concatenation
       rawFrame(Buffer.alloc(0)),
       rawFrame(Buffer.from(jsonl({ text: ['four', 'five'] })), { singleSegment: true }),
@@ -131,13 +153,17 @@ describe('ko_lm_dataformat on archives written here', () => {
   });
 
   it('the records before a bad line come out before the error, as Python yields them before raising', async () => {
-    const path = archive(zst(Buffer.concat([Buffer.from(jsonl({ text: '가' }, { text: '나' })), Buffer.from([0x7b, 0xff, 0x7d, 0x0a]), Buffer.from(jsonl({ text: '다' }))])));
+    const path = archive(
+      zst(Buffer.concat([Buffer.from(jsonl({ text: '가' }, { text: '나' })), Buffer.from([0x7b, 0xff, 0x7d, 0x0a]), Buffer.from(jsonl({ text: '다' }))])),
+    );
     const seen: unknown[] = [];
     const error = await (async () => {
       for await (const item of streamData(path)) seen.push(item);
     })().catch((e: unknown) => e);
     expect(seen).toEqual(['가', '나']);
-    expect((error as CorpusError).message).toBe(`${path} (line 3, decompressed byte ${Buffer.byteLength(jsonl({ text: '가' }, { text: '나' })) + 1}): invalid UTF-8 (byte 0xff)`);
+    expect((error as CorpusError).message).toBe(
+      `${path} (line 3, decompressed byte ${Buffer.byteLength(jsonl({ text: '가' }, { text: '나' })) + 1}): invalid UTF-8 (byte 0xff)`,
+    );
     expect([(error as CorpusError).line, (error as CorpusError).decompressed]).toEqual([3, true]);
   });
 
@@ -146,7 +172,7 @@ describe('ko_lm_dataformat on archives written here', () => {
     expect(await collect(streamData(path))).toEqual(['a', 'b', 'c', 'd', 'e']);
   });
 
-  it('NaN, Infinity and -Infinity outside strings are numbers, as Python\'s json.loads reads them', async () => {
+  it("NaN, Infinity and -Infinity outside strings are numbers, as Python's json.loads reads them", async () => {
     const path = archive(zst('{"text": "NaN Infinity \\"NaN\\"", "meta": {"a": NaN, "b": [Infinity, -Infinity], "c": "-Infinity"}}\n'));
     const [[text, meta]] = await collect(streamData(path, { getMeta: true }));
     expect(text).toBe('NaN Infinity "NaN"');
@@ -157,7 +183,14 @@ describe('ko_lm_dataformat on archives written here', () => {
     const root = `${tmp()}/read-bytes`;
     const docs = Array.from({ length: 300 }, (_, i) => ({ text: [`문장 ${i}`, `sentence ${i} `.repeat(i % 7)], meta: {} }));
     const single = put(root, 'a.jsonl.zst', zst(jsonl(...docs)));
-    const archived = put(root, 'b.jsonl.zst.tar', tar([{ name: 'm1.zst', data: zst(jsonl(...docs.slice(0, 100))) }, { name: 'm2.zst', data: zst(jsonl(...docs.slice(100))) }]));
+    const archived = put(
+      root,
+      'b.jsonl.zst.tar',
+      tar([
+        { name: 'm1.zst', data: zst(jsonl(...docs.slice(0, 100))) },
+        { name: 'm2.zst', data: zst(jsonl(...docs.slice(100))) },
+      ]),
+    );
     for (const path of [single, archived, root]) {
       let read = 0;
       const records = await collect(koLmRecordBatches(path, { chunkSize: 512, onRead: (bytes) => (read += bytes) }));
@@ -182,7 +215,9 @@ describe('ko_lm_dataformat on archives written here', () => {
     put(root, 'sub/d.jsonl.zst', zst(jsonl({ text: 'd' })));
     expect(await collect(streamData(root))).toEqual(['a', 'b', 'c']);
     put(root, 'e.txt', 'whole file');
-    await expect(collect(streamData(root))).rejects.toThrow(`${root}/e.txt: ko_lm_dataformat reads this format, but this reader only supports .jsonl.zst and .jsonl.zst.tar`);
+    await expect(collect(streamData(root))).rejects.toThrow(
+      `${root}/e.txt: ko_lm_dataformat reads this format, but this reader only supports .jsonl.zst and .jsonl.zst.tar`,
+    );
     await expect(collect(streamData(`${root}/notes.md`))).rejects.toThrow(/not a ko_lm_dataformat archive/);
   });
 
@@ -192,7 +227,14 @@ describe('ko_lm_dataformat on archives written here', () => {
     const paxed = zst(jsonl({ text: 'pax' }));
     const bytes = Buffer.concat([
       tarHeader('dir/', 0, '5'),
-      tar([{ name: 'dir/b.zst', data: two }, { name: 'dir/a.zst', data: one }, { name: 'empty.zst', data: Buffer.alloc(0) }], false),
+      tar(
+        [
+          { name: 'dir/b.zst', data: two },
+          { name: 'dir/a.zst', data: one },
+          { name: 'empty.zst', data: Buffer.alloc(0) },
+        ],
+        false,
+      ),
       tar([{ name: 'link', data: Buffer.alloc(0), type: '2' }], false),
       tar([{ name: 'PaxHeader', data: paxBody({ size: String(paxed.length), path: 'long/name.zst' }), type: 'x' }], false),
       // the ustar size field is wrong on purpose: the pax record rules
@@ -216,10 +258,21 @@ describe('ko_lm_dataformat on archives written here', () => {
     const badSize = Buffer.from(full);
     badSize.write('0000000009x', 124, 'latin1');
     expect((await failure(archive(badSize, 'size.jsonl.zst.tar'))).message).toMatch(/bad tar header \(size field "0000000009x"\)/);
-    const badJson = archive(tar([{ name: 'ok.zst', data: member }, { name: 'bad.zst', data: zst('{"text": "x"}\n{oops}\n') }]), 'badjson.jsonl.zst.tar');
+    const badJson = archive(
+      tar([
+        { name: 'ok.zst', data: member },
+        { name: 'bad.zst', data: zst('{"text": "x"}\n{oops}\n') },
+      ]),
+      'badjson.jsonl.zst.tar',
+    );
     const error = await failure(badJson);
     expect(error.message).toMatch(/badjson\.jsonl\.zst\.tar:bad\.zst \(line 2, decompressed byte 14\): invalid JSON/);
-    const badZstd = Buffer.from(tar([{ name: 'ok.zst', data: member }, { name: 'bad.zst', data: member }]));
+    const badZstd = Buffer.from(
+      tar([
+        { name: 'ok.zst', data: member },
+        { name: 'bad.zst', data: member },
+      ]),
+    );
     const secondData = 512 + 512 * Math.ceil(member.length / 512) + 512;
     badZstd[secondData] ^= 0xff; // magic of the second member's frame
     const zstdError = await failure(archive(badZstd, 'badzstd.jsonl.zst.tar'));
@@ -257,7 +310,7 @@ describe('ko_lm_dataformat on archives written here', () => {
       [rawFrame(payload, { descriptorBits: 0x08 }), '(byte 4): corrupt zstd frame header (reserved bit set)'],
       [Buffer.concat([rawFrame(Buffer.alloc(0)).subarray(0, 6), Buffer.from([0x07, 0, 0])]), '(byte 6): corrupt zstd block (reserved block type)'],
       [rawFrame(payload, { dictId: 9 }), '(byte 0): zstd frame needs dictionary 9, which this reader does not have'],
-      [rawFrame(payload, { windowExponent: 18 }), '(byte 0): zstd frame needs a 268435456-byte window (more than libzstd\'s default limit of 128 MiB)'],
+      [rawFrame(payload, { windowExponent: 18 }), "(byte 0): zstd frame needs a 268435456-byte window (more than libzstd's default limit of 128 MiB)"],
     ];
     for (const [bytes, message] of cases) {
       const path = archive(bytes);
@@ -270,7 +323,9 @@ describe('ko_lm_dataformat on archives written here', () => {
     for (const keep of [1, 4, 5, 8, Math.floor(whole.length / 2), whole.length - 1]) {
       const path = archive(whole.subarray(0, keep));
       const error = await failure(path);
-      expect(error.message, `keep ${keep}`).toMatch(keep < 4 ? /stray byte/ : new RegExp(`\\(byte ${keep}\\): truncated zstd stream: the data ends inside the frame that starts at byte 0$`));
+      expect(error.message, `keep ${keep}`).toMatch(
+        keep < 4 ? /stray byte/ : new RegExp(`\\(byte ${keep}\\): truncated zstd stream: the data ends inside the frame that starts at byte 0$`),
+      );
     }
     const first = zst(jsonl({ text: '앞' }));
     const path = archive(Buffer.concat([first, whole.subarray(0, 40)]));
@@ -279,14 +334,20 @@ describe('ko_lm_dataformat on archives written here', () => {
       for await (const text of streamData(path, { chunkSize: 16 })) seen.push(text);
     })().catch((e: unknown) => e);
     expect(seen[0]).toBe('앞');
-    expect((error as CorpusError).message).toBe(`${path} (byte ${first.length + 40}): truncated zstd stream: the data ends inside the frame that starts at byte ${first.length}`);
+    expect((error as CorpusError).message).toBe(
+      `${path} (byte ${first.length + 40}): truncated zstd stream: the data ends inside the frame that starts at byte ${first.length}`,
+    );
     const checksumCut = archive(rawFrame(Buffer.from(jsonl({ text: 'x' })), { checksum: true }).subarray(0, -2));
     expect((await failure(checksumCut)).message).toMatch(/truncated zstd stream/);
   });
 
   it('bad lines: invalid UTF-8, invalid JSON, blank and whitespace lines, null, non-objects, no "text" — each names line and decompressed byte', async () => {
     const cases: [string, Buffer | string, string][] = [
-      ['utf8', Buffer.concat([Buffer.from('{"text": "ok"}\n{"text": "'), Buffer.from([0xc3, 0x28]), Buffer.from('"}\n')]), '(line 2, decompressed byte 25): invalid UTF-8 (byte 0xc3)'],
+      [
+        'utf8',
+        Buffer.concat([Buffer.from('{"text": "ok"}\n{"text": "'), Buffer.from([0xc3, 0x28]), Buffer.from('"}\n')]),
+        '(line 2, decompressed byte 25): invalid UTF-8 (byte 0xc3)',
+      ],
       ['json', '{"text": "ok"}\n{"text": "ok"\n', '(line 2, decompressed byte 15): invalid JSON ('],
       ['blank', '{"text": "ok"}\n\n{"text": "ok"}\n', '(line 2, decompressed byte 15): blank line: every line of a JSON-lines archive must hold a JSON object'],
       ['spaces', '{"text": "ok"}\n  \r\n', '(line 2, decompressed byte 15): blank line'],
@@ -304,7 +365,9 @@ describe('ko_lm_dataformat on archives written here', () => {
       expect(error.decompressed).toBe(true);
     }
     const joined = archive(zst(jsonl({ text: ['a', 1] })));
-    expect((await failure(joined, { autojoinSentences: true })).message).toBe(`${joined} (line 1): cannot join the sentences of "text": the list holds a non-string`);
+    expect((await failure(joined, { autojoinSentences: true })).message).toBe(
+      `${joined} (line 1): cannot join the sentences of "text": the list holds a non-string`,
+    );
     expect(await collect(streamData(joined))).toEqual([['a', 1]]);
   });
 });

@@ -41,7 +41,10 @@ describe.skipIf(!hasFixtures)('builder-facing sentences equal the strings the re
     for (const [i, batch] of batches.entries()) if (!batch.last) expect(batches[i + 1].file).toBe(batch.file);
     const edge = batches.filter((b) => b.file.endsWith('edge.txt')).flatMap((b) => b.sentences);
     expect(edge[0]).toEqual({ text: '\ufeff첫 줄은 바이트 순서 표시(BOM)로 시작합니다.', file: files[4], line: 1, document: 0 });
-    expect(edge.slice(1, 3).map((s) => [s.text, s.line])).toEqual([['두 번째 줄은 CR 하나로 끝납니다.', 2], ['세 번째 줄.', 3]]);
+    expect(edge.slice(1, 3).map((s) => [s.text, s.line])).toEqual([
+      ['두 번째 줄은 CR 하나로 끝납니다.', 2],
+      ['세 번째 줄.', 3],
+    ]);
     const zero = batches.filter((b) => b.file.endsWith('zero_tokens.txt')).flatMap((b) => b.sentences);
     expect(zero.map((s) => s.text)).toEqual(['\u200b', '\ufeff', '\u200b']); // not whitespace to Python: kept
     const blns = batches.filter((b) => b.file.endsWith('blns.jsonl.zst'));
@@ -53,7 +56,8 @@ describe.skipIf(!hasFixtures)('builder-facing sentences equal the strings the re
 describe('readCorpusFile on files written here', () => {
   const tmp = useTempDir();
   let n = 0;
-  const sentences = async (path: string, chunkSize?: number): Promise<CorpusSentence[]> => (await collect(readCorpusFile(path, { chunkSize }))).flatMap((b) => b.sentences);
+  const sentences = async (path: string, chunkSize?: number): Promise<CorpusSentence[]> =>
+    (await collect(readCorpusFile(path, { chunkSize }))).flatMap((b) => b.sentences);
 
   it('.txt: stripped non-empty lines; documents are runs of non-blank lines (whitespace-only lines are blank)', async () => {
     const path = put(tmp(), 'docs.txt', '\n  첫 문장.  \n둘째 문장.\n \t\u3000\n\n셋째\r\n\r\n\x1c\n넷째\u2028\n');
@@ -83,7 +87,11 @@ describe('readCorpusFile on files written here', () => {
   });
 
   it('.jsonl.zst: a string is one sentence, list elements each one; stripped, empties skipped, \\n → space; documents = JSON lines', async () => {
-    const path = put(tmp(), 'builder.jsonl.zst', zst(jsonl({ text: '  첫 문장\n둘째 줄 \n' }, { text: ['', ' \t', '가', ' 나\n다 ', '라\r\n마'] }, { text: [] }, { text: '\u3000' })));
+    const path = put(
+      tmp(),
+      'builder.jsonl.zst',
+      zst(jsonl({ text: '  첫 문장\n둘째 줄 \n' }, { text: ['', ' \t', '가', ' 나\n다 ', '라\r\n마'] }, { text: [] }, { text: '\u3000' })),
+    );
     expect(await sentences(path)).toEqual([
       { text: '첫 문장 둘째 줄', file: path, line: 1, document: 0 },
       { text: '가', file: path, line: 2, document: 1 },
@@ -132,6 +140,9 @@ describe('readCorpusFile on files written here', () => {
     const path = put(tmp(), 'many.jsonl.zst', zst(jsonl(...Array.from({ length: 3000 }, (_, i) => ({ text: [`a${i}`, `b${i}`] })))));
     const batches = await collect(readCorpusFile(path));
     expect(batches.map((b) => b.sentences.length)).toEqual([4096, 1904]);
-    expect(batches.map((b) => [b.documents, b.last])).toEqual([[2048, false], [3000, true]]);
+    expect(batches.map((b) => [b.documents, b.last])).toEqual([
+      [2048, false],
+      [3000, true],
+    ]);
   });
 });

@@ -20,7 +20,10 @@ describe('readTxtLines / txtLines: Python text-mode lines', () => {
     for (const chunkSize of [1, 2, 5, 64, undefined]) {
       const reads: number[] = [];
       await collect(readTxtLines(path, { chunkSize, onRead: (bytes) => reads.push(bytes) }));
-      expect(reads.reduce((a, b) => a + b, 0), `chunk ${chunkSize}`).toBe(statSync(path).size);
+      expect(
+        reads.reduce((a, b) => a + b, 0),
+        `chunk ${chunkSize}`,
+      ).toBe(statSync(path).size);
       if (chunkSize) expect(Math.max(...reads)).toBeLessThanOrEqual(chunkSize);
     }
   });
@@ -82,10 +85,13 @@ describe('readTxtLines / txtLines: Python text-mode lines', () => {
     ];
     for (const [bytes, offset] of cases) {
       const path = put(tmp(), `bad-${n++}.txt`, Buffer.from(bytes));
-      for (const chunkSize of [1, 64]) await expect(collect(readTxtLines(path, { chunkSize }))).rejects.toThrow(`${path} (line 1, byte ${offset}): invalid UTF-8`);
+      for (const chunkSize of [1, 64])
+        await expect(collect(readTxtLines(path, { chunkSize }))).rejects.toThrow(`${path} (line 1, byte ${offset}): invalid UTF-8`);
     }
     const cut = put(tmp(), 'cut.txt', Buffer.from('가\n나').subarray(0, 6));
-    await expect(collect(readTxtLines(cut, { chunkSize: 2 }))).rejects.toThrow(`${cut} (line 2, byte 4): invalid UTF-8: the file ends inside a character (2 of its 3 bytes)`);
+    await expect(collect(readTxtLines(cut, { chunkSize: 2 }))).rejects.toThrow(
+      `${cut} (line 2, byte 4): invalid UTF-8: the file ends inside a character (2 of its 3 bytes)`,
+    );
   });
 
   it('a missing file is a CorpusError', async () => {

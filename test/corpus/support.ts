@@ -43,7 +43,13 @@ export const jsonl = (...docs: unknown[]): string => docs.map((d) => `${JSON.str
  */
 export function rawFrame(
   payload: Uint8Array,
-  options: { readonly checksum?: boolean; readonly singleSegment?: boolean; readonly dictId?: number; readonly windowExponent?: number; readonly descriptorBits?: number } = {},
+  options: {
+    readonly checksum?: boolean;
+    readonly singleSegment?: boolean;
+    readonly dictId?: number;
+    readonly windowExponent?: number;
+    readonly descriptorBits?: number;
+  } = {},
 ): Buffer {
   const parts: Buffer[] = [Buffer.from([0x28, 0xb5, 0x2f, 0xfd])];
   const single = options.singleSegment ?? false;

@@ -14,11 +14,21 @@ describe('ZstdFrameWalker', () => {
   };
 
   it('finds every frame end, whatever the feed size', () => {
-    const frames = [zst('하나\n'.repeat(1000)), skippableFrame(Buffer.from('meta')), rawFrame(Buffer.alloc(0)), rawFrame(Buffer.alloc(300_000, 0x61), { checksum: true }), rawFrame(Buffer.from('x'), { singleSegment: true }), skippableFrame(Buffer.alloc(0))];
+    const frames = [
+      zst('하나\n'.repeat(1000)),
+      skippableFrame(Buffer.from('meta')),
+      rawFrame(Buffer.alloc(0)),
+      rawFrame(Buffer.alloc(300_000, 0x61), { checksum: true }),
+      rawFrame(Buffer.from('x'), { singleSegment: true }),
+      skippableFrame(Buffer.alloc(0)),
+    ];
     const bytes = Buffer.concat(frames);
     const expected: number[] = [];
     let at = 0;
-    for (const frame of frames) expected.push((at += frame.length));
+    for (const frame of frames) {
+      at += frame.length;
+      expected.push(at);
+    }
     for (const step of [1, 2, 3, 7, 512, bytes.length]) expect(ends(bytes, step), `step ${step}`).toEqual(expected);
   });
 

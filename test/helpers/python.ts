@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
  */
 export const hasPythonNumpy = spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
 
-export const SKIP_NO_PYTHON = 'skipped: python3 with numpy not found (these tests read the files back with Python\'s zipfile and pickle)';
+export const SKIP_NO_PYTHON = "skipped: python3 with numpy not found (these tests read the files back with Python's zipfile and pickle)";
 
 if (!hasPythonNumpy) {
   // Printed once per test file that imports this helper, so a skipped check never passes silently.

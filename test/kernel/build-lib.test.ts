@@ -29,7 +29,9 @@ describe('the package notebooks load (npm run build:lib)', () => {
     }
     expect(readFileSync(join(dist, 'kbb.d.cts'), 'utf8')).toContain("export * from './types/lib/index.js';");
     expect(readFileSync(join(dist, 'kernel.d.cts'), 'utf8')).toContain("export * from './types/kernel/index.js';");
-    expect(readFileSync(join(dist, 'types', 'lib', 'pretraining', 'build-pretraining-data.d.ts'), 'utf8')).toContain('export declare function buildPretrainingData');
+    expect(readFileSync(join(dist, 'types', 'lib', 'pretraining', 'build-pretraining-data.d.ts'), 'utf8')).toContain(
+      'export declare function buildPretrainingData',
+    );
   });
 
   it('is not built again while its sources are unchanged', () => {
@@ -38,7 +40,16 @@ describe('the package notebooks load (npm run build:lib)', () => {
 
   it('loads with require() and builds pretraining data, in worker threads too', () => {
     const options = (numProcesses: number, dir: string) =>
-      JSON.stringify({ inputDir: join(repoRoot, 'data', 'sample-corpus'), tokenizerDir: join(repoRoot, 'data', 'sample-tokenizer'), outputDir: join(out, dir), maxSeqLength: 128, maxPredictionsPerSeq: 20, numShards: 2, dupeFactor: 1, numProcesses });
+      JSON.stringify({
+        inputDir: join(repoRoot, 'data', 'sample-corpus'),
+        tokenizerDir: join(repoRoot, 'data', 'sample-tokenizer'),
+        outputDir: join(out, dir),
+        maxSeqLength: 128,
+        maxPredictionsPerSeq: 20,
+        numShards: 2,
+        dupeFactor: 1,
+        numProcesses,
+      });
     const stdout = runCjs(`
       const kbb = require(${JSON.stringify(join(dist, 'kbb.cjs'))});
       (async () => {

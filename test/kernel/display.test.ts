@@ -6,8 +6,8 @@ import {
   figureText,
   jsonForScript,
   type MimeBundle,
-  plot,
   PLOTLY_MIME,
+  plot,
   plotlyBundle,
   plotlyScript,
   progress,
@@ -77,13 +77,21 @@ describe('plotly figures', () => {
   it('summarize histograms and pies as text', () => {
     const lengths = Array.from({ length: 20 }, (_, i) => i);
     expect(figureText({ data: [{ type: 'histogram', x: lengths }] })).toBe('Plotly figure\n  histogram: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, … (20)]');
-    expect(figureText({ data: [{ type: 'pie', labels: ['a', 'b'], values: [0.5, 1.25] }], layout: { title: 'T' } })).toBe('Plotly figure: T\n  pie: [a, b] → [0.5, 1.25]');
+    expect(figureText({ data: [{ type: 'pie', labels: ['a', 'b'], values: [0.5, 1.25] }], layout: { title: 'T' } })).toBe(
+      'Plotly figure: T\n  pie: [a, b] → [0.5, 1.25]',
+    );
   });
 });
 
 describe('tables', () => {
   it('show rows with every value escaped, numbers right-aligned and formatted', () => {
-    const bundle = tableBundle([{ token: '<b>&', count: 12345, share: 0.123456 }, { token: '##는', count: 7 }], { caption: 'a <caption>' });
+    const bundle = tableBundle(
+      [
+        { token: '<b>&', count: 12345, share: 0.123456 },
+        { token: '##는', count: 7 },
+      ],
+      { caption: 'a <caption>' },
+    );
     const h = html(bundle);
     expect(h).toContain('<caption style="text-align: left; font-weight: bold;">a &lt;caption&gt;</caption>');
     expect(h).toContain('<td style="text-align: left;">&lt;b&gt;&amp;</td>');
@@ -106,7 +114,17 @@ describe('tables', () => {
   });
 
   it('show explicit columns, plain columns and a row limit', () => {
-    const bundle = tableBundle({ columns: ['id', 'n'], rows: [[2269, 5000], [1733, 1], [30, 2]] }, { plain: ['id'], maxRows: 2 });
+    const bundle = tableBundle(
+      {
+        columns: ['id', 'n'],
+        rows: [
+          [2269, 5000],
+          [1733, 1],
+          [30, 2],
+        ],
+      },
+      { plain: ['id'], maxRows: 2 },
+    );
     expect(text(bundle)).toBe('  id      n\n2269  5,000\n1733      1\n… 1 more rows');
     expect(html(bundle)).toContain('<p class="kbb-table-more">… 1 more rows</p>');
   });

@@ -1,14 +1,23 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readBigBirdConfig } from '../../lib/model/config-files.js';
-import { fullAttentionGroup } from '../../lib/model/attention.js';
-import { importFromHuggingFace } from '../../lib/convert/hf-import.js';
 import { loadWeightsFromCheckpoint } from '../../lib/checkpoint/index.js';
+import { importFromHuggingFace } from '../../lib/convert/hf-import.js';
 import { loadWeightsFromSafetensors, toHfNamed } from '../../lib/convert/index.js';
-import { type BigBirdBatch, BigBirdModel, type BigBirdOutput, type BigBirdWeights, bigBirdRandomPlan, type BigBirdConfig, type BigBirdHead, type RandomPlan } from '../../lib/model/index.js';
+import { fullAttentionGroup } from '../../lib/model/attention.js';
+import { readBigBirdConfig } from '../../lib/model/config-files.js';
+import {
+  type BigBirdBatch,
+  type BigBirdConfig,
+  type BigBirdHead,
+  BigBirdModel,
+  type BigBirdOutput,
+  type BigBirdWeights,
+  bigBirdRandomPlan,
+  type RandomPlan,
+} from '../../lib/model/index.js';
 import { fixture, GOLDEN_BIGBIRD_CASES, hasFixtures, SKIP_NO_FIXTURES } from '../helpers/fixtures.js';
 import { readNpy } from '../helpers/npy.js';
 import { useTestBackend } from '../helpers/tf-backend.js';
@@ -31,7 +40,13 @@ interface GoldenCase {
   readonly manifest: CaseManifest;
   readonly config: BigBirdConfig;
   readonly head: BigBirdHead;
-  readonly inputs: { readonly inputIds: Int32Array; readonly attentionMask: Int32Array; readonly tokenTypeIds: Int32Array; readonly labels: Int32Array; readonly nextSentenceLabel?: Int32Array };
+  readonly inputs: {
+    readonly inputIds: Int32Array;
+    readonly attentionMask: Int32Array;
+    readonly tokenTypeIds: Int32Array;
+    readonly labels: Int32Array;
+    readonly nextSentenceLabel?: Int32Array;
+  };
   /** rand_attn.npy as a plan (block-sparse cases). */
   readonly recordedPlan?: RandomPlan;
   readonly paddedLength: number;
@@ -114,7 +129,14 @@ function maxAbsError(actual: ArrayLike<number>, expected: ArrayLike<number>): nu
 }
 
 function disposeOutput(out: BigBirdOutput): void {
-  const tensors: (tf.Tensor | undefined)[] = [out.lastHiddenState, ...(out.hiddenStates ?? []), out.logits, out.poolerOutput, out.seqRelationshipLogits, out.loss];
+  const tensors: (tf.Tensor | undefined)[] = [
+    out.lastHiddenState,
+    ...(out.hiddenStates ?? []),
+    out.logits,
+    out.poolerOutput,
+    out.seqRelationshipLogits,
+    out.loss,
+  ];
   tf.dispose(tensors.filter((t): t is tf.Tensor => t !== undefined));
 }
 
@@ -205,7 +227,9 @@ describe.skipIf(!hasFixtures)('BigBird against Hugging Face 4.44.2 (golden-bigbi
         expect(error, `${name}: grad of ${hfName}`).toBeLessThanOrEqual(ABS_TOLERANCE);
         if (error > worst) [worst, worstName] = [error, hfName];
       }
-      console.log(`[golden] ${name} grads: max abs error ${worst.toExponential(2)} (${worstName}), loss rel ${(Math.abs(loss.dataSync()[0] - expectedLoss) / expectedLoss).toExponential(2)}`);
+      console.log(
+        `[golden] ${name} grads: max abs error ${worst.toExponential(2)} (${worstName}), loss rel ${(Math.abs(loss.dataSync()[0] - expectedLoss) / expectedLoss).toExponential(2)}`,
+      );
       tf.dispose([loss, ...grads.values(), ...hfGrads.values()]);
       expect(tf.memory().numTensors).toBe(before);
     });
@@ -272,7 +296,9 @@ describe.skipIf(!hasFixtures)('BigBird against Hugging Face 4.44.2 (golden-bigbi
     expect(warnings).toHaveLength(1);
     const full = await loadCase('mlm_original_full_eval_s64');
     const expected = readNpy(join(full.dir, 'outputs', 'logits.npy'));
-    expect(maxErrorAtRealPositions(again.logits!.dataSync(), expected.data, expected.shape, full.inputs.attentionMask, full.manifest.seq_len)).toBeLessThanOrEqual(ABS_TOLERANCE);
+    expect(
+      maxErrorAtRealPositions(again.logits!.dataSync(), expected.data, expected.shape, full.inputs.attentionMask, full.manifest.seq_len),
+    ).toBeLessThanOrEqual(ABS_TOLERANCE);
     disposeOutput(again);
     model.dispose();
   });

@@ -1,13 +1,13 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hfConfigFromJson } from '../../lib/model/config-files.js';
 import { tfToHfName, transpose2d } from '../../lib/convert/hf-names.js';
-import { writeSafetensors } from '../../lib/convert/safetensors.js';
 import { loadWeightsFromSafetensors, toHfNamed } from '../../lib/convert/index.js';
-import { type BigBirdConfig, BigBirdModel, bigBirdModelVariables, BigBirdWeights, type NamedArray } from '../../lib/model/index.js';
+import { writeSafetensors } from '../../lib/convert/safetensors.js';
+import { hfConfigFromJson } from '../../lib/model/config-files.js';
+import { type BigBirdConfig, BigBirdModel, BigBirdWeights, bigBirdModelVariables, type NamedArray } from '../../lib/model/index.js';
 import { useTestBackend } from '../helpers/tf-backend.js';
 
 const config: BigBirdConfig = hfConfigFromJson({
@@ -42,7 +42,9 @@ describe('BigBirdWeights', () => {
   it('names the missing parameter and the source', () => {
     const given = arrays('pretraining');
     given.delete('bert/encoder/layer_0/attention/self/key/kernel');
-    expect(() => BigBirdWeights.fromArrays(config, 'masked-lm', given, 'my.safetensors')).toThrow(/my\.safetensors.*\n.*bert\/encoder\/layer_0\/attention\/self\/key\/kernel \[8, 8\]: missing/);
+    expect(() => BigBirdWeights.fromArrays(config, 'masked-lm', given, 'my.safetensors')).toThrow(
+      /my\.safetensors.*\n.*bert\/encoder\/layer_0\/attention\/self\/key\/kernel \[8, 8\]: missing/,
+    );
   });
 
   it('a pretraining model needs the NSP head; a MaskedLM model does not', () => {
@@ -58,7 +60,9 @@ describe('BigBirdWeights', () => {
   it('names both shapes on a mismatch, and refuses names that are not parameters', () => {
     const given = arrays('masked-lm');
     given.set('bert/encoder/layer_0/intermediate/dense/kernel', { shape: [12, 8], values: new Float32Array(96) });
-    expect(() => BigBirdWeights.fromArrays(config, 'masked-lm', given)).toThrow(/intermediate\/dense\/kernel: shape \[12, 8\] in the source, the config needs \[8, 12\]/);
+    expect(() => BigBirdWeights.fromArrays(config, 'masked-lm', given)).toThrow(
+      /intermediate\/dense\/kernel: shape \[12, 8\] in the source, the config needs \[8, 12\]/,
+    );
     const extra = arrays('masked-lm');
     extra.set('bert/encoder/layer_7/output/dense/bias', { shape: [8], values: new Float32Array(8) });
     expect(() => BigBirdWeights.fromArrays(config, 'masked-lm', extra)).toThrow(/layer_7\/output\/dense\/bias: not a parameter/);
@@ -85,8 +89,13 @@ describe('BigBirdWeights', () => {
     tf.dispose([...back.values()]);
 
     const missing = join(dir, 'missing.safetensors');
-    await writeSafetensors(missing, tensors.filter((t) => t.name !== 'bert.encoder.layer.0.output.dense.weight'));
-    await expect(loadWeightsFromSafetensors(missing, config, 'pretraining')).rejects.toThrow(/missing\.safetensors.*\n.*bert\/encoder\/layer_0\/output\/dense\/kernel \[12, 8\]: missing/);
+    await writeSafetensors(
+      missing,
+      tensors.filter((t) => t.name !== 'bert.encoder.layer.0.output.dense.weight'),
+    );
+    await expect(loadWeightsFromSafetensors(missing, config, 'pretraining')).rejects.toThrow(
+      /missing\.safetensors.*\n.*bert\/encoder\/layer_0\/output\/dense\/kernel \[12, 8\]: missing/,
+    );
     w.dispose();
   });
 
@@ -100,7 +109,10 @@ describe('BigBirdWeights', () => {
   });
 
   it('takes the batch as int32 tensors or as host arrays with a shape, alike', () => {
-    const model = new BigBirdModel({ config: { ...config, attention_type: 'original_full' }, weights: BigBirdWeights.fromArrays(config, 'masked-lm', arrays('masked-lm')) });
+    const model = new BigBirdModel({
+      config: { ...config, attention_type: 'original_full' },
+      weights: BigBirdWeights.fromArrays(config, 'masked-lm', arrays('masked-lm')),
+    });
     const ids = Int32Array.from({ length: 24 }, (_, i) => (i * 7) % 11);
     const mask = Int32Array.from({ length: 24 }, (_, i) => (i % 12 < 9 ? 1 : 0));
     const fromArrays = model.forward({ inputIds: ids, attentionMask: mask, shape: [2, 12] }, { hiddenStates: false });

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hfConfigFromJson } from '../../lib/model/config-files.js';
-import { type BigBirdConfig, BigBirdModel, bigBirdModelVariables, BigBirdWeights, type NamedArray } from '../../lib/model/index.js';
+import { type BigBirdConfig, BigBirdModel, BigBirdWeights, bigBirdModelVariables, type NamedArray } from '../../lib/model/index.js';
 import { useTestBackend } from '../helpers/tf-backend.js';
 import { denseReferenceForward } from './dense-reference.js';
 
@@ -54,7 +54,13 @@ function randomArrays(config: BigBirdConfig): Map<string, NamedArray> {
   const arrays = new Map<string, NamedArray>();
   for (const { name, shape } of bigBirdModelVariables(config, 'pretraining')) {
     const size = shape.reduce((x, y) => x * y, 1);
-    const [offset, scale] = name.endsWith('/gamma') ? [1, 0.1] : name.endsWith('bias') || name.endsWith('/beta') ? [0, 0.1] : name.includes('embeddings') ? [0, 0.3] : [0, 0.2];
+    const [offset, scale] = name.endsWith('/gamma')
+      ? [1, 0.1]
+      : name.endsWith('bias') || name.endsWith('/beta')
+        ? [0, 0.1]
+        : name.includes('embeddings')
+          ? [0, 0.3]
+          : [0, 0.2];
     arrays.set(name, { shape, values: Float32Array.from({ length: size }, () => offset + scale * next()) });
   }
   return arrays;
@@ -148,12 +154,17 @@ describe('block-sparse attention at 1024 tokens (block 16, 64 blocks)', () => {
     expect(quadraticShapes(profile.kernels, config.num_attention_heads)).toEqual([]);
     expect(finite).toBe(true);
     // A MaskedLM loss reaches everything but the pooler and the NSP head (loaded here, but unused).
-    expect(names.sort()).toEqual([...model.weights.variables.keys()].filter((n) => !n.startsWith('bert/pooler/') && !n.startsWith('cls/seq_relationship/')).sort());
+    expect(names.sort()).toEqual(
+      [...model.weights.variables.keys()].filter((n) => !n.startsWith('bert/pooler/') && !n.startsWith('cls/seq_relationship/')).sort(),
+    );
     expect(tf.memory().numTensors).toBe(before);
   });
 
   it('the shape check is real: full attention at the same length is caught', async () => {
-    const full = new BigBirdModel({ config: tinyConfig('original_full'), weights: BigBirdWeights.fromArrays(tinyConfig('original_full'), 'masked-lm', arrays) });
+    const full = new BigBirdModel({
+      config: tinyConfig('original_full'),
+      weights: BigBirdWeights.fromArrays(tinyConfig('original_full'), 'masked-lm', arrays),
+    });
     const profile = await tf.profile(() => {
       const out = full.forward(batch, { hiddenStates: false, logits: false });
       tf.dispose([out.lastHiddenState, out.loss!]);

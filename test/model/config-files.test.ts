@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatHfConfigJson } from '../../lib/convert/hf-config-json.js';
 import { hfConfigFromJson, hfConfigFromTf, readBigBirdConfig } from '../../lib/model/config-files.js';
 import { pythonFloatRepr } from '../../lib/text/python-json.js';
-import { fixture, hasFixtures, GOLDEN_BIGBIRD_CASES } from '../helpers/fixtures.js';
+import { fixture, GOLDEN_BIGBIRD_CASES, hasFixtures } from '../helpers/fixtures.js';
 
 let dir = '';
 beforeAll(async () => {
@@ -131,7 +131,15 @@ describe('hfConfigFromTf: the converter on a pretrain_config.json (spec §4)', (
       hidden_dropout_prob: 0,
       block_size: 16,
     });
-    expect(config).toMatchObject({ gradient_checkpointing: true, num_random_blocks: 2, rescale_embeddings: true, hidden_act: 'gelu_new', attention_type: 'original_full', hidden_dropout_prob: 0, block_size: 16 });
+    expect(config).toMatchObject({
+      gradient_checkpointing: true,
+      num_random_blocks: 2,
+      rescale_embeddings: true,
+      hidden_act: 'gelu_new',
+      attention_type: 'original_full',
+      hidden_dropout_prob: 0,
+      block_size: 16,
+    });
     for (const tfOnly of ['use_gradient_checkpointing', 'num_rand_blocks', 'rescale_embedding', 'norm_type', 'max_encoder_length', 'cls_token_id']) {
       expect(config).not.toHaveProperty(tfOnly);
     }
@@ -149,7 +157,9 @@ describe('hfConfigFromTf: the converter on a pretrain_config.json (spec §4)', (
     expect(() => hfConfigFromTf(missing)).toThrow(/pretrain_config\.json: missing "num_rand_blocks" \(the converter copies it to "num_random_blocks"\)/);
     expect(() => hfConfigFromTf({ ...BASE_PRETRAIN_CONFIG, hidden_size: '768' })).toThrow(/hidden_size "768" is not an integer/);
     expect(() => hfConfigFromTf({ ...BASE_PRETRAIN_CONFIG, use_bias: 1 })).toThrow(/use_bias 1 is not true or false/);
-    expect(() => hfConfigFromTf({ ...BASE_PRETRAIN_CONFIG, attention_type: 'simulated_sparse' })).toThrow(/attention_type "simulated_sparse" is not one of block_sparse, original_full/);
+    expect(() => hfConfigFromTf({ ...BASE_PRETRAIN_CONFIG, attention_type: 'simulated_sparse' })).toThrow(
+      /attention_type "simulated_sparse" is not one of block_sparse, original_full/,
+    );
     expect(() => hfConfigFromTf({ ...BASE_PRETRAIN_CONFIG, num_attention_heads: 5 })).toThrow(/hidden_size 768 is not a multiple of num_attention_heads 5/);
   });
 
@@ -174,7 +184,15 @@ describe('readBigBirdConfig', () => {
     const path = join(dir, 'config.json');
     writeFileSync(path, JSON.stringify({ model_type: 'big_bird', vocab_size: 32500, extra_field: 1 }));
     const config = await readBigBirdConfig(path);
-    expect(config).toMatchObject({ vocab_size: 32500, hidden_size: 768, sep_token_id: 66, bos_token_id: 1, position_embedding_type: 'absolute', hidden_act: 'gelu_new', classifier_dropout: null });
+    expect(config).toMatchObject({
+      vocab_size: 32500,
+      hidden_size: 768,
+      sep_token_id: 66,
+      bos_token_id: 1,
+      position_embedding_type: 'absolute',
+      hidden_act: 'gelu_new',
+      classifier_dropout: null,
+    });
     expect(config).not.toHaveProperty('extra_field');
     expect(config).not.toHaveProperty('architectures');
   });
@@ -194,9 +212,15 @@ describe('readBigBirdConfig', () => {
     await expect(readBigBirdConfig(write('bad.json', '{"model_type": '))).rejects.toThrow(/bad\.json: not valid JSON/);
     await expect(readBigBirdConfig(write('list.json', '[]'))).rejects.toThrow(/list\.json: not a JSON object/);
     await expect(readBigBirdConfig(write('bert.json', '{"model_type": "bert"}'))).rejects.toThrow(/bert\.json: model_type is "bert", expected "big_bird"/);
-    await expect(readBigBirdConfig(write('neither.json', '{"hidden_size": 768}'))).rejects.toThrow(/neither\.json: neither an HF config\.json .* nor a KoBigBird pretrain_config\.json/);
-    await expect(readBigBirdConfig(write('type.json', '{"model_type": "big_bird", "block_size": 6.5}'))).rejects.toThrow(/type\.json: block_size 6\.5 is not an integer/);
-    await expect(readBigBirdConfig(write('tf.json', JSON.stringify({ ...BASE_PRETRAIN_CONFIG, vocab_size: undefined })))).rejects.toThrow(/tf\.json: missing "vocab_size"/);
+    await expect(readBigBirdConfig(write('neither.json', '{"hidden_size": 768}'))).rejects.toThrow(
+      /neither\.json: neither an HF config\.json .* nor a KoBigBird pretrain_config\.json/,
+    );
+    await expect(readBigBirdConfig(write('type.json', '{"model_type": "big_bird", "block_size": 6.5}'))).rejects.toThrow(
+      /type\.json: block_size 6\.5 is not an integer/,
+    );
+    await expect(readBigBirdConfig(write('tf.json', JSON.stringify({ ...BASE_PRETRAIN_CONFIG, vocab_size: undefined })))).rejects.toThrow(
+      /tf\.json: missing "vocab_size"/,
+    );
   });
 });
 
@@ -211,10 +235,24 @@ describe.skipIf(!hasFixtures)('golden-bigbird config.json (written by HF 4.44.2 
       const config = await readBigBirdConfig(path);
       // Everything the file has, as it has it; HF defaults only for what it lacks.
       expect(config).toMatchObject(json);
-      expect(config).toMatchObject({ vocab_size: 101, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 64, block_size: 4, num_random_blocks: 2, position_embedding_type: 'absolute' });
+      expect(config).toMatchObject({
+        vocab_size: 101,
+        hidden_size: 32,
+        num_hidden_layers: 2,
+        num_attention_heads: 2,
+        intermediate_size: 64,
+        block_size: 4,
+        num_random_blocks: 2,
+        position_embedding_type: 'absolute',
+      });
       expect(Object.keys(json).filter((k) => !(k in config))).toEqual([]);
       // The golden files lack only what KoBigBird's converter adds on top of BigBirdConfig.
-      expect(Object.keys(PUBLISHED).filter((k) => !(k in json))).toEqual(['gradient_checkpointing', 'position_embedding_type', 'tokenizer_class', 'torch_dtype']);
+      expect(Object.keys(PUBLISHED).filter((k) => !(k in json))).toEqual([
+        'gradient_checkpointing',
+        'position_embedding_type',
+        'tokenizer_class',
+        'torch_dtype',
+      ]);
       expect(formatHfConfigJson({ ...config, position_embedding_type: undefined })).toBe(text);
     });
   }
@@ -236,7 +274,7 @@ describe('formatHfConfigJson: Python json.dumps details', () => {
       [0.0001, '0.0001'],
       [1e16, '1e+16'],
       [1e15, '1000000000000000.0'],
-      [123456789012345678, '1.2345678901234568e+17'],
+      [123456789012345680, '1.2345678901234568e+17'],
       [0.1, '0.1'],
       [0.02, '0.02'],
       [1.5e-7, '1.5e-07'],

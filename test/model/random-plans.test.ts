@@ -38,7 +38,9 @@ function expectStructurallyValid(plan: RandomPlan, options: { readonly maxBlock:
         const blocks = Array.from({ length: plan.numRandomBlocks }, (_, k) => randomBlockAt(plan, layer, head, row, k));
         const broken =
           new Set(blocks).size !== blocks.length ||
-          blocks.some((block) => block < 1 || block > options.maxBlock || Math.abs(block - queryBlock) <= 1 || (options.avoidsLastBlock && block === plan.numBlocks - 1));
+          blocks.some(
+            (block) => block < 1 || block > options.maxBlock || Math.abs(block - queryBlock) <= 1 || (options.avoidsLastBlock && block === plan.numBlocks - 1),
+          );
         if (broken) violations.push(`layer ${layer} head ${head} query block ${queryBlock}: [${blocks.join(', ')}]`);
       }
     }
@@ -95,10 +97,16 @@ for s in seeds:
     out[str(s)] = {"raw": raw, "perms": perms, "ints": ints}
 print(json.dumps(out))
 `;
-    const expected = JSON.parse(runPython(['-c', script], new TextEncoder().encode(JSON.stringify([seeds, lengths])))) as Record<string, { raw: number[]; perms: number[][]; ints: number[][] }>;
+    const expected = JSON.parse(runPython(['-c', script], new TextEncoder().encode(JSON.stringify([seeds, lengths])))) as Record<
+      string,
+      { raw: number[]; perms: number[][]; ints: number[][] }
+    >;
     for (const seed of seeds) {
       const fresh = new NumpyLegacyRandom(seed);
-      expect(Array.from({ length: 8 }, () => fresh.uint32()), `seed ${seed}`).toEqual(expected[String(seed)].raw);
+      expect(
+        Array.from({ length: 8 }, () => fresh.uint32()),
+        `seed ${seed}`,
+      ).toEqual(expected[String(seed)].raw);
       const rng = new NumpyLegacyRandom(seed);
       const perms = lengths.map((n) => Array.from(rng.permutation(Int32Array.from({ length: n }, (_, i) => 3 + i))));
       const ints = [4, 9].map((n) => Array.from(rng.permutation(n)));
@@ -120,7 +128,16 @@ describe('bigBirdRandomPlan, without fixtures', () => {
     expect(tf4096.kind).toBe('old-paper-plan');
     expectStructurallyValid(tf4096, { maxBlock: 15, avoidsLastBlock: true });
 
-    const tiny = bigBirdRandomPlan({ sequenceLength: 64, blockSize: 4, numRandomBlocks: 2, numHeads: 2, numLayers: 2, maxPositionEmbeddings: 256, mode: 'train', reference: 'hf' });
+    const tiny = bigBirdRandomPlan({
+      sequenceLength: 64,
+      blockSize: 4,
+      numRandomBlocks: 2,
+      numHeads: 2,
+      numLayers: 2,
+      maxPositionEmbeddings: 256,
+      mode: 'train',
+      reference: 'hf',
+    });
     expect(tiny.kind).toBe('segment-plan');
     expectStructurallyValid(tiny, { maxBlock: 7, avoidsLastBlock: true });
   });
@@ -140,7 +157,16 @@ describe('bigBirdRandomPlan, without fixtures', () => {
   });
 
   it('is the same on every call: each layer reseeds with its index', () => {
-    const options: RandomPlanOptions = { sequenceLength: 128, blockSize: 8, numRandomBlocks: 2, numHeads: 3, numLayers: 4, maxPositionEmbeddings: 512, mode: 'train', reference: 'hf' };
+    const options: RandomPlanOptions = {
+      sequenceLength: 128,
+      blockSize: 8,
+      numRandomBlocks: 2,
+      numHeads: 3,
+      numLayers: 4,
+      maxPositionEmbeddings: 512,
+      mode: 'train',
+      reference: 'hf',
+    };
     expect(stacked(bigBirdRandomPlan(options))).toEqual(stacked(bigBirdRandomPlan(options)));
     const layers = bigBirdRandomPlan(options).layers;
     expect(Array.from(layers[0])).not.toEqual(Array.from(layers[1]));
@@ -157,7 +183,16 @@ describe('bigBirdRandomPlan, without fixtures', () => {
   });
 
   it('an explicit plan is copied after its shape and block range are checked', () => {
-    const geometry = { sequenceLength: 32, blockSize: 4, numRandomBlocks: 2, numHeads: 1, numLayers: 2, maxPositionEmbeddings: 64, mode: 'train', reference: 'hf' } as const;
+    const geometry = {
+      sequenceLength: 32,
+      blockSize: 4,
+      numRandomBlocks: 2,
+      numHeads: 1,
+      numLayers: 2,
+      maxPositionEmbeddings: 64,
+      mode: 'train',
+      reference: 'hf',
+    } as const;
     const layer = Array.from({ length: 6 * 2 }, (_, i) => i % 8);
     const plan = bigBirdRandomPlan({ ...geometry, explicitLayers: [layer, layer.slice().reverse()] });
     expect(plan.kind).toBe('explicit');
@@ -171,7 +206,9 @@ describe('bigBirdRandomPlan, without fixtures', () => {
   it('rejects unpadded lengths, an old plan longer than max_position_embeddings, and out-of-range accessors', () => {
     expect(() => bigBirdRandomPlan({ ...KOBIGBIRD, sequenceLength: 4000, mode: 'train', reference: 'hf' })).toThrow(/not a multiple/);
     // The old plan is drawn at max_position_embeddings and truncated, so it cannot serve a longer input.
-    expect(() => bigBirdRandomPlan({ ...KOBIGBIRD, maxPositionEmbeddings: 2048, sequenceLength: 4096, mode: 'train', reference: 'hf' })).toThrow(/shorter than sequenceLength/);
+    expect(() => bigBirdRandomPlan({ ...KOBIGBIRD, maxPositionEmbeddings: 2048, sequenceLength: 4096, mode: 'train', reference: 'hf' })).toThrow(
+      /shorter than sequenceLength/,
+    );
     const plan = bigBirdRandomPlan({ ...KOBIGBIRD, sequenceLength: 2048, mode: 'eval', reference: 'hf' });
     expect(() => randomBlockAt(plan, 0, 0, 30, 0)).toThrow(RangeError);
   });
@@ -179,7 +216,10 @@ describe('bigBirdRandomPlan, without fixtures', () => {
 
 describe.skipIf(!hasFixtures)('bigBirdRandomPlan against the plans Hugging Face 4.44.2 and the TF reference produced', () => {
   it('golden-bigbird/plans/*.npy (HF train mode at 1024, 2048, 4096) element for element; plans.json says eval is all zero', () => {
-    const manifest = JSON.parse(readFileSync(fixture('golden-bigbird', 'plans', 'plans.json'), 'utf8')) as Record<string, { shape: number[]; eval_mode_plan_all_zero: boolean; path: string }>;
+    const manifest = JSON.parse(readFileSync(fixture('golden-bigbird', 'plans', 'plans.json'), 'utf8')) as Record<
+      string,
+      { shape: number[]; eval_mode_plan_all_zero: boolean; path: string }
+    >;
     const names = Object.keys(manifest);
     expect(names.length).toBe(3);
     for (const name of names) {
@@ -199,14 +239,22 @@ describe.skipIf(!hasFixtures)('bigBirdRandomPlan against the plans Hugging Face 
       expect(actual, name).toEqual(Array.from(expected.data));
 
       expect(manifest[name].eval_mode_plan_all_zero, name).toBe(true);
-      expect(stacked(bigBirdRandomPlan({ ...geometry, mode: 'eval', reference: 'hf' })).every((b) => b === 0), name).toBe(true);
+      expect(
+        stacked(bigBirdRandomPlan({ ...geometry, mode: 'eval', reference: 'hf' })).every((b) => b === 0),
+        name,
+      ).toBe(true);
     }
   });
 
   it('rand_attn.npy of every block-sparse golden case (the train case draws a segment plan; the eval cases are all zero)', () => {
     let compared = 0;
     for (const name of GOLDEN_BIGBIRD_CASES) {
-      const meta = JSON.parse(readFileSync(fixture('golden-bigbird', name, 'case.json'), 'utf8')) as { mode: 'train' | 'eval'; effective_attention_type: string; seq_len: number; rand_attn_all_zero?: boolean };
+      const meta = JSON.parse(readFileSync(fixture('golden-bigbird', name, 'case.json'), 'utf8')) as {
+        mode: 'train' | 'eval';
+        effective_attention_type: string;
+        seq_len: number;
+        rand_attn_all_zero?: boolean;
+      };
       if (meta.effective_attention_type !== 'block_sparse') continue;
       const config = JSON.parse(readFileSync(fixture('golden-bigbird', name, 'config.json'), 'utf8')) as Record<string, number>;
       const blockSize = config.block_size;
@@ -226,7 +274,10 @@ describe.skipIf(!hasFixtures)('bigBirdRandomPlan against the plans Hugging Face 
       const actual = stacked(plan);
       expect(firstDifferences(actual, expected.data), name).toEqual([]);
       expect(actual, name).toEqual(Array.from(expected.data));
-      expect(actual.every((b) => b === 0), name).toBe(meta.rand_attn_all_zero);
+      expect(
+        actual.every((b) => b === 0),
+        name,
+      ).toBe(meta.rand_attn_all_zero);
       expect(plan.kind, name).toBe(meta.mode === 'train' ? 'segment-plan' : 'eval-zero');
       compared++;
     }
@@ -235,7 +286,9 @@ describe.skipIf(!hasFixtures)('bigBirdRandomPlan against the plans Hugging Face 
   });
 
   it('golden-builder/rng/kobigbird_rand_attn_4096.json: the TF pattern KoBigBird trained with, all 12 layers', () => {
-    const golden = JSON.parse(readFileSync(fixture('golden-builder', 'rng', 'kobigbird_rand_attn_4096.json'), 'utf8')) as { rand_attn: Record<string, number[][][]> };
+    const golden = JSON.parse(readFileSync(fixture('golden-builder', 'rng', 'kobigbird_rand_attn_4096.json'), 'utf8')) as {
+      rand_attn: Record<string, number[][][]>;
+    };
     const plan = bigBirdRandomPlan({ ...KOBIGBIRD, sequenceLength: 4096, mode: 'train', reference: 'tf' });
     expect(Object.keys(golden.rand_attn).length).toBe(12);
     for (let layer = 0; layer < 12; layer++) {

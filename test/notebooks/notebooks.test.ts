@@ -25,7 +25,9 @@ interface Notebook {
 }
 
 const readNotebook = (path: string): Notebook => JSON.parse(readFileSync(path, 'utf8')) as Notebook;
-const notebooks = readdirSync(notebooksDir).filter((f) => f.endsWith('.ipynb')).sort();
+const notebooks = readdirSync(notebooksDir)
+  .filter((f) => f.endsWith('.ipynb'))
+  .sort();
 
 /** What each notebook must show: its plotly charts and its tables (each one display output). */
 const EXPECTED: Record<string, { charts: number; tables: number }> = {
@@ -52,7 +54,10 @@ describe('the committed notebooks', () => {
 
 const skipped = NOTEBOOK_TOOLS_MISSING.length > 0;
 if (skipped) console.warn(`[kbb tests] skipped: the notebooks are not executed here; missing ${NOTEBOOK_TOOLS_MISSING.join(' and ')}`);
-if (!chromium) console.warn('[kbb tests] skipped: the executed notebooks are not loaded in a browser here; missing chromium (Debian: apt-get install --no-install-recommends chromium)');
+if (!chromium)
+  console.warn(
+    '[kbb tests] skipped: the executed notebooks are not loaded in a browser here; missing chromium (Debian: apt-get install --no-install-recommends chromium)',
+  );
 
 describe.skipIf(skipped)('every notebook, executed headless with the kbb kernel', () => {
   const work = mkdtempSync(join(tmpdir(), 'kbb-notebooks-'));
@@ -67,7 +72,17 @@ describe.skipIf(skipped)('every notebook, executed headless with the kbb kernel'
     it(`${name} runs top to bottom without a cell error and shows its charts and tables`, () => {
       const result = spawnSync(
         jupyter as string,
-        ['nbconvert', '--to', 'notebook', '--execute', '--ExecutePreprocessor.kernel_name=kbb', '--ExecutePreprocessor.timeout=120', '--output-dir', work, join(notebooksDir, name)],
+        [
+          'nbconvert',
+          '--to',
+          'notebook',
+          '--execute',
+          '--ExecutePreprocessor.kernel_name=kbb',
+          '--ExecutePreprocessor.timeout=120',
+          '--output-dir',
+          work,
+          join(notebooksDir, name),
+        ],
         { env, encoding: 'utf8', timeout: 240_000 },
       );
       // nbconvert fails on the first cell error and prints the cell with tslab's message.
@@ -91,29 +106,39 @@ describe.skipIf(skipped)('every notebook, executed headless with the kbb kernel'
     }, 300_000);
   }
 
-  it.skipIf(!chromium)('draws every chart when an executed notebook, saved as HTML, is opened offline in headless Chromium', () => {
-    expect(executed.size, 'the notebooks ran').toBe(notebooks.length);
-    for (const [name, path] of executed) {
-      const converted = spawnSync(jupyter as string, ['nbconvert', '--to', 'html', '--output-dir', work, path], { env, encoding: 'utf8', timeout: 120_000 });
-      expect(converted.status, converted.stderr).toBe(0);
-      const htmlFile = join(work, `${basename(name, '.ipynb')}.html`);
-      expect(existsSync(htmlFile)).toBe(true);
-      const page = readFileSync(htmlFile, 'utf8');
-      // plotly.js is inline: no script is fetched from the network.
-      expect(page).not.toMatch(/<script[^>]+src="https?:/);
+  it.skipIf(!chromium)(
+    'draws every chart when an executed notebook, saved as HTML, is opened offline in headless Chromium',
+    () => {
+      expect(executed.size, 'the notebooks ran').toBe(notebooks.length);
+      for (const [name, path] of executed) {
+        const converted = spawnSync(jupyter as string, ['nbconvert', '--to', 'html', '--output-dir', work, path], { env, encoding: 'utf8', timeout: 120_000 });
+        expect(converted.status, converted.stderr).toBe(0);
+        const htmlFile = join(work, `${basename(name, '.ipynb')}.html`);
+        expect(existsSync(htmlFile)).toBe(true);
+        const page = readFileSync(htmlFile, 'utf8');
+        // plotly.js is inline: no script is fetched from the network.
+        expect(page).not.toMatch(/<script[^>]+src="https?:/);
 
-      const profile = mkdtempSync(join(work, 'chromium-profile-'));
-      const browser = spawnSync(chromium as string, [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`, '--virtual-time-budget=20000', '--dump-dom', `file://${htmlFile}`], {
-        encoding: 'utf8',
-        timeout: 120_000,
-        maxBuffer: 64 * 1024 * 1024,
-      });
-      expect(browser.status, browser.stderr.slice(-3000)).toBe(0);
-      const dom = browser.stdout;
-      // Each chart's <div> holds the SVG plotly.js drew into it (class "main-svg").
-      const charts = dom.split('<div id="kbb-plot-').slice(1);
-      expect(charts.length, `${name}: chart elements in the page`).toBe(EXPECTED[name].charts);
-      charts.forEach((chart, i) => expect(chart, `${name}: chart ${i + 1} drew no SVG`).toContain('class="main-svg"'));
-    }
-  }, 300_000);
+        const profile = mkdtempSync(join(work, 'chromium-profile-'));
+        const browser = spawnSync(
+          chromium as string,
+          [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`, '--virtual-time-budget=20000', '--dump-dom', `file://${htmlFile}`],
+          {
+            encoding: 'utf8',
+            timeout: 120_000,
+            maxBuffer: 64 * 1024 * 1024,
+          },
+        );
+        expect(browser.status, browser.stderr.slice(-3000)).toBe(0);
+        const dom = browser.stdout;
+        // Each chart's <div> holds the SVG plotly.js drew into it (class "main-svg").
+        const charts = dom.split('<div id="kbb-plot-').slice(1);
+        expect(charts.length, `${name}: chart elements in the page`).toBe(EXPECTED[name].charts);
+        charts.forEach((chart, i) => {
+          expect(chart, `${name}: chart ${i + 1} drew no SVG`).toContain('class="main-svg"');
+        });
+      }
+    },
+    300_000,
+  );
 });

@@ -3,9 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BuildManifest, buildPretrainingData } from '../../lib/pretraining/index.js';
 import {
+  type BuildManifest,
   buildOutputStatistics,
+  buildPretrainingData,
   classifyPrediction,
   decodePretrainingRecord,
   findShards,
@@ -116,7 +117,20 @@ describe('masking statistics', () => {
   it('from the shards agree with the manifest (spans read from the shards merge where they touch)', async () => {
     const fromManifest = maskingStatisticsFromManifest(manifest);
     const { statistics: fromShards, targetCounts } = await scanShards(await findShards(out), recordVocab(tokenizer));
-    const same = ['examples', 'maxSeqLength', 'tokens', 'tokensPerExample', 'paddingFraction', 'predictions', 'predictionsPerExample', 'masked', 'kept', 'replaced', 'twoSegmentExamples', 'maskedWords'] as const;
+    const same = [
+      'examples',
+      'maxSeqLength',
+      'tokens',
+      'tokensPerExample',
+      'paddingFraction',
+      'predictions',
+      'predictionsPerExample',
+      'masked',
+      'kept',
+      'replaced',
+      'twoSegmentExamples',
+      'maskedWords',
+    ] as const;
     for (const key of same) expect([key, fromShards[key]]).toEqual([key, fromManifest[key]]);
     expect(fromManifest.twoSegmentExamples).toBeGreaterThan(0);
     expect(fromManifest.gramsByLength[3]).toBeGreaterThan(0);

@@ -33,12 +33,16 @@ const small = (inputDir: string, outputDir: string, extra: Partial<BuildOptions>
 
 /** Every record of every shard, decoded to plain arrays, in shard order. */
 async function readShards(outputDir: string): Promise<Record<string, number[]>[][]> {
-  const files = readdirSync(outputDir).filter((f) => f.startsWith('pretrain_data.tfrecord-')).sort((a, b) => Number(a.split('-')[1]) - Number(b.split('-')[1]));
+  const files = readdirSync(outputDir)
+    .filter((f) => f.startsWith('pretrain_data.tfrecord-'))
+    .sort((a, b) => Number(a.split('-')[1]) - Number(b.split('-')[1]));
   const shards: Record<string, number[]>[][] = [];
   for (const file of files) {
     const records: Record<string, number[]>[] = [];
     for await (const r of readTfRecords(join(outputDir, file))) {
-      records.push(Object.fromEntries([...decodeExample(r.data)].map(([k, f]) => [k, Array.from((f as unknown as { value: ArrayLike<number> }).value, Number)])));
+      records.push(
+        Object.fromEntries([...decodeExample(r.data)].map(([k, f]) => [k, Array.from((f as unknown as { value: ArrayLike<number> }).value, Number)])),
+      );
     }
     shards.push(records);
   }
@@ -77,15 +81,23 @@ describe('building pretraining data', () => {
 
   it('progress counts file bytes read, compressed ones for .jsonl.zst: it rises to exactly the total and never past it', async () => {
     await init();
-    const texts = readdirSync(sample).filter((f) => f.endsWith('.txt')).map((f) => readFileSync(join(sample, f), 'utf8'));
+    const texts = readdirSync(sample)
+      .filter((f) => f.endsWith('.txt'))
+      .map((f) => readFileSync(join(sample, f), 'utf8'));
     // The sample prose as ko_lm_dataformat documents: zstd shrinks it to under half, so counting the
     // sentences' text against the compressed sizes would run far past 100%.
     const archive = corpus('progress-zst', {});
     texts.forEach((text, i) => {
-      const docs = text.split('\n\n').map((doc) => `${JSON.stringify({ text: doc.split('\n'), meta: {} })}\n`).join('');
+      const docs = text
+        .split('\n\n')
+        .map((doc) => `${JSON.stringify({ text: doc.split('\n'), meta: {} })}\n`)
+        .join('');
       writeFileSync(join(archive, `part-${i}.jsonl.zst`), Buffer.from(compress(Buffer.from(docs), 3)));
     });
-    const sizes = (root: string): number => readdirSync(root).filter((f) => /\.(txt|jsonl\.zst)$/.test(f)).reduce((n, f) => n + statSync(join(root, f)).size, 0);
+    const sizes = (root: string): number =>
+      readdirSync(root)
+        .filter((f) => /\.(txt|jsonl\.zst)$/.test(f))
+        .reduce((n, f) => n + statSync(join(root, f)).size, 0);
     expect(sizes(archive)).toBeLessThan(0.5 * texts.reduce((n, t) => n + Buffer.byteLength(t), 0));
     for (const [input, extra] of [
       [sample, { numProcesses: 2 }],
@@ -99,7 +111,10 @@ describe('building pretraining data', () => {
       const label = `${input === archive ? '.jsonl.zst' : '.txt'} ${JSON.stringify(extra)}`;
       expect(seen.length, label).toBeGreaterThan(3);
       expect(new Set(seen.map((p) => p.totalBytes)), label).toEqual(new Set([sizes(input) * 3]));
-      expect(seen.every((p, i) => p.bytes <= p.totalBytes && (i === 0 || p.bytes >= seen[i - 1].bytes)), label).toBe(true);
+      expect(
+        seen.every((p, i) => p.bytes <= p.totalBytes && (i === 0 || p.bytes >= seen[i - 1].bytes)),
+        label,
+      ).toBe(true);
       expect(seen.at(-1)!.bytes, label).toBe(sizes(input) * 3);
       expect(seen.at(-1)!.examples, label).toBe(manifest.totals.examples);
     }
@@ -126,7 +141,12 @@ describe('building pretraining data', () => {
     const replaced = join(dir, 'replaced');
     await buildPretrainingData(small(sample, replaced, { numShards: 7 }));
     await buildPretrainingData(small(sample, replaced, { numShards: 3, overwrite: true }));
-    expect(readdirSync(replaced).sort()).toEqual(['build_manifest.json', 'pretrain_data.tfrecord-0-of-3', 'pretrain_data.tfrecord-1-of-3', 'pretrain_data.tfrecord-2-of-3']);
+    expect(readdirSync(replaced).sort()).toEqual([
+      'build_manifest.json',
+      'pretrain_data.tfrecord-0-of-3',
+      'pretrain_data.tfrecord-1-of-3',
+      'pretrain_data.tfrecord-2-of-3',
+    ]);
   });
 
   it('refuses bad flags before doing any work', async () => {
@@ -143,7 +163,9 @@ describe('building pretraining data', () => {
       'b.txt': '\u200b\n\ufeff\n',
       'c.txt': '봄이 오면 마을 뒤편의 언덕은 연둣빛으로 물든다.\n',
     });
-    const manifest = await buildPretrainingData(small(root, join(dir, 'crashers-out'), { numProcesses: 4, numShards: 8, sentencePairProb: 0, shortSeqProb: 0 }));
+    const manifest = await buildPretrainingData(
+      small(root, join(dir, 'crashers-out'), { numProcesses: 4, numShards: 8, sentencePairProb: 0, shortSeqProb: 0 }),
+    );
     expect(manifest.statistics.unmaskableExamples).toBeGreaterThan(0);
     expect(manifest.totals.examples).toBe(2); // c.txt once per dupe pass; a.txt's examples have nothing to predict
     expect(manifest.jobs.map((j) => j.files.length)).toEqual([1, 1, 1, 0]);
@@ -159,13 +181,18 @@ describe('building pretraining data', () => {
 
   // Job 0 runs on the calling thread and job 1 in a worker thread: whichever fails, the other is
   // stopped and removes its unfinished shards, so neither final nor temporary shard files remain.
-  for (const [broken, job] of [['a.txt', 'this thread'], ['b.txt', 'a worker thread']] as const) {
+  for (const [broken, job] of [
+    ['a.txt', 'this thread'],
+    ['b.txt', 'a worker thread'],
+  ] as const) {
     it(`with two jobs, an unreadable file in the job on ${job} stops both and leaves no shard, final or temporary`, async () => {
       const good = Array.from({ length: 4000 }, (_, i) => `문장 ${i} 입니다.${i % 7 === 6 ? '\n' : ''}`).join('\n');
       const root = corpus(`broken-two-${broken}`, { 'a.txt': `${good}\n`, 'b.txt': `${good}\n` });
       writeFileSync(join(root, broken), Buffer.concat([Buffer.from('정상 문장.\n'), Buffer.from([0x61, 0xff, 0x0a])]));
       const out = join(dir, `broken-two-${broken}-out`);
-      await expect(buildPretrainingData(small(root, out, { numProcesses: 2, numShards: 4 }))).rejects.toThrow(new RegExp(`${broken.replace('.', '\\.')} \\(line 2, byte 16\\): invalid UTF-8`));
+      await expect(buildPretrainingData(small(root, out, { numProcesses: 2, numShards: 4 }))).rejects.toThrow(
+        new RegExp(`${broken.replace('.', '\\.')} \\(line 2, byte 16\\): invalid UTF-8`),
+      );
       expect(readdirSync(out).filter((f) => f.includes('pretrain_data'))).toEqual([]);
     });
   }
@@ -191,7 +218,13 @@ describe.skipIf(!hasFixtures)('worker threads reproduce the two-process golden c
         dupeFactor: 3,
         numShards: caseJson.num_out_files,
       });
-      expect({ examples: manifest.statistics.examples, predictions: manifest.statistics.predictions, mask: manifest.statistics.masked, keep: manifest.statistics.kept, other: manifest.statistics.replaced }).toEqual({
+      expect({
+        examples: manifest.statistics.examples,
+        predictions: manifest.statistics.predictions,
+        mask: manifest.statistics.masked,
+        keep: manifest.statistics.kept,
+        other: manifest.statistics.replaced,
+      }).toEqual({
         examples: caseJson.stats.examples,
         predictions: caseJson.stats.predictions,
         mask: caseJson.stats.mask,
@@ -199,7 +232,10 @@ describe.skipIf(!hasFixtures)('worker threads reproduce the two-process golden c
         other: caseJson.stats.other,
       });
       expect(manifest.shards.filter((s) => s.examples > 0).map((s) => [Number(s.file.split('-')[1]), s.examples])).toEqual(caseJson.nonempty_shards);
-      const golden = readFileSync(join(root, 'examples.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).features);
+      const golden = readFileSync(join(root, 'examples.jsonl'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).features);
       expect((await readShards(out)).flat()).toEqual(golden);
     });
   }

@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,7 +26,17 @@ function flags(argv: string[]): Record<string, string | boolean> {
   return out;
 }
 
-const CASES = ['a_shipped_scaled', 'b_wordpiece_masking', 'c_pairs_short_ngram3', 'd_long_seq_chunking', 'e_two_processes', 'f_edge_inputs', 'g_shipped_full_length', 'h_few_shards_two_processes', 'i_rounding_ties'];
+const CASES = [
+  'a_shipped_scaled',
+  'b_wordpiece_masking',
+  'c_pairs_short_ngram3',
+  'd_long_seq_chunking',
+  'e_two_processes',
+  'f_edge_inputs',
+  'g_shipped_full_length',
+  'h_few_shards_two_processes',
+  'i_rounding_ties',
+];
 
 describe.skipIf(!hasFixtures)('the pretraining-data builder reproduces the original script, example for example', () => {
   for (const name of CASES) {
@@ -61,7 +71,9 @@ describe.skipIf(!hasFixtures)('the pretraining-data builder reproduces the origi
             },
           });
         }
-        expect(readdirSync(out).sort()).toEqual(Array.from({ length: caseJson.num_out_files }, (_, i) => `pretrain_data.tfrecord-${i}-of-${caseJson.num_out_files}`).sort());
+        expect(readdirSync(out).sort()).toEqual(
+          Array.from({ length: caseJson.num_out_files }, (_, i) => `pretrain_data.tfrecord-${i}-of-${caseJson.num_out_files}`).sort(),
+        );
         const golden = readFileSync(join(root, 'examples.jsonl'), 'utf8')
           .split('\n')
           .filter((l) => l.length > 0)
@@ -80,7 +92,8 @@ describe.skipIf(!hasFixtures)('the pretraining-data builder reproduces the origi
         ours.forEach((example, i) => {
           const expected = golden[i];
           expect([example.shard, example.index_in_shard]).toEqual([expected.shard, expected.index_in_shard]);
-          for (const key of Object.keys(expected.features)) expect(example.features[key], `${name} example ${i} (shard ${expected.shard} #${expected.index_in_shard}) ${key}`).toEqual(expected.features[key]);
+          for (const key of Object.keys(expected.features))
+            expect(example.features[key], `${name} example ${i} (shard ${expected.shard} #${expected.index_in_shard}) ${key}`).toEqual(expected.features[key]);
         });
       } finally {
         await rm(out, { recursive: true, force: true });

@@ -27,7 +27,10 @@ describe('CPython random, without fixtures', () => {
 
 describe.skipIf(!hasFixtures)('CPython random against Python 3.11 vectors (golden-builder/rng)', () => {
   it('every seed and function in python_random_builder_vectors.json', () => {
-    const vectors = JSON.parse(readFileSync(fixture('golden-builder', 'rng', 'python_random_builder_vectors.json'), 'utf8')) as Record<string, Record<string, unknown>>;
+    const vectors = JSON.parse(readFileSync(fixture('golden-builder', 'rng', 'python_random_builder_vectors.json'), 'utf8')) as Record<
+      string,
+      Record<string, unknown>
+    >;
     const seeds = Object.keys(vectors).filter((k) => k.startsWith('seed_'));
     expect(seeds.length).toBe(7);
     for (const key of seeds) {
@@ -35,22 +38,39 @@ describe.skipIf(!hasFixtures)('CPython random against Python 3.11 vectors (golde
       const v = vectors[key] as Record<string, (number | string)[]>;
       const fresh = (): PyRandom => new PyRandom(seed);
       let rng = fresh();
-      expect(Array.from({ length: v.getrandbits32_x10.length }, () => rng.getrandbits(32)), key).toEqual(v.getrandbits32_x10);
+      expect(
+        Array.from({ length: v.getrandbits32_x10.length }, () => rng.getrandbits(32)),
+        key,
+      ).toEqual(v.getrandbits32_x10);
       rng = fresh();
       expect(reprs(Array.from({ length: v.random_x10.length }, () => rng.random())), key).toEqual(v.random_x10);
       expect(fresh().shuffle(Array.from({ length: 20 }, (_, i) => i)), key).toEqual(v.shuffle_range20);
       expect(fresh().shuffle([0, 1, 2, 3]), key).toEqual(v.shuffle_range4);
       rng = fresh();
-      expect(Array.from({ length: 10 }, () => rng.randint(5, 128)), key).toEqual(v.randint_5_128_x10);
+      expect(
+        Array.from({ length: 10 }, () => rng.randint(5, 128)),
+        key,
+      ).toEqual(v.randint_5_128_x10);
       rng = fresh();
-      expect(Array.from({ length: 10 }, () => rng.randint(5, 4096)), key).toEqual(v.randint_5_4096_x10);
+      expect(
+        Array.from({ length: 10 }, () => rng.randint(5, 4096)),
+        key,
+      ).toEqual(v.randint_5_4096_x10);
       rng = fresh();
-      expect(Array.from({ length: 10 }, () => rng.randbelow(32002)), key).toEqual(v.choice_range32002_x10);
+      expect(
+        Array.from({ length: 10 }, () => rng.randbelow(32002)),
+        key,
+      ).toEqual(v.choice_range32002_x10);
       for (const n of [2, 3]) {
         const cum = (v[`cum_weights_ngram${n}`] as string[]).map(Number);
-        expect(reprs(Array.from({ length: n }, (_, i) => Array.from({ length: i + 1 }, (_, k) => 1 / (k + 1)).reduce((a, b) => a + b)))).toEqual(v[`cum_weights_ngram${n}`]);
+        expect(reprs(Array.from({ length: n }, (_, i) => Array.from({ length: i + 1 }, (_, k) => 1 / (k + 1)).reduce((a, b) => a + b)))).toEqual(
+          v[`cum_weights_ngram${n}`],
+        );
         rng = fresh();
-        expect(Array.from({ length: 20 }, () => rng.choiceIndexByCumWeights(cum) + 1), key).toEqual(v[`choices_ngram${n}_x20`]);
+        expect(
+          Array.from({ length: 20 }, () => rng.choiceIndexByCumWeights(cum) + 1),
+          key,
+        ).toEqual(v[`choices_ngram${n}_x20`]);
       }
     }
   });

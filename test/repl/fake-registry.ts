@@ -1,5 +1,5 @@
-import type { Registry } from '../../repl/registry/registry.js';
 import { defineCommand } from '../../repl/registry/command-definition.js';
+import type { Registry } from '../../repl/registry/registry.js';
 
 /** Commands that exercise the REPL's faces without running the pipeline. */
 export function fakeRegistry(): Registry & { readonly seen: { signal?: AbortSignal } } {

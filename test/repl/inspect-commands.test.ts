@@ -31,7 +31,9 @@ describe('kbb tfrecord show and kbb stats', () => {
     const { status, stdout, stderr } = kbb(['tfrecord', 'show', shard, '--n', '2', '--skip', '1']);
     expect(stderr).toBe('');
     expect(status).toBe(0);
-    expect(stdout).toMatch(/^example 1 of pretrain_data\.tfrecord-0-of-2: \d+ tokens \+ \d+ padding, (one|two) segments?, \d+ predictions \(\d+ masked, \d+ kept, \d+ replaced\)$/m);
+    expect(stdout).toMatch(
+      /^example 1 of pretrain_data\.tfrecord-0-of-2: \d+ tokens \+ \d+ padding, (one|two) segments?, \d+ predictions \(\d+ masked, \d+ kept, \d+ replaced\)$/m,
+    );
     expect(stdout).toMatch(/^example 2 of /m);
     expect(stdout).toMatch(/^\[CLS\] .*⟦[^⟧]+⟧.* \[SEP\]$/m);
     expect(stdout).toMatch(/^position +input +original +what$/m);
@@ -51,7 +53,8 @@ describe('kbb tfrecord show and kbb stats', () => {
     const fromManifest = JSON.parse(kbb(['stats', dir, '--json', '--top', '3']).stdout);
     const fromShards = JSON.parse(kbb(['stats', dir, '--json', '--top', '3', '--from_shards']).stdout);
     expect(fromShards.statistics.source).toBe('shards');
-    for (const key of ['examples', 'tokensPerExample', 'paddingFraction', 'predictionsPerExample', 'masked', 'kept', 'replaced']) expect(fromShards.statistics[key]).toBe(fromManifest.statistics[key]);
+    for (const key of ['examples', 'tokensPerExample', 'paddingFraction', 'predictionsPerExample', 'masked', 'kept', 'replaced'])
+      expect(fromShards.statistics[key]).toBe(fromManifest.statistics[key]);
     expect(fromShards.mostMasked).toEqual(fromManifest.mostMasked);
     expect(fromManifest.mostMasked).toHaveLength(3);
   });

@@ -3,9 +3,18 @@ import { kbb } from './kbb-process.js';
 
 describe('kbb with no terminal on stdin (a script, CI)', () => {
   it('runs the lines in order with plain output; a failing line is reported and the next still runs', () => {
-    const script = ['tokenize --json "도서관에서 책을"', '', 'no-such-command', 'tfrecord show /nonexistent/shard', 'help tfrecord show', 'exit', 'tokenize never run'].join('\n');
+    const script = [
+      'tokenize --json "도서관에서 책을"',
+      '',
+      'no-such-command',
+      'tfrecord show /nonexistent/shard',
+      'help tfrecord show',
+      'exit',
+      'tokenize never run',
+    ].join('\n');
     const { status, stdout, stderr } = kbb([], script);
     // No raw-mode check, no Ink, no escape codes.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: an ESC is what an escape code starts with.
     expect(stdout + stderr).not.toMatch(/raw mode|\x1b\[/i);
     const [json, ...rest] = stdout.split('\n');
     expect(JSON.parse(json).tokens.join(' ')).toBe('도서관 ##에서 책을');

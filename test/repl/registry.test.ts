@@ -16,7 +16,21 @@ describe('the command registry', () => {
   it('defines every command once, with unique flag and argument names', () => {
     const names = registry.commands.map((c) => c.path.join(' '));
     expect(new Set(names).size).toBe(names.length);
-    for (const name of ['tokenize', 'corpus stats', 'build-tfrecord', 'tfrecord show', 'stats', 'help', 'ckpt ls', 'ckpt diff', 'warm-start', 'export', 'import-hf', 'demo']) expect(names).toContain(name);
+    for (const name of [
+      'tokenize',
+      'corpus stats',
+      'build-tfrecord',
+      'tfrecord show',
+      'stats',
+      'help',
+      'ckpt ls',
+      'ckpt diff',
+      'warm-start',
+      'export',
+      'import-hf',
+      'demo',
+    ])
+      expect(names).toContain(name);
     for (const command of registry.commands) {
       const keys = [...(command.flags ?? []), ...(command.arguments ?? [])].map((f) => f.name);
       expect(new Set(keys).size, command.path.join(' ')).toBe(keys.length);

@@ -54,7 +54,13 @@ describe.skipIf(!hasTmux)('kbb> in a real terminal (tmux)', () => {
     expect(s).toMatch(/tokens +도서관 +##에서 +책을/);
 
     const out = join(dir, 'tfrecords');
-    tmux('send-keys', '-t', 'kbb', `build-tfrecord --input_dir data/sample-corpus --tokenizer_dir data/sample-tokenizer --output_dir ${out} --max_seq_length 128 --num_processes 1 --num_shards 2 --dupe_factor 2 --do_whole_word_mask`, 'Enter');
+    tmux(
+      'send-keys',
+      '-t',
+      'kbb',
+      `build-tfrecord --input_dir data/sample-corpus --tokenizer_dir data/sample-tokenizer --output_dir ${out} --max_seq_length 128 --num_processes 1 --num_shards 2 --dupe_factor 2 --do_whole_word_mask`,
+      'Enter',
+    );
     s = await waitForText(`manifest  ${out}/build_manifest.json`);
     // The finished bar stays on screen, with its rate and ETA.
     expect(s).toMatch(/building █{30} 100% \| 144\.6 KB of 144\.6 KB \| \d+ examples \| [\d.]+ [KM]B\/s \| ETA 0s/);
@@ -67,7 +73,13 @@ describe.skipIf(!hasTmux)('kbb> in a real terminal (tmux)', () => {
 
     // Ctrl-C during a long build: back to the prompt, nothing left in the output folder.
     const cancelled = join(dir, 'cancelled');
-    tmux('send-keys', '-t', 'kbb', `build-tfrecord --input_dir data/sample-corpus --tokenizer_dir data/sample-tokenizer --output_dir ${cancelled} --num_processes 1 --num_shards 2 --dupe_factor 100000`, 'Enter');
+    tmux(
+      'send-keys',
+      '-t',
+      'kbb',
+      `build-tfrecord --input_dir data/sample-corpus --tokenizer_dir data/sample-tokenizer --output_dir ${cancelled} --num_processes 1 --num_shards 2 --dupe_factor 100000`,
+      'Enter',
+    );
     await waitFor((text) => /building █*░+ \d+%/.test(text) && text.includes('Ctrl-C cancels'), 'the live progress bar');
     tmux('send-keys', '-t', 'kbb', 'C-c');
     s = await waitFor((text) => text.trimEnd().endsWith('cancelled\nkbb>'), 'the cancel');

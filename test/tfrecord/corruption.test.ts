@@ -18,10 +18,11 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-/** A copy of the good file with `edit` applied, written under `name`. */
-function variant(name: string, edit: (bytes: Buffer) => Buffer | void, gzip = false): string {
+/** A copy of the good file with `edit` applied (in place, or returning new bytes), written under `name`. */
+function variant(name: string, edit: (bytes: Buffer) => unknown, gzip = false): string {
   const bytes = Buffer.from(good);
-  const edited = edit(bytes) ?? bytes;
+  const returned = edit(bytes);
+  const edited = Buffer.isBuffer(returned) ? returned : bytes;
   const path = join(dir, name);
   writeFileSync(path, gzip ? gzipSync(edited) : edited);
   return path;
@@ -45,7 +46,7 @@ async function failure(path: string, options: TfRecordReadOptions = {}): Promise
 }
 
 const where = (e: TfRecordError) => ({ file: e.file, recordIndex: e.recordIndex, offset: e.offset, code: e.code });
-const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('corrupt TFRecord files', () => {
   it('the good file is what the comments say', async () => {
@@ -62,10 +63,14 @@ describe('corrupt TFRecord files', () => {
     ['a flipped byte of the stored data CRC', 20 + 12 + 6 + 1],
   ] as const) {
     it(`${what}: data CRC mismatch naming file, record and offset; skip mode drops just that record`, async () => {
-      const path = variant(`data-${at}.tfrecord`, (b) => void (b[at] ^= 0x10));
+      const path = variant(`data-${at}.tfrecord`, (b) => {
+        b[at] ^= 0x10;
+      });
       const error = await failure(path);
       expect(where(error)).toEqual({ file: path, recordIndex: 1, offset: 20, code: 'data-crc' });
-      expect(error.message).toMatch(new RegExp(`^${escape(path)}: record 1 at byte 20: data CRC mismatch \\(stored 0x[0-9a-f]{8}, computed 0x[0-9a-f]{8}\\)$`));
+      expect(error.message).toMatch(
+        new RegExp(`^${escapeRegExp(path)}: record 1 at byte 20: data CRC mismatch \\(stored 0x[0-9a-f]{8}, computed 0x[0-9a-f]{8}\\)$`),
+      );
 
       const seen: TfRecordError[] = [];
       const { records, skipped, count } = await readAll(path, { onCorrupt: 'skip', onSkip: (e) => seen.push(e) });
@@ -97,10 +102,14 @@ describe('corrupt TFRecord files', () => {
     ['a flipped byte of the stored length CRC', 42 + 9],
   ] as const) {
     it(`${what}: length CRC mismatch; skip mode keeps what came before and ends the file there`, async () => {
-      const path = variant(`length-${at}.tfrecord`, (b) => void (b[at] ^= 0x01));
+      const path = variant(`length-${at}.tfrecord`, (b) => {
+        b[at] ^= 0x01;
+      });
       const error = await failure(path);
       expect(where(error)).toEqual({ file: path, recordIndex: 2, offset: 42, code: 'length-crc' });
-      expect(error.message).toMatch(new RegExp(`^${escape(path)}: record 2 at byte 42: length CRC mismatch \\(stored 0x[0-9a-f]{8}, computed 0x[0-9a-f]{8}\\)`));
+      expect(error.message).toMatch(
+        new RegExp(`^${escapeRegExp(path)}: record 2 at byte 42: length CRC mismatch \\(stored 0x[0-9a-f]{8}, computed 0x[0-9a-f]{8}\\)`),
+      );
       const { records, skipped } = await readAll(path, { onCorrupt: 'skip' });
       expect(records.map((r) => r.text)).toEqual(['aaaa', 'bbbbbb']);
       expect(skipped.map(where)).toEqual([{ file: path, recordIndex: 2, offset: 42, code: 'length-crc' }]);
@@ -108,7 +117,9 @@ describe('corrupt TFRecord files', () => {
   }
 
   it('a bad length in the first record ends the file at once, even in skip mode', async () => {
-    const path = variant('length-first.tfrecord', (b) => void (b[0] ^= 0x40));
+    const path = variant('length-first.tfrecord', (b) => {
+      b[0] ^= 0x40;
+    });
     const { records, skipped } = await readAll(path, { onCorrupt: 'skip' });
     expect(records).toEqual([]);
     expect(skipped.map((e) => [e.recordIndex, e.offset, e.code])).toEqual([[0, 0, 'length-crc']]);
@@ -118,7 +129,9 @@ describe('corrupt TFRecord files', () => {
     const cutHeader = variant('cut-header.tfrecord', (b) => b.subarray(0, 25));
     expect((await failure(cutHeader)).message).toBe(`${cutHeader}: record 1 at byte 20: truncated record header: expected 12 bytes, only 5 left`);
     const cutData = variant('cut-data.tfrecord', (b) => b.subarray(0, 55));
-    expect((await failure(cutData)).message).toBe(`${cutData}: record 2 at byte 42: truncated record: header says 2 data bytes + 4-byte CRC, only 1 bytes left`);
+    expect((await failure(cutData)).message).toBe(
+      `${cutData}: record 2 at byte 42: truncated record: header says 2 data bytes + 4-byte CRC, only 1 bytes left`,
+    );
     const cutCrc = variant('cut-crc.tfrecord', (b) => b.subarray(0, 58));
     expect(where(await failure(cutCrc))).toEqual({ file: cutCrc, recordIndex: 2, offset: 42, code: 'truncated' });
 
@@ -130,16 +143,26 @@ describe('corrupt TFRecord files', () => {
   });
 
   it('checksums can be left unverified; an absurd length is then refused rather than buffered', async () => {
-    const flipped = variant('unverified.tfrecord', (b) => void (b[20 + 12 + 2] ^= 0xff));
+    const flipped = variant('unverified.tfrecord', (b) => {
+      b[20 + 12 + 2] ^= 0xff;
+    });
     expect((await readAll(flipped, { verifyChecksums: false })).records).toHaveLength(3);
-    const huge = variant('huge-length.tfrecord', (b) => void (b[20 + 6] = 0x01)); // length + 2^48
+    const huge = variant('huge-length.tfrecord', (b) => {
+      b[20 + 6] = 0x01;
+    }); // length + 2^48
     const error = await failure(huge, { verifyChecksums: false });
     expect(where(error)).toEqual({ file: huge, recordIndex: 1, offset: 20, code: 'too-large' });
     expect(where(await failure(huge))).toEqual({ file: huge, recordIndex: 1, offset: 20, code: 'length-crc' });
   });
 
   it('inside GZIP the same checks apply, with offsets in the decompressed stream', async () => {
-    const path = variant('data.tfrecord.gz', (b) => void (b[42 + 12] ^= 1), true);
+    const path = variant(
+      'data.tfrecord.gz',
+      (b) => {
+        b[42 + 12] ^= 1;
+      },
+      true,
+    );
     expect(where(await failure(path))).toEqual({ file: path, recordIndex: 2, offset: 42, code: 'data-crc' });
   });
 
@@ -148,7 +171,7 @@ describe('corrupt TFRecord files', () => {
     writeFileSync(path, Buffer.concat([gzipSync(good).subarray(0, 10), Buffer.alloc(40, 0x55)]));
     const error = await failure(path);
     expect(where(error)).toEqual({ file: path, recordIndex: 0, offset: 0, code: 'bad-gzip' });
-    expect(error.message).toMatch(new RegExp(`^${escape(path)}: record 0 at byte 0: GZIP data is corrupt after 0 decompressed bytes \\(zlib: .+\\)$`));
+    expect(error.message).toMatch(new RegExp(`^${escapeRegExp(path)}: record 0 at byte 0: GZIP data is corrupt after 0 decompressed bytes \\(zlib: .+\\)$`));
   });
 
   it('a GZIP file cut short: the records before the cut, then an error (or one skipped problem)', async () => {
@@ -195,7 +218,7 @@ describe('corrupt TFRecord files', () => {
       for await (const _ of stream) n++;
       return { n, stream };
     };
-    await expect(read()).rejects.toThrow(new RegExp(`^${escape(path)}: record 1 at byte 16: not a tf\\.train\\.Example: malformed`));
+    await expect(read()).rejects.toThrow(new RegExp(`^${escapeRegExp(path)}: record 1 at byte 16: not a tf\\.train\\.Example: malformed`));
     const { n, stream } = await read({ onCorrupt: 'skip' });
     expect(n).toBe(2);
     expect(stream.records).toBe(2);

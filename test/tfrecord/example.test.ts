@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import {
   bytesFeature,
+  bytesValues,
   decodeExample,
+  type Example,
   emptyFeature,
   encodeExample,
-  type Example,
   type Feature,
   floatFeature,
-  bytesValues,
   floatValues,
-  int64Values,
   int64Feature,
+  int64Values,
 } from '../../lib/tfrecord/index.js';
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
@@ -72,12 +72,14 @@ describe('encodeExample: bytes worked out by hand from the .proto files', () => 
       ['i', bytesOf('1a 00')],
     ]);
     expect(hex(encodeExample(example))).toBe(hex(expected));
-    expect(decodeExample(expected)).toEqual(new Map([
-      ['b', bytesFeature([])],
-      ['e', { kind: 'none' }],
-      ['f', floatFeature([])],
-      ['i', int64Feature([])],
-    ]));
+    expect(decodeExample(expected)).toEqual(
+      new Map([
+        ['b', bytesFeature([])],
+        ['e', { kind: 'none' }],
+        ['f', floatFeature([])],
+        ['i', int64Feature([])],
+      ]),
+    );
   });
 
   it('keys in code-point (UTF-8 byte) order, not UTF-16 order, whatever the insertion order', () => {
@@ -115,7 +117,12 @@ describe('decodeExample: what TensorFlow (or any protobuf writer) may produce', 
     // int64_list{value:1 value:300 value:[2,3] packed}; float_list{value:1.5 (fixed32) value:[2.5] packed}
     const fixedInts = Buffer.concat([Buffer.from([0x1a, 0x09]), bytesOf('08 01 08 ac02 0a 02 02 03')]);
     const floats = Buffer.concat([Buffer.from([0x12, 0x0b]), bytesOf('0d 0000c03f 0a 04 00002040')]);
-    const decoded = decodeExample(exampleWith([['i', fixedInts], ['f', floats]]));
+    const decoded = decodeExample(
+      exampleWith([
+        ['i', fixedInts],
+        ['f', floats],
+      ]),
+    );
     expect(decoded.get('i')).toEqual(int64Feature([1, 300, 2, 3]));
     expect(floatValues(decoded, 'f')).toEqual(Float32Array.from([1.5, 2.5]));
   });
@@ -133,13 +140,21 @@ describe('decodeExample: what TensorFlow (or any protobuf writer) may produce', 
   it('a list field that appears twice is merged (concatenated); a later kind replaces an earlier one', () => {
     const twice = bytesOf('1a 03 0a 01 01', '1a 03 0a 01 02');
     const switched = bytesOf('0a 03 0a 01 78', '1a 03 0a 01 05');
-    const decoded = decodeExample(exampleWith([['twice', twice], ['switched', switched]]));
+    const decoded = decodeExample(
+      exampleWith([
+        ['twice', twice],
+        ['switched', switched],
+      ]),
+    );
     expect(decoded.get('twice')).toEqual(int64Feature([1, 2]));
     expect(decoded.get('switched')).toEqual(int64Feature([5]));
   });
 
   it('the last map entry for a key wins; Features repeated are merged', () => {
-    const first = exampleWith([['k', bytesOf('1a 03 0a 01 01')], ['other', bytesOf('1a 03 0a 01 09')]]);
+    const first = exampleWith([
+      ['k', bytesOf('1a 03 0a 01 01')],
+      ['other', bytesOf('1a 03 0a 01 09')],
+    ]);
     const second = exampleWith([['k', bytesOf('1a 03 0a 01 02')]]);
     const decoded = decodeExample(Buffer.concat([first, second]));
     expect(decoded.get('k')).toEqual(int64Feature([2]));
@@ -147,8 +162,14 @@ describe('decodeExample: what TensorFlow (or any protobuf writer) may produce', 
   });
 
   it('any key order decodes to the same Example and re-encodes to the same bytes', () => {
-    const a = exampleWith([['x', bytesOf('1a 03 0a 01 01')], ['y', bytesOf('0a 03 0a 01 41')]]);
-    const b = exampleWith([['y', bytesOf('0a 03 0a 01 41')], ['x', bytesOf('1a 03 0a 01 01')]]);
+    const a = exampleWith([
+      ['x', bytesOf('1a 03 0a 01 01')],
+      ['y', bytesOf('0a 03 0a 01 41')],
+    ]);
+    const b = exampleWith([
+      ['y', bytesOf('0a 03 0a 01 41')],
+      ['x', bytesOf('1a 03 0a 01 01')],
+    ]);
     const [da, db] = [decodeExample(a), decodeExample(b)];
     expect(new Map([...da].sort())).toEqual(new Map([...db].sort()));
     expect(hex(encodeExample(da))).toBe(hex(encodeExample(db)));
@@ -190,12 +211,20 @@ describe('decodeExample: malformed input is an error that says so', () => {
   });
 
   it.each([
-    ['a packed float list that is not whole float32s', exampleWith([['w', bytesOf('12 05 0a 03 000000')]]), /in feature "w": FloatList: packed value of 3 bytes/],
+    [
+      'a packed float list that is not whole float32s',
+      exampleWith([['w', bytesOf('12 05 0a 03 000000')]]),
+      /in feature "w": FloatList: packed value of 3 bytes/,
+    ],
     ['a truncated packed varint', exampleWith([['i', bytesOf('1a 03 0a 01 80')]]), /in feature "i": .*premature EOF/],
     ['an invalid wire type', bytesOf('0f 00'), /illegal tag/],
     ['a length beyond the end', bytesOf('0a 7f 00'), /premature EOF/],
     ['a varint longer than 10 bytes', exampleWith([['i', bytesOf('1a 0d 0a 0b ffffffffffffffffffff01')]]), /in feature "i": .*invalid varint/],
-    ['a key that is not UTF-8', field(0x0a, field(0x0a, Buffer.concat([field(0x0a, Buffer.from([0xff, 0xfe])), field(0x12, Buffer.alloc(0))]))), /^malformed tf\.train\.Example \(10 bytes\): .*utf-8/i],
+    [
+      'a key that is not UTF-8',
+      field(0x0a, field(0x0a, Buffer.concat([field(0x0a, Buffer.from([0xff, 0xfe])), field(0x12, Buffer.alloc(0))]))),
+      /^malformed tf\.train\.Example \(10 bytes\): .*utf-8/i,
+    ],
   ])('%s', (_, bytes, message) => {
     expect(() => decodeExample(bytes)).toThrow(message);
   });
@@ -230,6 +259,8 @@ describe('constructors and accessors', () => {
     expect(() => int64Values(example, 'nope')).toThrow('feature "nope": expected an int64 list, found nothing');
     expect(() => floatValues(example, 'ids')).toThrow('feature "ids": expected a float list, found int64List');
     expect(() => bytesValues(example, 'w')).toThrow('feature "w": expected a bytes list, found floatList');
-    expect(() => int64Values(new Map([['big', int64Feature([2n ** 60n])]]), 'big')).toThrow('feature "big": 1152921504606846976 does not fit a JavaScript number');
+    expect(() => int64Values(new Map([['big', int64Feature([2n ** 60n])]]), 'big')).toThrow(
+      'feature "big": 1152921504606846976 does not fit a JavaScript number',
+    );
   });
 });

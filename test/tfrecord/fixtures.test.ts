@@ -6,11 +6,11 @@ import { gunzipSync } from 'node:zlib';
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  decodeExample,
-  encodeExample,
-  type Example,
-  type Feature,
   bytesValues,
+  decodeExample,
+  type Example,
+  encodeExample,
+  type Feature,
   floatValues,
   int64Values,
   readTfRecords,
@@ -131,7 +131,9 @@ describe.skipIf(!hasFixtures)('TFRecord files written by TensorFlow', () => {
         for (const record of dump.first_records) {
           for (const f of Object.values(record)) if (f.kind === 'int64_list') for (const v of f.values) expect(Number.isSafeInteger(v)).toBe(true);
         }
-        dump.first_records.forEach((expected, i) => expect(asObject(examples[i]), `record ${i}`).toEqual(expected));
+        dump.first_records.forEach((expected, i) => {
+          expect(asObject(examples[i]), `record ${i}`).toEqual(expected);
+        });
       });
 
       it('every record fits the dump’s schema: keys, kinds, list lengths, empty-feature counts', () => {
@@ -150,7 +152,9 @@ describe.skipIf(!hasFixtures)('TFRecord files written by TensorFlow', () => {
             expect(feature.value.length).toBeLessThanOrEqual(schema.max_len);
           }
         }
-        const expectedEmpty = Object.fromEntries(Object.entries(dump.schema).flatMap(([k, s]) => (s.records_with_empty_feature ? [[k, s.records_with_empty_feature]] : [])));
+        const expectedEmpty = Object.fromEntries(
+          Object.entries(dump.schema).flatMap(([k, s]) => (s.records_with_empty_feature ? [[k, s.records_with_empty_feature]] : [])),
+        );
         expect(empty).toEqual(expectedEmpty);
       });
 
@@ -177,7 +181,9 @@ describe.skipIf(!hasFixtures)('TFRecord files written by TensorFlow', () => {
         const again: Example[] = [];
         for await (const record of readTfRecords(out)) again.push(decodeExample(record.data));
         expect(again.length).toBe(examples.length);
-        again.forEach((example, i) => expect(asObject(example), `record ${i}`).toEqual(asObject(examples[i])));
+        again.forEach((example, i) => {
+          expect(asObject(example), `record ${i}`).toEqual(asObject(examples[i]));
+        });
       });
     });
   }
@@ -191,7 +197,8 @@ describe.skipIf(!hasFixtures)('TFRecord files written by TensorFlow', () => {
   describe('facts from PROVENANCE.md', () => {
     it('BERT record 1 equals the example printed in the upstream log.md', () => {
       const record1 = get('tf_examples.tfrecord').examples[1];
-      const ids = '101 2023 3793 2003 2443 2000 2191 2469 27260 2003 8971 19688 1024 1778 1779 103 1781 1782 1493 30030 30031 30032 29893 103 29895 29896 29897 29898 102 3793 2323 2022 2028 1011 103 1011 2566 103 2240 1010 2007 4064 3210 103 5491 1012 102';
+      const ids =
+        '101 2023 3793 2003 2443 2000 2191 2469 27260 2003 8971 19688 1024 1778 1779 103 1781 1782 1493 30030 30031 30032 29893 103 29895 29896 29897 29898 102 3793 2323 2022 2028 1011 103 1011 2566 103 2240 1010 2007 4064 3210 103 5491 1012 102';
       expect(int64Values(record1, 'input_ids')).toEqual([...ids.split(' ').map(Number), ...Array(81).fill(0)]);
       expect(int64Values(record1, 'input_mask')).toEqual([...Array(47).fill(1), ...Array(81).fill(0)]);
       expect(int64Values(record1, 'segment_ids')).toEqual([...Array(29).fill(0), ...Array(18).fill(1), ...Array(81).fill(0)]);
@@ -243,7 +250,9 @@ describe.skipIf(!hasFixtures)('TFRecord files written by TensorFlow', () => {
     });
 
     it('tfjs next-page: records 0–2', () => {
-      const rows = get('data.tfrecord.gz').examples.slice(0, 3).map((e) => [utf8.decode(bytesValues(e, 'cur_page')[0]), utf8.decode(bytesValues(e, 'label')[0]), int64Values(e, 'session_index')[0]]);
+      const rows = get('data.tfrecord.gz')
+        .examples.slice(0, 3)
+        .map((e) => [utf8.decode(bytesValues(e, 'cur_page')[0]), utf8.decode(bytesValues(e, 'label')[0]), int64Values(e, 'session_index')[0]]);
       expect(rows).toEqual([
         ['page2', 'page3', 1],
         ['page4', 'page2', 1],

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { maskedCrc32c } from '../../lib/checksum/index.js';
 import {
   bytesFeature,
   countRecords,
@@ -13,10 +14,9 @@ import {
   readExamples,
   readTfRecords,
   type TfRecordReadOptions,
-  TfRecordWriter,
   type TfRecordWriteOptions,
+  TfRecordWriter,
 } from '../../lib/tfrecord/index.js';
-import { maskedCrc32c } from '../../lib/checksum/index.js';
 
 let dir = '';
 beforeAll(async () => {
@@ -87,7 +87,9 @@ describe('TFRecord writer and reader', () => {
       for (const chunkSize of [1000, 1 << 20]) {
         const read = await collect(path, { chunkSize });
         expect(read.data.length).toBe(payloads.length);
-        read.data.forEach((d, i) => expect(d.equals(payloads[i]), `record ${i}`).toBe(true));
+        read.data.forEach((d, i) => {
+          expect(d.equals(payloads[i]), `record ${i}`).toBe(true);
+        });
         expect(read.index).toEqual(payloads.map((_, i) => i));
         expect(read.offset).toEqual(offsetsOf(payloads));
       }
@@ -159,8 +161,14 @@ describe('TFRecord writer and reader', () => {
   it('readExamples and countRecords; the stream counts its records and can be read again', async () => {
     const path = join(dir, 'examples.tfrecord');
     const examples = [
-      new Map([['k', int64Feature([5])], ['w', floatFeature([0.5])]]),
-      new Map([['k', int64Feature([6])], ['t', bytesFeature(['x'])]]),
+      new Map([
+        ['k', int64Feature([5])],
+        ['w', floatFeature([0.5])],
+      ]),
+      new Map([
+        ['k', int64Feature([6])],
+        ['t', bytesFeature(['x'])],
+      ]),
     ];
     await writeRecords(path, examples.map(encodeExample));
     const stream = readExamples(path);
@@ -245,7 +253,6 @@ describe('TfRecordWriter: temporary name, then rename', () => {
     expect(existsSync(join(dir, 'no-such-folder'))).toBe(false);
   });
 });
-
 
 describe('the hand-written Example encoder against @bufbuild/protobuf BinaryWriter', () => {
   /** The same deterministic encoding built with the library's writer: an independent reference. */

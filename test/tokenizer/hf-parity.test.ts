@@ -150,7 +150,10 @@ describe.skipIf(!hasFixtures)('a tokenizer folder with a tokenizer.json (as the 
       oracle.save(join(dir, 'tokenizer.json'));
       copyFileSync(join(KOBIGBIRD, 'tokenizer_config.json'), join(dir, 'tokenizer_config.json'));
       const fromJson = await loadTokenizer(dir);
-      await expectSameIds(fromJson, oracle, [...lines(fixture('korean-corpus', 'nsmc_sample.txt')), ...lines(fixture('ko-lm-dataformat', 'upstream-test-assets', 'blns.txt'))]);
+      await expectSameIds(fromJson, oracle, [
+        ...lines(fixture('korean-corpus', 'nsmc_sample.txt')),
+        ...lines(fixture('ko-lm-dataformat', 'upstream-test-assets', 'blns.txt')),
+      ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -167,7 +170,11 @@ describe.skipIf(!hasFixtures)('tokenizer parity with Hugging Face tokenizers for
       normalizer: { ...base.options.normalizer, lowercase: true, stripAccents: true },
       wordPiece: base.options.wordPiece,
     });
-    const texts = [...lines(fixture('korean-corpus', 'nsmc_sample.txt')), ...lines(fixture('ko-lm-dataformat', 'upstream-test-assets', 'blns.txt')), 'ÀÉÎÕÜ Straße İstanbul ΣΑΣ'];
+    const texts = [
+      ...lines(fixture('korean-corpus', 'nsmc_sample.txt')),
+      ...lines(fixture('ko-lm-dataformat', 'upstream-test-assets', 'blns.txt')),
+      'ÀÉÎÕÜ Straße İstanbul ΣΑΣ',
+    ];
     await expectSameIds(uncased, oracle, texts);
   });
 });

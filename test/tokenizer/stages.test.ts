@@ -5,15 +5,15 @@ import tokenizers from 'tokenizers';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   AddedTokenMatcher,
-  CharClass,
-  IdBuffer,
-  WordPiece,
-  WordPieceTokenizer,
   bertNormalize,
   bertPreTokenize,
+  CharClass,
   charClass,
+  IdBuffer,
   loadTokenizer,
   parseVocab,
+  WordPiece,
+  WordPieceTokenizer,
 } from '../../lib/tokenizer/index.js';
 
 const KOREAN = { cleanText: true, handleChineseChars: true, lowercase: false, stripAccents: false } as const;
@@ -53,10 +53,14 @@ describe('normalizer stage', () => {
     expect(bertNormalize('ÀbÇ', KOREAN).text).toBe('ÀbÇ');
   });
 
-  it('strips accents and lowercases every code point as the Rust normalizer does (not by the Node version\'s Unicode tables)', () => {
+  it("strips accents and lowercases every code point as the Rust normalizer does (not by the Node version's Unicode tables)", () => {
     // U+07FD and U+0897 are marks for V8's ICU but not for the Rust library; 가 becomes jamo.
     expect(bertNormalize('a\u07fdb\u0897가', { ...KOREAN, stripAccents: true }).text).toBe('a\u07fdb\u0897\u1100\u1161');
-    for (const [lowercase, stripAccents] of [[true, true], [false, true], [true, false]]) {
+    for (const [lowercase, stripAccents] of [
+      [true, true],
+      [false, true],
+      [true, false],
+    ]) {
       const options = { cleanText: false, handleChineseChars: false, lowercase, stripAccents };
       const rust = tokenizers.bertNormalizer(options);
       const mismatches: string[] = [];
@@ -65,7 +69,12 @@ describe('normalizer stage', () => {
         const ch = String.fromCodePoint(cp);
         if (bertNormalize(ch, options).text !== rust.normalizeString(ch)) mismatches.push(`U+${cp.toString(16)}`);
       }
-      expect({ lowercase, stripAccents, mismatches: mismatches.slice(0, 10), count: mismatches.length }).toEqual({ lowercase, stripAccents, mismatches: [], count: 0 });
+      expect({ lowercase, stripAccents, mismatches: mismatches.slice(0, 10), count: mismatches.length }).toEqual({
+        lowercase,
+        stripAccents,
+        mismatches: [],
+        count: 0,
+      });
     }
   });
 });
@@ -112,7 +121,14 @@ describe('WordPiece model stage', () => {
 
 describe('added tokens', () => {
   it('matches leftmost-longest on raw text', () => {
-    const matcher = new AddedTokenMatcher(new Map([['[MASK]', 4], ['<s>', 5], ['</s>', 6], ['<s>x', 9]]));
+    const matcher = new AddedTokenMatcher(
+      new Map([
+        ['[MASK]', 4],
+        ['<s>', 5],
+        ['</s>', 6],
+        ['<s>x', 9],
+      ]),
+    );
     expect(matcher.split('a<s>x</s>[MASK]b')).toEqual([
       { kind: 'text', start: 0, end: 1 },
       { kind: 'added', start: 1, end: 5, id: 9 },
@@ -127,11 +143,19 @@ describe('the assembled tokenizer on a folder written here', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kbb-tok-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const vocabLines = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', '<s>', '</s>', '[unused0]', '안녕', '##하', '##세요', '.', '漢', '字', '가', '##나'];
-  writeFileSync(join(dir, 'vocab.txt'), vocabLines.join('\r\n') + '\r\n');
+  writeFileSync(join(dir, 'vocab.txt'), `${vocabLines.join('\r\n')}\r\n`);
   writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ do_lower_case: false, tokenize_chinese_chars: true, strip_accents: null }));
   writeFileSync(
     join(dir, 'special_tokens_map.json'),
-    JSON.stringify({ bos_token: '<s>', eos_token: '</s>', unk_token: '[UNK]', sep_token: '[SEP]', pad_token: '[PAD]', cls_token: '[CLS]', mask_token: '[MASK]' }),
+    JSON.stringify({
+      bos_token: '<s>',
+      eos_token: '</s>',
+      unk_token: '[UNK]',
+      sep_token: '[SEP]',
+      pad_token: '[PAD]',
+      cls_token: '[CLS]',
+      mask_token: '[MASK]',
+    }),
   );
 
   it('loads a CRLF vocab.txt and tokenizes through all stages', async () => {
@@ -148,7 +172,13 @@ describe('the assembled tokenizer on a folder written here', () => {
     const analysis = tokenizer.analyze('안녕하세요 가나');
     expect(analysis.tokens).toEqual(['안녕', '##하', '##세요', '가', '##나']);
     expect(analysis.wordIds).toEqual([0, 0, 0, 1, 1]);
-    expect(analysis.offsets).toEqual([[0, 2], [2, 3], [3, 5], [6, 7], [7, 8]]);
+    expect(analysis.offsets).toEqual([
+      [0, 2],
+      [2, 3],
+      [3, 5],
+      [6, 7],
+      [7, 8],
+    ]);
   });
 
   it('the fused encoder equals the staged pipeline on awkward input', async () => {
@@ -162,7 +192,9 @@ describe('the assembled tokenizer on a folder written here', () => {
     const tokenizer = await loadTokenizer(dir);
     const texts = ['안녕하세요', '', '가나 가'];
     const { ids, offsets } = tokenizer.encodeBatch(texts);
-    texts.forEach((text, k) => expect(Array.from(ids.subarray(offsets[k], offsets[k + 1]))).toEqual(Array.from(tokenizer.encode(text))));
+    texts.forEach((text, k) => {
+      expect(Array.from(ids.subarray(offsets[k], offsets[k + 1]))).toEqual(Array.from(tokenizer.encode(text)));
+    });
   });
 
   it('rejects a folder without a vocabulary, and a vocabulary without the unknown token, naming the file', async () => {

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tokenizers from 'tokenizers';
 import { afterAll, describe, expect, it } from 'vitest';
-import { tokenizerConfigText } from '../../lib/tokenizer/tokenizer-config-text.js';
 import { bertTokenizerJson, formatTokenizerJson, loadTokenizer, saveTokenizerFolder, type WordPieceTokenizer } from '../../lib/tokenizer/index.js';
+import { tokenizerConfigText } from '../../lib/tokenizer/tokenizer-config-text.js';
 import { fixture, hasFixtures, SKIP_NO_FIXTURES } from '../helpers/fixtures.js';
 import { KOBIGBIRD_SPECIALS } from '../helpers/hf-tokenizer.js';
 
@@ -166,7 +166,15 @@ const UNCASED = {
  */
 const CASED_STRIP = {
   'vocab.txt': `${['[PAD]', '[UNK]', '<s>', '[MASK]', 'Hello', 'World', '漢字', ...BASE_VOCAB].join('\n')}\n`,
-  'special_tokens_map.json': JSON.stringify({ bos_token: '<s>', eos_token: '</s>', unk_token: '[UNK]', sep_token: '</s>', pad_token: '[PAD]', cls_token: '<s>', mask_token: '[MASK]' }),
+  'special_tokens_map.json': JSON.stringify({
+    bos_token: '<s>',
+    eos_token: '</s>',
+    unk_token: '[UNK]',
+    sep_token: '</s>',
+    pad_token: '[PAD]',
+    cls_token: '<s>',
+    mask_token: '[MASK]',
+  }),
   'tokenizer_config.json': JSON.stringify({ do_lower_case: false, strip_accents: true, tokenize_chinese_chars: false }),
   'added_tokens.json': JSON.stringify({ '</s>': 7 + BASE_VOCAB.length }),
 };
@@ -186,9 +194,28 @@ describe('tokenizer.json for small vocabularies the test writes (no fixtures nee
     const json = JSON.parse(readFileSync(join(out, 'tokenizer.json'), 'utf8'));
     expect(json.normalizer).toEqual({ type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true });
     expect(Object.keys(json.normalizer)).toEqual(['type', 'clean_text', 'handle_chinese_chars', 'strip_accents', 'lowercase']);
-    expect(Object.keys(json)).toEqual(['version', 'truncation', 'padding', 'added_tokens', 'normalizer', 'pre_tokenizer', 'post_processor', 'decoder', 'model']);
-    expect(json.added_tokens.map((t: { content: string; id: number }) => [t.content, t.id])).toEqual([['[PAD]', 0], ['[UNK]', 1], ['[CLS]', 2], ['[SEP]', 3], ['[MASK]', 4]]);
-    expect(json.post_processor.special_tokens).toEqual({ '[CLS]': { id: '[CLS]', ids: [2], tokens: ['[CLS]'] }, '[SEP]': { id: '[SEP]', ids: [3], tokens: ['[SEP]'] } });
+    expect(Object.keys(json)).toEqual([
+      'version',
+      'truncation',
+      'padding',
+      'added_tokens',
+      'normalizer',
+      'pre_tokenizer',
+      'post_processor',
+      'decoder',
+      'model',
+    ]);
+    expect(json.added_tokens.map((t: { content: string; id: number }) => [t.content, t.id])).toEqual([
+      ['[PAD]', 0],
+      ['[UNK]', 1],
+      ['[CLS]', 2],
+      ['[SEP]', 3],
+      ['[MASK]', 4],
+    ]);
+    expect(json.post_processor.special_tokens).toEqual({
+      '[CLS]': { id: '[CLS]', ids: [2], tokens: ['[CLS]'] },
+      '[SEP]': { id: '[SEP]', ids: [3], tokens: ['[SEP]'] },
+    });
     // In id order in the text, index-like tokens included.
     const vocabText = readFileSync(join(out, 'tokenizer.json'), 'utf8').split('"vocab": {')[1];
     const order = [...vocabText.matchAll(/^ {6}("(?:[^"\\]|\\.)*"): (\d+)/gm)].map((m) => Number(m[2]));
@@ -198,7 +225,13 @@ describe('tokenizer.json for small vocabularies the test writes (no fixtures nee
     const hf = tokenizers.Tokenizer.fromFile(join(out, 'tokenizer.json'));
     expect(hf.getVocabSize()).toBe(ours.vocabSize);
     expect(hf.getVocabSize()).toBe(5 + BASE_VOCAB.length);
-    for (const [token, id] of [['[PAD]', 0], ['[UNK]', 1], ['[CLS]', 2], ['[SEP]', 3], ['[MASK]', 4]] as const) {
+    for (const [token, id] of [
+      ['[PAD]', 0],
+      ['[UNK]', 1],
+      ['[CLS]', 2],
+      ['[SEP]', 3],
+      ['[MASK]', 4],
+    ] as const) {
       expect(hf.tokenToId(token)).toBe(id);
       expect(hf.idToToken(id)).toBe(token);
     }
@@ -216,7 +249,13 @@ describe('tokenizer.json for small vocabularies the test writes (no fixtures nee
     const source = writeFolder(CASED_STRIP);
     const out = tempDir();
     const written = await saveTokenizerFolder(source, out, { modelMaxLength: 1024 });
-    expect(written.map((f) => f.slice(out.length + 1))).toEqual(['vocab.txt', 'special_tokens_map.json', 'tokenizer_config.json', 'added_tokens.json', 'tokenizer.json']);
+    expect(written.map((f) => f.slice(out.length + 1))).toEqual([
+      'vocab.txt',
+      'special_tokens_map.json',
+      'tokenizer_config.json',
+      'added_tokens.json',
+      'tokenizer.json',
+    ]);
     expect(readdirSync(out).sort()).toEqual(['added_tokens.json', ...TOKENIZER_FILES]);
     for (const name of ['vocab.txt', 'special_tokens_map.json', 'added_tokens.json']) expect(bytes(join(out, name))).toEqual(bytes(join(source, name)));
     // Key order kept, the two missing keys appended, Python's indent=2 layout.
@@ -227,7 +266,13 @@ describe('tokenizer.json for small vocabularies the test writes (no fixtures nee
     const endId = 7 + BASE_VOCAB.length;
     const json = JSON.parse(readFileSync(join(out, 'tokenizer.json'), 'utf8'));
     expect(json.normalizer).toEqual({ type: 'BertNormalizer', clean_text: true, handle_chinese_chars: false, strip_accents: true, lowercase: false });
-    expect(json.added_tokens.map((t: { content: string; id: number }) => [t.content, t.id])).toEqual([['[PAD]', 0], ['[UNK]', 1], ['<s>', 2], ['[MASK]', 3], ['</s>', endId]]);
+    expect(json.added_tokens.map((t: { content: string; id: number }) => [t.content, t.id])).toEqual([
+      ['[PAD]', 0],
+      ['[UNK]', 1],
+      ['<s>', 2],
+      ['[MASK]', 3],
+      ['</s>', endId],
+    ]);
     expect(json.model.vocab['</s>']).toBeUndefined();
     // Sorted keys, as the Rust serializer writes them: "</s>" < "<s>".
     expect(Object.keys(json.post_processor.special_tokens)).toEqual(['</s>', '<s>']);
@@ -290,9 +335,13 @@ describe('tokenizer.json for small vocabularies the test writes (no fixtures nee
 
   it('refuses an added_tokens.json that kbb would tokenize differently from transformers', async () => {
     const wrongId = writeFolder({ ...CASED_STRIP, 'added_tokens.json': JSON.stringify({ '</s>': 9999 }) });
-    await expect(saveTokenizerFolder(wrongId, tempDir())).rejects.toThrow(`${join(wrongId, 'added_tokens.json')}: "</s>" has id 9999, but kbb gives it id ${7 + BASE_VOCAB.length}`);
+    await expect(saveTokenizerFolder(wrongId, tempDir())).rejects.toThrow(
+      `${join(wrongId, 'added_tokens.json')}: "</s>" has id 9999, but kbb gives it id ${7 + BASE_VOCAB.length}`,
+    );
     const notSpecial = writeFolder({ ...CASED_STRIP, 'added_tokens.json': JSON.stringify({ '</s>': 7 + BASE_VOCAB.length, extra: 8 + BASE_VOCAB.length }) });
-    await expect(saveTokenizerFolder(notSpecial, tempDir())).rejects.toThrow(`${join(notSpecial, 'added_tokens.json')}: "extra" has id ${8 + BASE_VOCAB.length}, but kbb gives it no added-token id`);
+    await expect(saveTokenizerFolder(notSpecial, tempDir())).rejects.toThrow(
+      `${join(notSpecial, 'added_tokens.json')}: "extra" has id ${8 + BASE_VOCAB.length}, but kbb gives it no added-token id`,
+    );
   });
 
   it('rejects a model_max_length that is not a positive integer', async () => {
@@ -307,14 +356,19 @@ describe('tokenizer.json for small vocabularies the test writes (no fixtures nee
     expect(() => bertTokenizerJson(ours, { stripAccents: false })).toThrow(/disagrees with the tokenizer/);
     expect(() => bertTokenizerJson(ours, { clsToken: '<cls>' })).toThrow(/the cls token "<cls>" is neither in the vocabulary nor an added token/);
     const text = formatTokenizerJson(bertTokenizerJson(ours, { stripAccents: null }));
-    expect(text.startsWith('{\n  "version": "1.0",\n  "truncation": null,\n  "padding": null,\n  "added_tokens": [\n    {\n      "id": 0,\n      "content": "[PAD]",')).toBe(true);
+    expect(
+      text.startsWith(
+        '{\n  "version": "1.0",\n  "truncation": null,\n  "padding": null,\n  "added_tokens": [\n    {\n      "id": 0,\n      "content": "[PAD]",',
+      ),
+    ).toBe(true);
     expect(text.endsWith('\n    }\n  }\n}')).toBe(true);
   });
 });
 
 describe('tokenizerConfigText (tokenizer_config.json rewritten with keys set)', () => {
   it('keeps key order, index-like keys and every literal as written', () => {
-    const source = '{"added_tokens_decoder": {"0": {"content": "[PAD]", "special": true}, "100": {}, "2": {"x": []}}, "model_max_length": 1000000000000000019884624838656, "ratio": 1.0, "name": "\\u00e9\\n", "list": [1, [2, {}], []], "tokenizer_class": "BertTokenizer"}';
+    const source =
+      '{"added_tokens_decoder": {"0": {"content": "[PAD]", "special": true}, "100": {}, "2": {"x": []}}, "model_max_length": 1000000000000000019884624838656, "ratio": 1.0, "name": "\\u00e9\\n", "list": [1, [2, {}], []], "tokenizer_class": "BertTokenizer"}';
     expect(tokenizerConfigText(source, { model_max_length: 4096 }, 'x.json')).toBe(
       [
         '{',
@@ -393,7 +447,9 @@ describe.skipIf(!hasFixtures)(`tokenizer.json for the KoBigBird tokenizer folder
     expect(json.version).toBe('1.0');
     expect(json.truncation).toBeNull();
     expect(json.padding).toBeNull();
-    expect(json.added_tokens).toEqual(KOBIGBIRD_SPECIALS.map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })));
+    expect(json.added_tokens).toEqual(
+      KOBIGBIRD_SPECIALS.map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
+    );
     expect(json.normalizer).toEqual({ type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: false });
     expect(json.pre_tokenizer).toEqual({ type: 'BertPreTokenizer' });
     expect(json.post_processor).toEqual({
@@ -410,7 +466,12 @@ describe.skipIf(!hasFixtures)(`tokenizer.json for the KoBigBird tokenizer folder
     });
     expect(json.decoder).toEqual({ type: 'WordPiece', prefix: '##', cleanup: true });
     expect(Object.keys(json.model)).toEqual(['type', 'unk_token', 'continuing_subword_prefix', 'max_input_chars_per_word', 'vocab']);
-    expect([json.model.type, json.model.unk_token, json.model.continuing_subword_prefix, json.model.max_input_chars_per_word]).toEqual(['WordPiece', '[UNK]', '##', 100]);
+    expect([json.model.type, json.model.unk_token, json.model.continuing_subword_prefix, json.model.max_input_chars_per_word]).toEqual([
+      'WordPiece',
+      '[UNK]',
+      '##',
+      100,
+    ]);
     // vocab.txt line k is id k, and the file lists them in that order (JSON.parse would reorder "0", "10", …).
     const vocabLines = lines(join(KOBIGBIRD, 'vocab.txt')).slice(0, -1);
     expect(vocabLines.length).toBe(32500);
@@ -443,7 +504,11 @@ describe.skipIf(!hasFixtures)(`tokenizer.json for the KoBigBird tokenizer folder
     expect(fromOutput.options).toEqual(fromSource.options);
     expect(Object.fromEntries(fromOutput.addedTokens)).toEqual(Object.fromEntries(fromSource.addedTokens));
     expect(fromOutput.vocabSize).toBe(fromSource.vocabSize);
-    await expectSameIds(fromOutput, fromSource, [...lines(fixture('korean-corpus', 'nsmc_sample.txt')), ...lines(fixture('ko-lm-dataformat', 'upstream-test-assets', 'blns.txt')), ...HAND_WRITTEN]);
+    await expectSameIds(fromOutput, fromSource, [
+      ...lines(fixture('korean-corpus', 'nsmc_sample.txt')),
+      ...lines(fixture('ko-lm-dataformat', 'upstream-test-assets', 'blns.txt')),
+      ...HAND_WRITTEN,
+    ]);
   });
 
   it('a source folder with a tokenizer.json (as the hub ships KoBigBird) has it copied, not regenerated', async () => {

@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadTokenizer, WordPieceTokenizer } from '../../lib/tokenizer/index.js';
@@ -12,7 +12,7 @@ function texts(): string[] {
   const lines = readdirSync(SAMPLE_CORPUS)
     .filter((name) => name.endsWith('.txt'))
     .flatMap((name) => readFileSync(join(SAMPLE_CORPUS, name), 'utf8').split('\n'));
-  return [...lines, '[MASK] 토큰과 [CLS]가 섞인 문장', '제어\u0000문자\u00ad와 한자 漢字, 😀 그리고 ' + '가'.repeat(120), 'xyzzy∮unknown'];
+  return [...lines, '[MASK] 토큰과 [CLS]가 섞인 문장', `제어\u0000문자\u00ad와 한자 漢字, 😀 그리고 ${'가'.repeat(120)}`, 'xyzzy∮unknown'];
 }
 
 /**

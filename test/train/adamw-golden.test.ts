@@ -1,8 +1,8 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readBigBirdConfig } from '../../lib/model/config-files.js';
 import { loadWeightsFromSafetensors, toHfNamed } from '../../lib/convert/index.js';
+import { readBigBirdConfig } from '../../lib/model/config-files.js';
 import { BigBirdModel } from '../../lib/model/index.js';
 import { AdamW } from '../../lib/train/adamw.js';
 import { fixture, hasFixtures, SKIP_NO_FIXTURES } from '../helpers/fixtures.js';
@@ -31,7 +31,13 @@ describe.skipIf(!hasFixtures)('three AdamW steps reproduce the golden Hugging Fa
     const ints = (file: string): Int32Array => readNpy(join(dir, 'inputs', file)).data as Int32Array;
     const inputIds = ints('input_ids.npy');
     const [batchSize, seqLen] = readNpy(join(dir, 'inputs', 'input_ids.npy')).shape;
-    const batch = { inputIds, attentionMask: ints('attention_mask.npy'), tokenTypeIds: ints('token_type_ids.npy'), labels: ints('labels.npy'), shape: [batchSize, seqLen] as const };
+    const batch = {
+      inputIds,
+      attentionMask: ints('attention_mask.npy'),
+      tokenTypeIds: ints('token_type_ids.npy'),
+      labels: ints('labels.npy'),
+      shape: [batchSize, seqLen] as const,
+    };
     const optimizer = new AdamW(weights.variables, { flavour: 'pytorch', learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01 });
 
     const losses: number[] = [];
@@ -49,10 +55,17 @@ describe.skipIf(!hasFixtures)('three AdamW steps reproduce the golden Hugging Fa
     const expectedLosses = Array.from(readNpy(join(dir, 'adamw', 'losses.npy')).data as Float32Array);
     expect(losses).toHaveLength(expectedLosses.length);
     if (process.env.KBB_REPORT) console.log(`losses ${losses.join(', ')} vs ${expectedLosses.join(', ')}`);
-    losses.forEach((loss, i) => expect(Math.abs(loss - expectedLosses[i]) / expectedLosses[i], `loss ${i + 1}: ${loss} vs ${expectedLosses[i]}`).toBeLessThan(1e-5));
+    losses.forEach((loss, i) => {
+      expect(Math.abs(loss - expectedLosses[i]) / expectedLosses[i], `loss ${i + 1}: ${loss} vs ${expectedLosses[i]}`).toBeLessThan(1e-5);
+    });
 
     const hfParams = toHfNamed(weights.variables);
-    for (const name of ['bert.embeddings.word_embeddings.weight', 'bert.encoder.layer.0.attention.self.query.weight', 'cls.predictions.transform.dense.weight', 'cls.predictions.bias']) {
+    for (const name of [
+      'bert.embeddings.word_embeddings.weight',
+      'bert.encoder.layer.0.attention.self.query.weight',
+      'cls.predictions.transform.dense.weight',
+      'cls.predictions.bias',
+    ]) {
       const expected = readNpy(join(dir, 'adamw', `${name}.after_3_steps.npy`));
       const got = hfParams.get(name);
       expect(got, name).toBeDefined();

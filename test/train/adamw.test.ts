@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AdamW, adamSlotNames, referenceLearningRate } from '../../lib/train/adamw.js';
-import { useTestBackend } from '../helpers/tf-backend.js';
 import { hasPythonNumpy, runPython, SKIP_NO_PYTHON } from '../helpers/python.js';
+import { useTestBackend } from '../helpers/tf-backend.js';
 
 beforeAll(async () => {
   await useTestBackend();
@@ -37,7 +37,9 @@ describe('AdamW', () => {
     optimizer.applyGradients(new Map([['w', tf.tensor(grads)]]));
     const expected = start.map((p, i) => p * (1 - 1e-2 * 0.1) - (1e-2 * grads[i]) / (Math.abs(grads[i]) + 1e-8));
     const got = Array.from(w.dataSync());
-    got.forEach((g, i) => expect(g).toBeCloseTo(expected[i], 6));
+    got.forEach((g, i) => {
+      expect(g).toBeCloseTo(expected[i], 6);
+    });
     optimizer.dispose();
   });
 
@@ -68,7 +70,13 @@ describe('AdamW', () => {
   it('leaves a variable that gets no gradient untouched (no decay, no moments)', () => {
     const trained = variable([1, 2], [2]);
     const pooler = variable([3, 4], [2]);
-    const optimizer = new AdamW(new Map([['a', trained], ['bert/pooler/dense/kernel', pooler]]), { flavour: 'pytorch', learningRate: 0.1, weightDecay: 0.5 });
+    const optimizer = new AdamW(
+      new Map([
+        ['a', trained],
+        ['bert/pooler/dense/kernel', pooler],
+      ]),
+      { flavour: 'pytorch', learningRate: 0.1, weightDecay: 0.5 },
+    );
     optimizer.applyGradients(new Map([['a', tf.tensor([1, 1])]]));
     expect(Array.from(pooler.dataSync())).toEqual([3, 4]);
     expect(optimizer.slotVariables().size).toBe(2);
@@ -111,7 +119,9 @@ print(json.dumps(out))
       const w = variable(start, [8, 8]);
       // A name the bert flavour decays, so both flavours exercise the decay term.
       const optimizer = new AdamW(new Map([['w/kernel', w]]), { flavour, learningRate: 1 });
-      gradients.forEach((g, s) => optimizer.applyGradients(new Map([['w/kernel', tf.tensor(g, [8, 8])]]), rates[s]));
+      gradients.forEach((g, s) => {
+        optimizer.applyGradients(new Map([['w/kernel', tf.tensor(g, [8, 8])]]), rates[s]);
+      });
       const got = Array.from(w.dataSync());
       const worst = Math.max(...got.map((x, i) => Math.abs(x - expected[flavour][i])));
       expect(worst, flavour).toBeLessThan(1e-6);
