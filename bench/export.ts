@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util';
 import { type TensorToWrite, writeCheckpoint, writeCheckpointState } from '../lib/checkpoint/index.js';
 import { bigBirdTfVariables, formatTfConfigJson, hfConfigFromTf } from '../lib/model/index.js';
 import { elementCount } from '../lib/tensor/index.js';
+import { byCodePoints } from '../lib/text/index.js';
 import { projectRoot } from './bench-inputs.js';
 
 const { values } = parseArgs({
@@ -74,7 +75,7 @@ try {
     for (const slot of ['AdamWeightDecayOptimizer', 'AdamWeightDecayOptimizer_1'].slice(0, slots))
       tensors.push({ name: `${v.name}/${slot}`, dtype: 'float32', shape: v.shape, data: async () => new Uint8Array(elementCount(v.shape) * 4) });
   });
-  tensors.sort((a, b) => (a.name < b.name ? -1 : 1));
+  tensors.sort(byCodePoints((t) => t.name));
   await writeCheckpoint(join(checkpointDir, 'model.ckpt-1000'), tensors);
   await writeCheckpointState(checkpointDir, { modelCheckpointPath: 'model.ckpt-1000', allModelCheckpointPaths: ['model.ckpt-1000'] });
   writeFileSync(join(checkpointDir, 'pretrain_config.json'), formatTfConfigJson(tfConfig));

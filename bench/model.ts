@@ -23,6 +23,7 @@ import { peakDataBytes } from '../lib/autodiff/memory-meter.js';
 import { describeBackendSelection, selectBackend } from '../lib/backend/select-backend.js';
 import { hfConfigFromJson } from '../lib/model/config-files.js';
 import { BigBirdModel, BigBirdWeights, bigBirdModelVariables, type NamedArray } from '../lib/model/index.js';
+import { elementCount } from '../lib/tensor/index.js';
 import { AdamW } from '../lib/train/adamw.js';
 
 const { values } = parseArgs({
@@ -66,7 +67,7 @@ function randomWeights(attention: 'block_sparse' | 'original_full'): BigBirdWeig
   const next = filler(42);
   const arrays = new Map<string, NamedArray>();
   for (const { name, shape } of bigBirdModelVariables(config, 'masked-lm')) {
-    const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    const values = new Float32Array(elementCount(shape));
     const isGamma = name.endsWith('/gamma');
     // Initializer range 0.02 (uniform of that spread is enough for timing); LayerNorm gains 1.
     for (let i = 0; i < values.length; i++) values[i] = isGamma ? 1 : (next() - 0.5) * 0.04;
@@ -141,7 +142,7 @@ async function measure(key: string, attention: 'block_sparse' | 'original_full',
   let largest = -1;
   for (const kernel of profile.kernels) {
     for (const shape of kernel.outputShapes) {
-      const size = shape.reduce((a, b) => a * b, 1);
+      const size = elementCount(shape);
       if (size > largest) {
         largest = size;
         largestShape = shape;

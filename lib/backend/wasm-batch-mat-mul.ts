@@ -3,16 +3,23 @@ import {
   type BatchMatMulAttrs,
   broadcast_util,
   getKernel,
-  type KernelConfig,
   type KernelFunc,
   type NamedAttrMap,
-  registerKernel,
   type TensorInfo,
   Transpose,
-  unregisterKernel,
   util,
 } from '@tensorflow/tfjs-core';
-import { heapOffset, heapView, releaseHeapView, tensorId, type WasmBackendInternals, type WasmModule, wasmInternals } from './wasm-internals.js';
+import {
+  heapOffset,
+  heapView,
+  releaseHeapView,
+  replaceWasmKernel,
+  restoreWasmKernel,
+  tensorId,
+  type WasmBackendInternals,
+  type WasmModule,
+  wasmInternals,
+} from './wasm-internals.js';
 
 /**
  * A faster `BatchMatMul` for the wasm backend.
@@ -200,30 +207,15 @@ function fastBatchMatMul(args: Parameters<KernelFunc>[0], original: KernelFunc):
   }
 }
 
-let stockKernel: KernelConfig | undefined;
-
 /**
  * Replaces the wasm backend's `BatchMatMul` with the fast one above. Idempotent; the stock kernel is
  * kept (for non-float inputs, and for `restoreStockWasmBatchMatMul`).
  */
 export function registerWasmBatchMatMul(): void {
-  if (stockKernel !== undefined) return;
-  const stock = getKernel(BatchMatMul, 'wasm');
-  if (stock === undefined) throw new Error('the wasm backend has no BatchMatMul kernel to replace');
-  stockKernel = stock;
-  unregisterKernel(BatchMatMul, 'wasm');
-  registerKernel({
-    kernelName: BatchMatMul,
-    backendName: 'wasm',
-    ...(stock.setupFunc === undefined ? {} : { setupFunc: stock.setupFunc }),
-    kernelFunc: (args) => fastBatchMatMul(args, stock.kernelFunc),
-  });
+  replaceWasmKernel(BatchMatMul, (stock) => (args) => fastBatchMatMul(args, stock));
 }
 
 /** Puts the stock kernel back (for the benchmark's before/after comparison). */
 export function restoreStockWasmBatchMatMul(): void {
-  if (stockKernel === undefined) return;
-  unregisterKernel(BatchMatMul, 'wasm');
-  registerKernel(stockKernel);
-  stockKernel = undefined;
+  restoreWasmKernel(BatchMatMul);
 }

@@ -1,5 +1,5 @@
-import { Cast, type CastAttrs, getKernel, type KernelConfig, type KernelFunc, registerKernel, type TensorInfo, unregisterKernel } from '@tensorflow/tfjs-core';
-import { wasmInternals } from './wasm-internals.js';
+import { Cast, type CastAttrs, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import { replaceWasmKernel, wasmInternals } from './wasm-internals.js';
 
 /**
  * The wasm backend's `Cast` copies values with a typed-array `set`, so a cast to bool stores
@@ -21,19 +21,7 @@ function castWith(stock: KernelFunc): KernelFunc {
   };
 }
 
-let stockCast: KernelConfig | undefined;
-
 /** Replaces wasm's `Cast` (idempotent). */
 export function registerWasmCast(): void {
-  if (stockCast !== undefined) return;
-  const stock = getKernel(Cast, 'wasm');
-  if (stock === undefined) throw new Error('the wasm backend has no Cast kernel to replace');
-  stockCast = stock;
-  unregisterKernel(Cast, 'wasm');
-  registerKernel({
-    kernelName: Cast,
-    backendName: 'wasm',
-    ...(stock.setupFunc === undefined ? {} : { setupFunc: stock.setupFunc }),
-    kernelFunc: castWith(stock.kernelFunc),
-  });
+  replaceWasmKernel(Cast, castWith);
 }

@@ -1,16 +1,5 @@
-import {
-  backend_util,
-  GatherV2,
-  type GatherV2Attrs,
-  getKernel,
-  type KernelConfig,
-  type KernelFunc,
-  registerKernel,
-  type TensorInfo,
-  unregisterKernel,
-  util,
-} from '@tensorflow/tfjs-core';
-import { wasmInternals } from './wasm-internals.js';
+import { backend_util, GatherV2, type GatherV2Attrs, type KernelFunc, type TensorInfo, util } from '@tensorflow/tfjs-core';
+import { replaceWasmKernel, wasmInternals } from './wasm-internals.js';
 
 /**
  * The wasm backend's `GatherV2` is wrong for `batchDims > 0` (tfjs-backend-wasm 4.22): with x
@@ -60,19 +49,7 @@ function gatherWith(stock: KernelFunc): KernelFunc {
   };
 }
 
-let stockGather: KernelConfig | undefined;
-
 /** Replaces wasm's `GatherV2` (idempotent). */
 export function registerWasmGather(): void {
-  if (stockGather !== undefined) return;
-  const stock = getKernel(GatherV2, 'wasm');
-  if (stock === undefined) throw new Error('the wasm backend has no GatherV2 kernel to replace');
-  stockGather = stock;
-  unregisterKernel(GatherV2, 'wasm');
-  registerKernel({
-    kernelName: GatherV2,
-    backendName: 'wasm',
-    ...(stock.setupFunc === undefined ? {} : { setupFunc: stock.setupFunc }),
-    kernelFunc: gatherWith(stock.kernelFunc),
-  });
+  replaceWasmKernel(GatherV2, gatherWith);
 }

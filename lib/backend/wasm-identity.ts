@@ -1,5 +1,5 @@
-import { getKernel, Identity, type KernelConfig, type KernelFunc, registerKernel, type TensorInfo, unregisterKernel } from '@tensorflow/tfjs-core';
-import { wasmInternals } from './wasm-internals.js';
+import { Identity, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import { replaceWasmKernel, wasmInternals } from './wasm-internals.js';
 
 /**
  * The wasm backend's `Identity` (tfjs-backend-wasm 4.22) copies the whole tensor into a new heap block,
@@ -21,19 +21,7 @@ function identityWith(stock: KernelFunc): KernelFunc {
   };
 }
 
-let stockIdentity: KernelConfig | undefined;
-
 /** Replaces wasm's `Identity` with the data-sharing one (idempotent). */
 export function registerWasmIdentity(): void {
-  if (stockIdentity !== undefined) return;
-  const stock = getKernel(Identity, 'wasm');
-  if (stock === undefined) throw new Error('the wasm backend has no Identity kernel to replace');
-  stockIdentity = stock;
-  unregisterKernel(Identity, 'wasm');
-  registerKernel({
-    kernelName: Identity,
-    backendName: 'wasm',
-    ...(stock.setupFunc === undefined ? {} : { setupFunc: stock.setupFunc }),
-    kernelFunc: identityWith(stock.kernelFunc),
-  });
+  replaceWasmKernel(Identity, identityWith);
 }

@@ -1,4 +1,13 @@
-import type { DataType, KernelBackend, TensorInfo } from '@tensorflow/tfjs-core';
+import {
+  type DataType,
+  getKernel,
+  type KernelBackend,
+  type KernelConfig,
+  type KernelFunc,
+  registerKernel,
+  type TensorInfo,
+  unregisterKernel,
+} from '@tensorflow/tfjs-core';
 
 /**
  * The parts of the wasm backend (`BackendWasm` in @tensorflow/tfjs-backend-wasm 4.22) that the
@@ -77,4 +86,34 @@ export function heapView(backend: WasmBackendInternals, byteOffset: number, size
 
 export function releaseHeapView(backend: WasmBackendInternals, id: number): void {
   backend.wasm.tfjs.disposeData(id);
+}
+
+/** The wasm backend's own kernels that `replaceWasmKernel` set aside, by kernel name. */
+const stockKernels = new Map<string, KernelConfig>();
+
+/**
+ * Replaces the wasm backend's kernel `kernelName` with `wrap(stock)`, where `stock` is the kernel it
+ * had (for the inputs the replacement leaves to it); the stock setup is kept. Idempotent.
+ */
+export function replaceWasmKernel(kernelName: string, wrap: (stock: KernelFunc) => KernelFunc): void {
+  if (stockKernels.has(kernelName)) return;
+  const stock = getKernel(kernelName, 'wasm');
+  if (stock === undefined) throw new Error(`the wasm backend has no ${kernelName} kernel to replace`);
+  stockKernels.set(kernelName, stock);
+  unregisterKernel(kernelName, 'wasm');
+  registerKernel({
+    kernelName,
+    backendName: 'wasm',
+    ...(stock.setupFunc === undefined ? {} : { setupFunc: stock.setupFunc }),
+    kernelFunc: wrap(stock.kernelFunc),
+  });
+}
+
+/** Puts back the stock kernel `replaceWasmKernel` replaced (for benchmarks comparing the two). */
+export function restoreWasmKernel(kernelName: string): void {
+  const stock = stockKernels.get(kernelName);
+  if (stock === undefined) return;
+  unregisterKernel(kernelName, 'wasm');
+  registerKernel(stock);
+  stockKernels.delete(kernelName);
 }

@@ -1,5 +1,5 @@
-import { Cast, getKernel, type KernelConfig, type KernelFunc, registerKernel, StridedSlice, type TensorInfo, unregisterKernel } from '@tensorflow/tfjs-core';
-import { wasmInternals } from './wasm-internals.js';
+import { Cast, getKernel, type KernelFunc, StridedSlice, type TensorInfo } from '@tensorflow/tfjs-core';
+import { replaceWasmKernel, wasmInternals } from './wasm-internals.js';
 
 /**
  * The wasm backend's `StridedSlice` labels every result float32 (tfjs-backend-wasm 4.22), so an int32
@@ -31,19 +31,7 @@ function stridedSliceWith(stock: KernelFunc): KernelFunc {
   };
 }
 
-let stockStridedSlice: KernelConfig | undefined;
-
 /** Replaces wasm's `StridedSlice` (idempotent). */
 export function registerWasmStridedSlice(): void {
-  if (stockStridedSlice !== undefined) return;
-  const stock = getKernel(StridedSlice, 'wasm');
-  if (stock === undefined) throw new Error('the wasm backend has no StridedSlice kernel to replace');
-  stockStridedSlice = stock;
-  unregisterKernel(StridedSlice, 'wasm');
-  registerKernel({
-    kernelName: StridedSlice,
-    backendName: 'wasm',
-    ...(stock.setupFunc === undefined ? {} : { setupFunc: stock.setupFunc }),
-    kernelFunc: stridedSliceWith(stock.kernelFunc),
-  });
+  replaceWasmKernel(StridedSlice, stridedSliceWith);
 }

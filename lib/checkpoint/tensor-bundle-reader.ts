@@ -1,5 +1,6 @@
 import { type FileHandle, open, readFile } from 'node:fs/promises';
 import { maskedCrc32c } from '../checksum/masked-crc32c.js';
+import { elementCount } from '../tensor/shape.js';
 import { type BundleHeader, decodeEntry, decodeHeader } from './bundle-proto.js';
 import { CheckpointError } from './checkpoint-error.js';
 import { DTYPE_BYTES, type DType, decodeValues, dtypeFromCode, type TensorValues } from './dtypes.js';
@@ -76,7 +77,7 @@ export class CheckpointReader {
       if (entry.shardId >= header.numShards)
         throw new CheckpointError(`${indexFile}: variable ${name} is in shard ${entry.shardId}, but the header says ${header.numShards} shard(s)`);
       const dtype = dtypeFromCode(entry.dtype) ?? (`unknown(${entry.dtype})` as const);
-      const size = entry.shape.reduce((a, b) => a * b, 1);
+      const size = elementCount(entry.shape);
       if (dtype !== 'string' && !dtype.startsWith('unknown') && entry.size !== size * DTYPE_BYTES[dtype as Exclude<DType, 'string'>]) {
         throw new CheckpointError(
           `${indexFile}: variable ${name}: ${entry.size} bytes stored, but ${dtype} ${JSON.stringify(entry.shape)} needs ${size * DTYPE_BYTES[dtype as Exclude<DType, 'string'>]}`,

@@ -2,6 +2,7 @@ import { type FileHandle, mkdir, open, rename, unlink, writeFile } from 'node:fs
 import { dirname } from 'node:path';
 import { maskedCrc32c } from '../checksum/masked-crc32c.js';
 import { temporaryPath } from '../fs/atomic-write.js';
+import { elementCount } from '../tensor/shape.js';
 import { type BundleHeader, encodeEntry, encodeHeader } from './bundle-proto.js';
 import { CheckpointError } from './checkpoint-error.js';
 import { DTYPE_BYTES, type DType, TF_DTYPES } from './dtypes.js';
@@ -50,7 +51,7 @@ export async function writeCheckpoint(
       if (!(shard >= 0 && shard < numShards)) throw new CheckpointError(`${prefix}: variable ${tensor.name} is for shard ${shard}, but there are ${numShards}`);
       if (entries.has(tensor.name)) throw new CheckpointError(`${prefix}: variable ${tensor.name} given twice`);
       const data = typeof tensor.data === 'function' ? await tensor.data() : tensor.data;
-      const elements = tensor.shape.reduce((a, b) => a * b, 1);
+      const elements = elementCount(tensor.shape);
       let bytes: Uint8Array;
       let crc: number;
       if (tensor.dtype === 'string') {
