@@ -20,6 +20,12 @@ describe('the kbb command line', () => {
     for (const command of ['tokenize', 'corpus', 'demo']) expect(stdout).toContain(command);
   });
 
+  it('--version prints the version package.json holds', () => {
+    const { status, stdout } = kbb('--version');
+    expect(status).toBe(0);
+    expect(stdout.trim()).toBe(JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')).version);
+  });
+
   it('<command> --help explains a command and its options', () => {
     const { status, stdout } = kbb('tokenize', '--help');
     expect(status).toBe(0);

@@ -1,9 +1,19 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bigBirdVariables, CheckpointReader, latestCheckpoint, materialiseWarmStart, planWarmStart } from '../../lib/checkpoint/index.js';
+import {
+  bigBirdVariables,
+  CheckpointReader,
+  latestCheckpoint,
+  materialiseWarmStart,
+  planWarmStart,
+  type TensorToWrite,
+  warmStart,
+  writeCheckpoint,
+} from '../../lib/checkpoint/index.js';
 import { readBigBirdConfig } from '../../lib/model/index.js';
+import { elementCount } from '../../lib/tensor/index.js';
 import { fixture, hasFixtures } from '../helpers/fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kbb-warm-'));
@@ -94,5 +104,69 @@ describe.skipIf(!hasFixtures)('warm start BERT → BigBird on keras-bert-tiny (.
     expect(readFileSync(`${again}.data-00000-of-00001`).equals(readFileSync(`${written}.data-00000-of-00001`))).toBe(true);
     expect(readFileSync(`${other}.data-00000-of-00001`).equals(readFileSync(`${written}.data-00000-of-00001`))).toBe(false);
     await Promise.all([reader.close(), result.close()]);
+  });
+});
+
+describe('warmStart, end to end on a BERT checkpoint written here', () => {
+  const config = {
+    model_type: 'big_bird',
+    vocab_size: 11,
+    hidden_size: 4,
+    num_hidden_layers: 1,
+    intermediate_size: 8,
+    max_position_embeddings: 32,
+    type_vocab_size: 2,
+    num_attention_heads: 2,
+  };
+  /** A BERT checkpoint of the same sizes: BERT's LayerNorm name, a 16-row position table, Adam slots and global_step. */
+  async function bertCheckpoint(): Promise<string> {
+    const prefix = join(dir, 'bert', 'bert_model.ckpt');
+    const tensors: TensorToWrite[] = bigBirdVariables({ ...config, max_position_embeddings: 16 }).flatMap((v) => {
+      const name = v.name.replace('bert/encoder/LayerNorm', 'bert/embeddings/LayerNorm');
+      const data = new Uint8Array(Float32Array.from({ length: elementCount(v.shape) }, (_, i) => i / 100).buffer);
+      return ['', '/adam_m', '/adam_v'].map((slot) => ({ name: `${name}${slot}`, dtype: 'float32' as const, shape: v.shape, data }));
+    });
+    tensors.push({ name: 'global_step', dtype: 'int64', shape: [], data: new Uint8Array(8) });
+    await writeCheckpoint(
+      prefix,
+      tensors.sort((a, b) => (a.name < b.name ? -1 : 1)),
+    );
+    return prefix;
+  }
+
+  it('shows the plan before writing anything, refuses to replace its output without overwrite (before reading anything), and replaces it the same with', async () => {
+    const initCheckpoint = await bertCheckpoint();
+    const configFile = join(dir, 'bigbird-config.json');
+    writeFileSync(configFile, JSON.stringify(config));
+    const outputDir = join(dir, 'warm-run');
+    const seenAtPlan: boolean[] = [];
+    const first = await warmStart({ initCheckpoint, configFile, outputDir, seed: 5, onPlan: () => seenAtPlan.push(existsSync(outputDir)) });
+    expect(seenAtPlan).toEqual([false]);
+    expect(first.prefix).toBe(join(outputDir, 'model.ckpt-0'));
+    expect(await latestCheckpoint(outputDir)).toBe(first.prefix);
+    expect(first.plan.rows.filter((r) => r.action === 'rename').map((r) => r.target)).toEqual(['bert/encoder/LayerNorm/beta', 'bert/encoder/LayerNorm/gamma']);
+    const data = readFileSync(`${first.prefix}.data-00000-of-00001`);
+
+    const index = join(outputDir, 'model.ckpt-0.index');
+    const refusal = `${index} exists; pass --overwrite to replace it`;
+    await expect(warmStart({ initCheckpoint, configFile, outputDir })).rejects.toThrow(refusal);
+    // Refused before the config or the checkpoint is read: neither exists here.
+    await expect(warmStart({ initCheckpoint: join(dir, 'nope'), configFile: join(dir, 'nope.json'), outputDir })).rejects.toThrow(refusal);
+    const reader = await CheckpointReader.open(initCheckpoint);
+    const plan = planWarmStart(reader.variables, bigBirdVariables(config));
+    await expect(materialiseWarmStart(plan, reader, outputDir, { initializerRange: 0.02 })).rejects.toThrow(refusal);
+    await reader.close();
+
+    const again = await warmStart({ initCheckpoint, configFile, outputDir, seed: 5, overwrite: true });
+    expect(readFileSync(`${again.prefix}.data-00000-of-00001`).equals(data)).toBe(true);
+  });
+
+  it('a cancel after the plan is shown leaves no output', async () => {
+    const initCheckpoint = join(dir, 'bert', 'bert_model.ckpt');
+    const configFile = join(dir, 'bigbird-config.json');
+    const outputDir = join(dir, 'warm-cancelled');
+    const cancel = new AbortController();
+    await expect(warmStart({ initCheckpoint, configFile, outputDir, signal: cancel.signal, onPlan: () => cancel.abort() })).rejects.toThrow(/abort/i);
+    expect(existsSync(outputDir)).toBe(false);
   });
 });

@@ -149,6 +149,21 @@ describe('building pretraining data', () => {
     ]);
   });
 
+  it('a folder a killed build left behind (hidden temporary shards and manifest) is rebuilt with overwrite', async () => {
+    const out = join(dir, 'killed');
+    await buildPretrainingData(small(sample, out, { numShards: 3 }));
+    // What kill -9 leaves: temporary files (a complete build's files may sit beside them).
+    writeFileSync(join(out, `.pretrain_data.tfrecord-1-of-3.tmp-${process.pid}-7`), 'half a shard');
+    writeFileSync(join(out, `.build_manifest.json.tmp-${process.pid}-8`), '{"half');
+    await buildPretrainingData(small(sample, out, { numShards: 3, overwrite: true }));
+    expect(readdirSync(out).sort()).toEqual([
+      'build_manifest.json',
+      'pretrain_data.tfrecord-0-of-3',
+      'pretrain_data.tfrecord-1-of-3',
+      'pretrain_data.tfrecord-2-of-3',
+    ]);
+  });
+
   it('refuses bad flags before doing any work', async () => {
     const out = join(dir, 'never');
     await expect(buildPretrainingData(small(sample, out, { doWholeWordMask: false }))).rejects.toThrow(/--max_ngram_size needs --do_whole_word_mask/);
