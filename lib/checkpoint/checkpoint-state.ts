@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { writeBytesAtomically } from '../fs/atomic-write.js';
 import { CheckpointError } from './checkpoint-error.js';
+import { CHECKPOINT_STATE_FILE } from './checkpoint-files.js';
 
 /** The `checkpoint` file TensorFlow keeps beside its checkpoints (a text-format CheckpointState). */
 export interface CheckpointState {
@@ -9,7 +10,7 @@ export interface CheckpointState {
   readonly allModelCheckpointPaths: readonly string[];
 }
 
-export function parseCheckpointState(text: string, file = 'checkpoint'): CheckpointState {
+export function parseCheckpointState(text: string, file = CHECKPOINT_STATE_FILE): CheckpointState {
   let model: string | undefined;
   const all: string[] = [];
   text.split('\n').forEach((line, index) => {
@@ -36,7 +37,7 @@ export function formatCheckpointState(state: CheckpointState): string {
 
 /** The newest checkpoint's prefix in a folder, as `tf.train.latest_checkpoint` finds it. */
 export async function latestCheckpoint(dir: string): Promise<string> {
-  const file = join(dir, 'checkpoint');
+  const file = join(dir, CHECKPOINT_STATE_FILE);
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -48,7 +49,7 @@ export async function latestCheckpoint(dir: string): Promise<string> {
 }
 
 export async function writeCheckpointState(dir: string, state: CheckpointState): Promise<void> {
-  const file = join(dir, 'checkpoint');
+  const file = join(dir, CHECKPOINT_STATE_FILE);
   await writeBytesAtomically(file, formatCheckpointState(state));
 }
 

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BigBirdShapeConfig } from '../model/bigbird-config.js';
 import { readBigBirdConfig } from '../model/config-files.js';
@@ -7,6 +6,7 @@ import { PyRandom } from '../random/py-random.js';
 import { elementCount, sameShape } from '../tensor/shape.js';
 import { byCodePoints } from '../text/compare-code-points.js';
 import { CheckpointError } from './checkpoint-error.js';
+import { checkpointName, refuseExistingCheckpoint } from './checkpoint-files.js';
 import { writeCheckpointState } from './checkpoint-state.js';
 import { CheckpointReader, type CheckpointVariable } from './tensor-bundle-reader.js';
 import { type TensorToWrite, writeCheckpoint } from './tensor-bundle-writer.js';
@@ -20,7 +20,7 @@ export const WARM_START_DEFAULTS = Object.freeze({
 });
 
 /** The checkpoint a warm start writes, relative to its output folder. */
-export const WARM_START_CHECKPOINT = 'model.ckpt-0';
+export const WARM_START_CHECKPOINT = checkpointName(0);
 
 /** A variable of the model being started: its TF name and shape. */
 export interface TargetVariable {
@@ -126,8 +126,8 @@ export interface MaterialiseOptions {
  * left to the trainer, which creates them at zero.
  */
 export async function materialiseWarmStart(plan: WarmStartPlan, source: CheckpointReader, outputDir: string, options: MaterialiseOptions): Promise<string> {
-  refuseExistingWarmStart(outputDir, options.overwrite ?? false);
   const prefix = `${outputDir}/${WARM_START_CHECKPOINT}`;
+  refuseExistingCheckpoint(prefix, options.overwrite ?? false);
   const rng = new PyRandom(options.seed ?? WARM_START_DEFAULTS.seed);
   const rows = [...plan.rows].sort(byCodePoints((row) => row.target));
   const tensors: TensorToWrite[] = rows.map((row) => ({
@@ -141,12 +141,6 @@ export async function materialiseWarmStart(plan: WarmStartPlan, source: Checkpoi
   await writeCheckpoint(prefix, tensors);
   await writeCheckpointState(outputDir, { modelCheckpointPath: WARM_START_CHECKPOINT, allModelCheckpointPaths: [WARM_START_CHECKPOINT] });
   return prefix;
-}
-
-/** Refuses an output folder that already holds a warm start, unless `overwrite`. */
-function refuseExistingWarmStart(outputDir: string, overwrite: boolean): void {
-  const index = join(outputDir, `${WARM_START_CHECKPOINT}.index`);
-  if (!overwrite && existsSync(index)) throw new CheckpointError(`${index} exists; pass --overwrite to replace it`);
 }
 
 export interface WarmStartRun {
@@ -174,7 +168,7 @@ export interface WarmStartRun {
  * `model.ckpt-0` with the `checkpoint` file. Returns the plan and the written prefix.
  */
 export async function warmStart(run: WarmStartRun): Promise<{ readonly plan: WarmStartPlan; readonly prefix: string }> {
-  refuseExistingWarmStart(run.outputDir, run.overwrite ?? false);
+  refuseExistingCheckpoint(join(run.outputDir, WARM_START_CHECKPOINT), run.overwrite ?? false);
   const config = await readBigBirdConfig(run.configFile);
   const reader = await CheckpointReader.open(run.initCheckpoint);
   try {

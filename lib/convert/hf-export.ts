@@ -2,12 +2,13 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CheckpointError } from '../checkpoint/checkpoint-error.js';
+import { CHECKPOINT_STATE_FILE } from '../checkpoint/checkpoint-files.js';
 import { latestCheckpoint, parseCheckpointState } from '../checkpoint/checkpoint-state.js';
 import type { DType } from '../checkpoint/dtypes.js';
 import { CheckpointReader, type CheckpointVariable } from '../checkpoint/tensor-bundle-reader.js';
 import { writeBytesAtomically } from '../fs/atomic-write.js';
 import type { BigBirdConfig, BigBirdShapeConfig } from '../model/bigbird-config.js';
-import { readBigBirdConfig } from '../model/config-files.js';
+import { PRETRAIN_CONFIG_FILE, readBigBirdConfig } from '../model/config-files.js';
 import { bigBirdTfVariables } from '../model/variables.js';
 import { sameShape, shapeText } from '../tensor/shape.js';
 import { byCodePoints } from '../text/compare-code-points.js';
@@ -119,6 +120,12 @@ export function planHfExport(variables: readonly CheckpointVariable[], config: B
   };
 }
 
+/** `kbb export`'s defaults, the reference converter's. */
+export const HF_EXPORT_DEFAULTS = Object.freeze({
+  /** The config beside the checkpoints, relative to the checkpoint folder. */
+  bigBirdConfigFile: PRETRAIN_CONFIG_FILE,
+});
+
 export interface HfExportOptions {
   /** A TF checkpoint folder; its `checkpoint` state file names the checkpoint (the newest). */
   readonly checkpointDir: string;
@@ -158,7 +165,7 @@ export interface HfExportResult {
  * step is written out in full (`-1500`) instead of truncated.
  */
 export async function outputDirWithStep(outputDir: string, checkpointDir: string): Promise<string> {
-  const file = join(checkpointDir, 'checkpoint');
+  const file = join(checkpointDir, CHECKPOINT_STATE_FILE);
   const state = parseCheckpointState(await readFile(file, 'utf8'), file);
   const match = /-(\d+)$/.exec(state.modelCheckpointPath);
   if (!match) throw new CheckpointError(`${file}: model_checkpoint_path ${JSON.stringify(state.modelCheckpointPath)} does not end in -STEP`);
@@ -180,7 +187,7 @@ export async function exportToHuggingFace(options: HfExportOptions): Promise<HfE
   const checkpointDir = options.checkpointDir;
   const outputDir = options.stepOnOutput ? await outputDirWithStep(options.outputDir, checkpointDir) : options.outputDir;
   const checkpointPrefix = options.checkpoint ?? (await latestCheckpoint(checkpointDir));
-  const configFile = resolve(checkpointDir, options.bigBirdConfigFile ?? 'pretrain_config.json');
+  const configFile = resolve(checkpointDir, options.bigBirdConfigFile ?? HF_EXPORT_DEFAULTS.bigBirdConfigFile);
   if (!existsSync(configFile))
     throw new CheckpointError(`${configFile}: no BigBird config (pass --big_bird_config_file: a pretrain_config.json or an HF config.json)`);
   const baseConfig = await readBigBirdConfig(configFile);

@@ -2,12 +2,13 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CheckpointError } from '../checkpoint/checkpoint-error.js';
+import { CHECKPOINT_STATE_FILE, checkpointName, refuseExistingCheckpoint } from '../checkpoint/checkpoint-files.js';
 import { writeCheckpointState } from '../checkpoint/checkpoint-state.js';
 import type { DType } from '../checkpoint/dtypes.js';
 import { type TensorToWrite, writeCheckpoint } from '../checkpoint/tensor-bundle-writer.js';
 import { writeBytesAtomically } from '../fs/atomic-write.js';
 import type { BigBirdConfig } from '../model/bigbird-config.js';
-import { formatTfConfigJson, readBigBirdConfig, tfActivationNote, tfConfigFromHf } from '../model/config-files.js';
+import { formatTfConfigJson, PRETRAIN_CONFIG_FILE, readBigBirdConfig, tfActivationNote, tfConfigFromHf } from '../model/config-files.js';
 import { sameShape, shapeText } from '../tensor/shape.js';
 import { byCodePoints } from '../text/compare-code-points.js';
 import { bigBirdHfParameters, HF_BIGBIRD_TIED_PARAMETERS, hfToTfName, transposeBytes2d } from './hf-names.js';
@@ -147,6 +148,12 @@ export function planHfImport(weights: HfWeights, config: BigBirdConfig, where = 
   return { rows, skipped, absent };
 }
 
+/** `kbb import-hf`'s defaults. */
+export const HF_IMPORT_DEFAULTS = Object.freeze({
+  /** The global step the written checkpoint gets. */
+  step: 0,
+});
+
 export interface HfImportOptions {
   /** A Hugging Face BigBird folder: config.json and model.safetensors (or sharded safetensors). */
   readonly hfDir: string;
@@ -176,15 +183,15 @@ const TOKENIZER_FILES = ['vocab.txt', 'tokenizer_config.json', 'special_tokens_m
  * where `kbb export` looks for them by default. Tensors stream one at a time.
  */
 export async function importFromHuggingFace(options: HfImportOptions): Promise<HfImportResult> {
-  const step = options.step ?? 0;
+  const step = options.step ?? HF_IMPORT_DEFAULTS.step;
   if (!Number.isSafeInteger(step) || step < 0) throw new RangeError(`step must be a non-negative integer, got ${step}`);
   const configFile = join(options.hfDir, 'config.json');
   if (!existsSync(configFile)) throw new CheckpointError(`${configFile}: missing (a Hugging Face model folder has one)`);
   const config = await readBigBirdConfig(configFile);
   const tfConfig = tfConfigFromHf(config);
   const notes = [tfActivationNote(config)].filter((n): n is string => n !== undefined);
-  const prefix = join(options.outputDir, `model.ckpt-${step}`);
-  if (!options.overwrite && existsSync(`${prefix}.index`)) throw new CheckpointError(`${prefix}.index exists; pass --overwrite to replace it`);
+  const prefix = join(options.outputDir, checkpointName(step));
+  refuseExistingCheckpoint(prefix, options.overwrite ?? false);
 
   const weights = await openHfWeights(options.hfDir);
   try {
@@ -216,7 +223,7 @@ export async function importFromHuggingFace(options: HfImportOptions): Promise<H
     await writeCheckpoint(prefix, tensors);
     const files = [`${prefix}.index`, `${prefix}.data-00000-of-00001`];
 
-    const configOut = join(options.outputDir, 'pretrain_config.json');
+    const configOut = join(options.outputDir, PRETRAIN_CONFIG_FILE);
     await writeBytesAtomically(configOut, formatTfConfigJson(tfConfig));
     files.push(configOut);
     const tokenizerFiles = TOKENIZER_FILES.filter((f) => existsSync(join(options.hfDir, f)));
@@ -228,8 +235,8 @@ export async function importFromHuggingFace(options: HfImportOptions): Promise<H
         files.push(join(tokenizerDir, f));
       }
     }
-    await writeCheckpointState(options.outputDir, { modelCheckpointPath: `model.ckpt-${step}`, allModelCheckpointPaths: [`model.ckpt-${step}`] });
-    files.push(join(options.outputDir, 'checkpoint'));
+    await writeCheckpointState(options.outputDir, { modelCheckpointPath: checkpointName(step), allModelCheckpointPaths: [checkpointName(step)] });
+    files.push(join(options.outputDir, CHECKPOINT_STATE_FILE));
     return { checkpointPrefix: prefix, plan, files, notes };
   } finally {
     await weights.close();

@@ -9,6 +9,9 @@ import { type BigBirdConfig, HF_BIGBIRD_DEFAULTS } from './bigbird-config.js';
  * conversion: lib/convert/hf-config-json.ts.
  */
 
+/** The TF trainer's config file, written beside its checkpoints (spec §3.1). */
+export const PRETRAIN_CONFIG_FILE = 'pretrain_config.json';
+
 /** The keys of KoBigBird's `pretrain_config.json` (spec §3.1) that the converter reads. */
 export interface TfBigBirdConfig {
   readonly attention_probs_dropout_prob: number;
@@ -146,11 +149,7 @@ function checkAttention(config: { readonly attention_type: unknown; readonly hid
  * HF defaults for the rest. `hidden_act` is deliberately not copied, as in the converter: TF's
  * "gelu" is the tanh form, which is HF's default `gelu_new`. Keys come out sorted, as HF writes them.
  */
-export function hfConfigFromTf(
-  tfConfig: Readonly<Record<string, unknown>>,
-  options: HfConfigFromTfOptions = {},
-  where = 'pretrain_config.json',
-): BigBirdConfig {
+export function hfConfigFromTf(tfConfig: Readonly<Record<string, unknown>>, options: HfConfigFromTfOptions = {}, where = PRETRAIN_CONFIG_FILE): BigBirdConfig {
   const copied: Record<string, unknown> = {};
   for (const [tfKey, hfKey] of Object.entries(TF_TO_HF)) {
     if (!Object.hasOwn(tfConfig, tfKey)) throw new Error(`${where}: missing ${JSON.stringify(tfKey)} (the converter copies it to ${JSON.stringify(hfKey)})`);

@@ -26,6 +26,7 @@ export {
   type HfConfigFromTfOptions,
   hfConfigFromJson,
   hfConfigFromTf,
+  PRETRAIN_CONFIG_FILE,
   readBigBirdConfig,
   type TfBigBirdConfig,
   tfActivationNote,

@@ -15,6 +15,12 @@ import {
 } from './masking-statistics.js';
 import { recordVocab } from './read-pretraining-records.js';
 
+/** `kbb stats`'s defaults. */
+export const STATISTICS_DEFAULTS = Object.freeze({
+  /** How many of the most-masked tokens to list. */
+  top: 10,
+});
+
 export interface BuildOutputStatisticsOptions extends ShardScanOptions {
   /** The tokenizer the build used (default: the one named in the manifest). */
   readonly tokenizerDir?: string;
@@ -56,7 +62,7 @@ export async function buildTokenizer(manifest: BuildManifest | undefined, tokeni
  */
 export async function buildOutputStatistics(outputDir: string, options: BuildOutputStatisticsOptions = {}): Promise<BuildOutputStatistics> {
   const manifest = await readBuildManifest(outputDir);
-  const top = options.top ?? 10;
+  const top = options.top ?? STATISTICS_DEFAULTS.top;
   const useManifest = manifest !== undefined && !options.fromShards;
   const shards = await findShards(outputDir);
   if (useManifest && top <= 0) return { statistics: maskingStatisticsFromManifest(manifest), mostMasked: [], manifest, shards: shards.length };

@@ -6,6 +6,7 @@ export {
   buildOutputStatistics,
   buildTokenizer,
   readBuildManifest,
+  STATISTICS_DEFAULTS,
 } from './build-output-statistics.js';
 export { BuildError, type BuildManifest, type BuildOptions, buildPretrainingData } from './build-pretraining-data.js';
 export type { BuildStats } from './build-stats.js';

@@ -1,4 +1,4 @@
-import { exportToHuggingFace, type HfExportSkip } from '../../lib/convert/index.js';
+import { exportToHuggingFace, HF_EXPORT_DEFAULTS, type HfExportSkip } from '../../lib/convert/index.js';
 import { shapeText } from '../../lib/tensor/index.js';
 import { formatBytes } from '../format.js';
 import { deferredProgress } from '../io/deferred-progress.js';
@@ -28,7 +28,7 @@ export const exportCommand = defineCommand({
       name: 'big_bird_config_file',
       type: 'path',
       value: 'file',
-      default: 'pretrain_config.json',
+      default: HF_EXPORT_DEFAULTS.bigBirdConfigFile,
       description: 'pretrain_config.json or an HF config.json; relative to --checkpoint_dir',
     },
     { name: 'tokenizer_dir', type: 'path', value: 'dir', description: 'tokenizer folder (default: CHECKPOINT_DIR/tokenizer)' },

@@ -1,4 +1,4 @@
-import { importFromHuggingFace } from '../../lib/convert/index.js';
+import { HF_IMPORT_DEFAULTS, importFromHuggingFace } from '../../lib/convert/index.js';
 import { shapeText } from '../../lib/tensor/index.js';
 import { deferredProgress } from '../io/deferred-progress.js';
 import { defineCommand } from '../registry/command-definition.js';
@@ -16,7 +16,7 @@ export const importHfCommand = defineCommand({
       required: true,
       description: 'where model.ckpt-STEP, checkpoint, pretrain_config.json and tokenizer/ go',
     },
-    { name: 'step', type: 'int', value: 'n', default: 0, description: 'global step of the written checkpoint' },
+    { name: 'step', type: 'int', value: 'n', default: HF_IMPORT_DEFAULTS.step, description: 'global step of the written checkpoint' },
     { name: 'overwrite', type: 'boolean', description: 'replace a checkpoint of that step already there' },
   ],
   async run(flags, io) {

@@ -1,4 +1,4 @@
-import { buildOutputStatistics, MANIFEST_FILE, type MaskingStatistics } from '../../lib/pretraining/index.js';
+import { buildOutputStatistics, MANIFEST_FILE, type MaskingStatistics, STATISTICS_DEFAULTS } from '../../lib/pretraining/index.js';
 import { table } from '../format.js';
 import { deferredProgress } from '../io/deferred-progress.js';
 import { defineCommand } from '../registry/command-definition.js';
@@ -46,7 +46,7 @@ export const statsCommand = defineCommand({
   description: 'masking statistics of a build-tfrecord output folder: from build_manifest.json, or computed from the shards when there is none',
   arguments: [{ name: 'output_dir', type: 'path', description: 'the build output folder' }],
   flags: [
-    { name: 'top', type: 'int', value: 'n', default: 10, description: 'most-masked tokens to list (read from the shards); 0 = none' },
+    { name: 'top', type: 'int', value: 'n', default: STATISTICS_DEFAULTS.top, description: 'most-masked tokens to list (read from the shards); 0 = none' },
     { name: 'tokenizer_dir', type: 'path', value: 'dir', description: "the build's tokenizer (default: the one build_manifest.json names)" },
     { name: 'from_shards', type: 'boolean', description: 'compute everything from the shards even where there is a manifest' },
     { name: 'json', type: 'boolean', description: 'print {statistics, mostMasked} as JSON' },

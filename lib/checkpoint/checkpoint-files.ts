@@ -1,0 +1,13 @@
+import { existsSync } from 'node:fs';
+import { CheckpointError } from './checkpoint-error.js';
+
+/** The text file naming a folder's checkpoints, newest first, as TensorFlow keeps it. */
+export const CHECKPOINT_STATE_FILE = 'checkpoint';
+
+/** The name a trainer gives the checkpoint of `step`, relative to its folder: `model.ckpt-STEP`. */
+export const checkpointName = (step: number): string => `model.ckpt-${step}`;
+
+/** Refuses to replace the checkpoint at `prefix` (its `.index` exists) unless `overwrite`. */
+export function refuseExistingCheckpoint(prefix: string, overwrite: boolean): void {
+  if (!overwrite && existsSync(`${prefix}.index`)) throw new CheckpointError(`${prefix}.index exists; pass --overwrite to replace it`);
+}
