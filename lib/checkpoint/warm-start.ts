@@ -126,7 +126,7 @@ export interface MaterialiseOptions {
  * left to the trainer, which creates them at zero.
  */
 export async function materialiseWarmStart(plan: WarmStartPlan, source: CheckpointReader, outputDir: string, options: MaterialiseOptions): Promise<string> {
-  const prefix = `${outputDir}/${WARM_START_CHECKPOINT}`;
+  const prefix = join(outputDir, WARM_START_CHECKPOINT);
   refuseExistingCheckpoint(prefix, options.overwrite ?? false);
   const rng = new PyRandom(options.seed ?? WARM_START_DEFAULTS.seed);
   const rows = [...plan.rows].sort(byCodePoints((row) => row.target));
