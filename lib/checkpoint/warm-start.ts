@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { BigBirdShapeConfig } from '../model/bigbird-config.js';
 import { readBigBirdConfig } from '../model/config-files.js';
+import type { SkippedVariable } from '../model/variables.js';
 import { bigBirdTfVariables } from '../model/variables.js';
 import { PyRandom } from '../random/py-random.js';
 import { elementCount, sameShape } from '../tensor/shape.js';
@@ -39,11 +40,8 @@ export interface WarmStartRow {
   readonly reason: string;
 }
 
-export interface UnusedSource {
-  readonly name: string;
-  readonly shape: readonly number[];
-  readonly reason: string;
-}
+/** A variable of the BERT checkpoint that the warm start does not use, and why. */
+export type UnusedSource = SkippedVariable;
 
 export interface WarmStartPlan {
   readonly rows: readonly WarmStartRow[];

@@ -9,6 +9,7 @@ import { CheckpointReader, type CheckpointVariable } from '../checkpoint/tensor-
 import { writeBytesAtomically } from '../fs/atomic-write.js';
 import type { BigBirdConfig, BigBirdShapeConfig } from '../model/bigbird-config.js';
 import { PRETRAIN_CONFIG_FILE, readBigBirdConfig } from '../model/config-files.js';
+import type { SkippedVariable } from '../model/variables.js';
 import { bigBirdTfVariables } from '../model/variables.js';
 import { sameShape, shapeText } from '../tensor/shape.js';
 import { byCodePoints } from '../text/compare-code-points.js';
@@ -30,11 +31,7 @@ export interface HfExportRow {
 }
 
 /** A checkpoint variable that is not exported, and why. */
-export interface HfExportSkip {
-  readonly name: string;
-  readonly shape: readonly number[];
-  readonly reason: string;
-}
+export type HfExportSkip = SkippedVariable;
 
 export interface HfExportPlan {
   /** In HF name order, the order of `model.safetensors`. */

@@ -9,6 +9,7 @@ import { type TensorToWrite, writeCheckpoint } from '../checkpoint/tensor-bundle
 import { writeBytesAtomically } from '../fs/atomic-write.js';
 import type { BigBirdConfig } from '../model/bigbird-config.js';
 import { formatTfConfigJson, PRETRAIN_CONFIG_FILE, readBigBirdConfig, tfActivationNote, tfConfigFromHf } from '../model/config-files.js';
+import type { SkippedVariable } from '../model/variables.js';
 import { sameShape, shapeText } from '../tensor/shape.js';
 import { byCodePoints } from '../text/compare-code-points.js';
 import { bigBirdHfParameters, HF_BIGBIRD_TIED_PARAMETERS, hfToTfName, transposeBytes2d } from './hf-names.js';
@@ -26,11 +27,8 @@ export interface HfImportRow {
   readonly file: string;
 }
 
-export interface HfImportSkip {
-  readonly name: string;
-  readonly shape: readonly number[];
-  readonly reason: string;
-}
+/** An HF tensor that is not imported, and why. */
+export type HfImportSkip = SkippedVariable;
 
 export interface HfImportPlan {
   /** In TF name order, the order of the checkpoint's index. */

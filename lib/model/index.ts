@@ -47,5 +47,5 @@ export {
   randomAttentionSegments,
   randomBlockAt,
 } from './random-plans.js';
-export { type BigBirdHead, bigBirdModelVariables, bigBirdTfVariables, type NamedShape } from './variables.js';
+export { type BigBirdHead, bigBirdModelVariables, bigBirdTfVariables, type NamedShape, type SkippedVariable } from './variables.js';
 export { BigBirdWeights, type NamedArray } from './weights.js';

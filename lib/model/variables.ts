@@ -12,6 +12,11 @@ export interface NamedShape {
   readonly shape: readonly number[];
 }
 
+/** A variable a warm start or a conversion leaves out, and why. */
+export interface SkippedVariable extends NamedShape {
+  readonly reason: string;
+}
+
 /** A dense layer has a `kernel` [in, out] and a `bias` [out]; a LayerNorm a `beta` and a `gamma` [size]. */
 export type ModuleKind = 'dense' | 'layerNorm';
 
