@@ -3,6 +3,10 @@ import type { CommandIo } from '../io/command-io.js';
 /** How a flag's or argument's text becomes a value; `path` is a string that Tab completes as a file path. */
 export type ValueType = 'string' | 'path' | 'int' | 'float' | 'boolean';
 
+/**
+ * One `--NAME` flag. A boolean also takes absl's spellings, as KoBigBird's scripts write them:
+ * `--NAME=true`, `--NAME=False` (true/t/1, false/f/0, any case), `--noNAME` and `--no-NAME`.
+ */
 export interface FlagDefinition {
   /** The flag as typed, without dashes: `input_dir` is `--input_dir` and the key in the parsed arguments. */
   readonly name: string;
@@ -10,9 +14,16 @@ export interface FlagDefinition {
   readonly description: string;
   /** Shown in help as `--name <value>` (default: the type). */
   readonly value?: string;
+  /**
+   * The value when the flag is not given. For a boolean, `true` or `false` (then the parsed value is
+   * always a boolean; without one it is `true` when given, `false` when turned off, else `undefined`).
+   */
   readonly default?: string | number | boolean;
   readonly required?: boolean;
-  /** A boolean that is on unless `--no-NAME` is given. */
+  /**
+   * A boolean that is on unless `--no-NAME` is given: `default: true`, but shown in help as
+   * `--no-NAME` (so its description says what turning it off does).
+   */
   readonly negatable?: boolean;
   /** Accepted but left out of help (compatibility with the reference scripts). */
   readonly hidden?: boolean;

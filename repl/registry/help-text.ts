@@ -2,6 +2,9 @@ import { table } from '../format.js';
 import type { AnyCommand, ArgumentDefinition, FlagDefinition } from './command-definition.js';
 import { findCommand, type Registry } from './registry.js';
 
+/** Under a command's flags when it has a boolean: absl's other spellings, which kbb accepts too. */
+export const BOOLEAN_FLAGS_NOTE = 'Booleans also take --NAME=true|false (t/f, 1/0, any case) and --noNAME, as in absl.';
+
 export const flagSyntax = (flag: FlagDefinition): string => {
   if (flag.type === 'boolean') return flag.negatable ? `--no-${flag.name}` : `--${flag.name}`;
   return `--${flag.name} <${flag.value ?? flag.type}>`;
@@ -41,6 +44,7 @@ export function commandHelp(command: AnyCommand): string {
         flags.map((f) => [flagSyntax(f), f.type, value(f), f.description]),
       ),
     );
+    if (flags.some((f) => f.type === 'boolean')) lines.push('', BOOLEAN_FLAGS_NOTE);
   }
   return lines.join('\n');
 }

@@ -1,7 +1,8 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError, Option, type ParseOptionsResult } from 'commander';
 import { kbbVersion } from '../../lib/package/index.js';
 import type { CommandIo } from '../io/command-io.js';
 import type { AnyCommand, FlagDefinition, ValueType } from './command-definition.js';
+import { BOOLEAN_FLAGS_NOTE } from './help-text.js';
 import type { Registry } from './registry.js';
 
 export const PROGRAM_DESCRIPTION = 'Pretrain BigBird language models the KoBigBird way: corpus → tokenizer → TFRecords → warm start → training → export.';
@@ -30,25 +31,126 @@ export function parseValue(type: ValueType, text: string): string | number {
   return text;
 }
 
-function toOption(flag: FlagDefinition): Option {
-  const option =
-    flag.type === 'boolean'
-      ? new Option(flag.negatable ? `--no-${flag.name}` : `--${flag.name}`, flag.description)
-      : new Option(`--${flag.name} <${flag.value ?? flag.type}>`, flag.description).argParser((text: string) => parseValue(flag.type, text));
-  if (flag.default !== undefined && flag.type !== 'boolean') option.default(flag.default);
-  if (flag.required) option.makeOptionMandatory();
-  if (flag.hidden) option.hideHelp();
-  return option;
+/** absl's `BooleanParser`: the values `--NAME=VALUE` may give a boolean, in any case. */
+const TRUE_WORDS = ['true', 't', '1'];
+const FALSE_WORDS = ['false', 'f', '0'];
+
+/** `True`, `f`, `0`… → a boolean, as absl reads a boolean flag's value; anything else is a usage error. */
+export function parseBoolean(text: string): boolean {
+  const word = text.toLowerCase();
+  if (TRUE_WORDS.includes(word)) return true;
+  if (FALSE_WORDS.includes(word)) return false;
+  throw new InvalidArgumentError(`expected true, t, 1, false, f or 0 (any case), got ${JSON.stringify(text)}`);
+}
+
+/**
+ * A command's words as commander understands them, with absl's spellings of booleans rewritten:
+ * `--NAME=True` → `--NAME`, `--NAME=false` and `--noNAME` → `--no-NAME` (for boolean flags only; a
+ * flag's own name wins over `no` + a name, as in absl). Values of other flags and everything after
+ * `--` are left alone. A bad value, or a value after `--noNAME`, is an InvalidArgumentError.
+ */
+export function normalizeBooleanFlags(flags: readonly FlagDefinition[], words: readonly string[]): string[] {
+  const byName = new Map(flags.map((f) => [f.name, f]));
+  const out: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i];
+    if (word === '--') {
+      out.push(...words.slice(i));
+      break;
+    }
+    if (!word.startsWith('--')) {
+      out.push(word);
+      continue;
+    }
+    const equals = word.indexOf('=');
+    const name = equals < 0 ? word.slice(2) : word.slice(2, equals);
+    const value = equals < 0 ? undefined : word.slice(equals + 1);
+    const flag = byName.get(name);
+    if (flag) {
+      if (flag.type !== 'boolean') {
+        // `--input_dir --nofoo`: the next word is this flag's value, whatever it looks like.
+        out.push(word);
+        if (value === undefined && i + 1 < words.length) out.push(words[++i]);
+      } else if (value === undefined) out.push(word);
+      else {
+        let on: boolean;
+        try {
+          on = parseBoolean(value);
+        } catch (error) {
+          throw new InvalidArgumentError(`option '--${name}' argument '${value}' is invalid. ${(error as Error).message}`);
+        }
+        out.push(on ? `--${name}` : `--no-${name}`);
+      }
+      continue;
+    }
+    const negated = name.startsWith('no-') ? name.slice(3) : name.startsWith('no') ? name.slice(2) : '';
+    if (byName.get(negated)?.type === 'boolean') {
+      if (value !== undefined) throw new InvalidArgumentError(`option '--${name}' takes no value (write --${negated}=${value})`);
+      out.push(`--no-${negated}`);
+      continue;
+    }
+    out.push(word);
+  }
+  return out;
+}
+
+/**
+ * The commander options for a flag. A boolean is two: `--NAME` and `--no-NAME` (one of them left
+ * out of help), so it can always be turned on and off; its default, if any, sits on `--NAME`.
+ */
+function toOptions(flag: FlagDefinition): Option[] {
+  if (flag.type !== 'boolean') {
+    const option = new Option(`--${flag.name} <${flag.value ?? flag.type}>`, flag.description).argParser((text: string) => parseValue(flag.type, text));
+    if (flag.default !== undefined) option.default(flag.default);
+    if (flag.required) option.makeOptionMandatory();
+    if (flag.hidden) option.hideHelp();
+    return [option];
+  }
+  if (flag.default !== undefined && typeof flag.default !== 'boolean')
+    throw new Error(`--${flag.name}: a boolean flag's default is true or false, not ${JSON.stringify(flag.default)}`);
+  if (flag.negatable && flag.default === false) throw new Error(`--${flag.name}: a negatable flag defaults to true`);
+  const on = new Option(`--${flag.name}`, flag.description);
+  const off = new Option(`--no-${flag.name}`, flag.description);
+  const initial = flag.negatable ? true : flag.default;
+  if (initial !== undefined) on.default(initial);
+  if (flag.required) on.makeOptionMandatory();
+  if (flag.hidden || flag.negatable) on.hideHelp();
+  if (flag.hidden || !flag.negatable) off.hideHelp();
+  // `--NAME` first: commander gives a lone `--no-NAME` a default of true.
+  return [on, off];
+}
+
+/** A command's leaf: its words go through normalizeBooleanFlags before commander reads them. */
+class DefinedCommand extends Command {
+  readonly #flags: readonly FlagDefinition[];
+
+  constructor(definition: AnyCommand) {
+    super(definition.path.at(-1));
+    this.#flags = definition.flags ?? [];
+  }
+
+  override parseOptions(argv: string[]): ParseOptionsResult {
+    let words: string[];
+    try {
+      words = normalizeBooleanFlags(this.#flags, argv);
+    } catch (error) {
+      if (!(error instanceof InvalidArgumentError)) throw error;
+      // A usage error like commander's own: written out (with the help hint), then thrown as a CommanderError.
+      this.error(`error: ${error.message}`, { code: error.code, exitCode: error.exitCode });
+    }
+    return super.parseOptions(words);
+  }
 }
 
 /** One commander command for a definition: the parsed flags and arguments go to `run` as one object. */
 function toCommand(definition: AnyCommand, options: CommanderOptions): Command {
-  const command = new Command(definition.path.at(-1)).description(definition.description);
+  const command = new DefinedCommand(definition).description(definition.description);
   for (const arg of definition.arguments ?? []) {
     const name = `${arg.name}${arg.variadic ? '...' : ''}`;
     command.argument(arg.optional ? `[${name}]` : `<${name}>`, arg.description);
   }
-  for (const flag of definition.flags ?? []) command.addOption(toOption(flag));
+  for (const flag of definition.flags ?? []) for (const option of toOptions(flag)) command.addOption(option);
+  if ((definition.flags ?? []).some((f) => f.type === 'boolean' && !f.hidden)) command.addHelpText('after', `\n${BOOLEAN_FLAGS_NOTE}`);
   command.action(async (...params: unknown[]) => {
     const self = params.at(-1) as Command;
     const args: Record<string, unknown> = { ...self.opts() };

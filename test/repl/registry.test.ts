@@ -45,13 +45,23 @@ describe('the command registry', () => {
       expect(command, definition.path.join(' ')).toBeDefined();
       expect(command.description()).toBe(definition.description);
       expect(command.registeredArguments.map((a) => a.name())).toEqual((definition.arguments ?? []).map((a) => a.name));
-      const options = new Map<string, Option>(command.options.map((o) => [o.attributeName(), o]));
+      // A boolean is two options, --NAME (with the default) and --no-NAME, of which help shows one.
+      const options = new Map<string, Option[]>();
+      for (const o of command.options) options.set(o.attributeName(), [...(options.get(o.attributeName()) ?? []), o]);
       for (const flag of definition.flags ?? []) {
-        const option = options.get(flag.name)!;
+        const [option, ...rest] = options.get(flag.name) ?? [];
         expect(option, `${definition.path.join(' ')} --${flag.name}`).toBeDefined();
         expect(option.mandatory).toBe(flag.required ?? false);
-        if (flag.type !== 'boolean') expect(option.defaultValue).toEqual(flag.default);
-        expect(option.hidden).toBe(flag.hidden ?? false);
+        if (flag.type !== 'boolean') {
+          expect(option.defaultValue).toEqual(flag.default);
+          expect(rest).toEqual([]);
+          expect(option.hidden).toBe(flag.hidden ?? false);
+        } else {
+          expect([option, ...rest].map((o) => o.long)).toEqual([`--${flag.name}`, `--no-${flag.name}`]);
+          expect(option.defaultValue).toEqual(flag.negatable ? true : flag.default);
+          const shown = [option, ...rest].filter((o) => !o.hidden).map((o) => o.long);
+          expect(shown).toEqual(flag.hidden ? [] : [flag.negatable ? `--no-${flag.name}` : `--${flag.name}`]);
+        }
       }
       expect(options.size).toBe((definition.flags ?? []).length);
     }
