@@ -10,5 +10,6 @@ export {
   type TfRecordReadOptions,
   type TfRecordStream,
 } from './reader.js';
+export { RecordFile, type RecordPointer } from './record-file.js';
 export { TfRecordError, type TfRecordProblem } from './tfrecord-error.js';
-export { type TfRecordWriteOptions, TfRecordWriter } from './writer.js';
+export { frameTfRecord, type TfRecordWriteOptions, TfRecordWriter } from './writer.js';

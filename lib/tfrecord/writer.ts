@@ -234,6 +234,16 @@ export class TfRecordWriter {
   }
 }
 
+/**
+ * One record framed on its own, for writers that append to a file themselves rather than through
+ * TfRecordWriter's temporary name (TensorBoard event files must grow in place while being read).
+ */
+export function frameTfRecord(data: Uint8Array): Buffer {
+  const framed = Buffer.allocUnsafe(HEADER_BYTES + data.length + FOOTER_BYTES);
+  frame(framed, 0, data);
+  return framed;
+}
+
 /** Writes `u64 length | u32 masked CRC(length) | data | u32 masked CRC(data)` at `at`. */
 function frame(into: Buffer, at: number, data: Uint8Array): void {
   into.writeUInt32LE(data.length >>> 0, at);
