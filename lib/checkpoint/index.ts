@@ -21,4 +21,5 @@ export {
   type WarmStartRow,
   type WarmStartRun,
   warmStart,
+  warmStartTensors,
 } from './warm-start.js';

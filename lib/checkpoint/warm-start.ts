@@ -118,23 +118,31 @@ export interface MaterialiseOptions {
 }
 
 /**
- * Writes the warm-started BigBird as `DIR/model.ckpt-0` plus the `checkpoint` state file: copied
- * variables byte for byte from the source, fresh ones from a seeded truncated normal (values beyond
- * 2σ redrawn, as `tf.truncated_normal_initializer`), and `global_step` = 0. Optimizer slots are
- * left to the trainer, which creates them at zero.
+ * The warm-started BigBird's variables, in name order, each fetched when read: copied variables byte
+ * for byte from the source, fresh ones from a seeded truncated normal (values beyond 2σ redrawn, as
+ * `tf.truncated_normal_initializer`), drawn in name order from one generator. No `global_step` and no
+ * optimizer slots: the trainer creates them.
  */
-export async function materialiseWarmStart(plan: WarmStartPlan, source: CheckpointReader, outputDir: string, options: MaterialiseOptions): Promise<string> {
-  const prefix = join(outputDir, WARM_START_CHECKPOINT);
-  refuseExistingCheckpoint(prefix, options.overwrite ?? false);
+export function warmStartTensors(plan: WarmStartPlan, source: CheckpointReader, options: Omit<MaterialiseOptions, 'overwrite'>): TensorToWrite[] {
   const rng = new PyRandom(options.seed ?? WARM_START_DEFAULTS.seed);
   const rows = [...plan.rows].sort(byCodePoints((row) => row.target));
-  const tensors: TensorToWrite[] = rows.map((row) => ({
+  return rows.map((row) => ({
     name: row.target,
     dtype: row.source ? (source.variable(row.source).dtype as TensorToWrite['dtype']) : 'float32',
     shape: row.shape,
     data: async () =>
-      row.source ? source.readBytes(row.source) : new Uint8Array(truncatedNormal(rng, elementCount(row.shape), options.initializerRange).buffer),
+      row.source ? source.readBytes(row.source) : new Uint8Array(rng.truncatedNormal(elementCount(row.shape), options.initializerRange).buffer),
   }));
+}
+
+/**
+ * Writes the warm-started BigBird (`warmStartTensors`) as `DIR/model.ckpt-0` with `global_step` = 0,
+ * then the `checkpoint` state file. Optimizer slots are left to the trainer, which creates them at zero.
+ */
+export async function materialiseWarmStart(plan: WarmStartPlan, source: CheckpointReader, outputDir: string, options: MaterialiseOptions): Promise<string> {
+  const prefix = join(outputDir, WARM_START_CHECKPOINT);
+  refuseExistingCheckpoint(prefix, options.overwrite ?? false);
+  const tensors = warmStartTensors(plan, source, options);
   tensors.push({ name: 'global_step', dtype: 'int64', shape: [], data: new Uint8Array(8) });
   await writeCheckpoint(prefix, tensors);
   await writeCheckpointState(outputDir, { modelCheckpointPath: WARM_START_CHECKPOINT, allModelCheckpointPaths: [WARM_START_CHECKPOINT] });
@@ -183,17 +191,4 @@ export async function warmStart(run: WarmStartRun): Promise<{ readonly plan: War
   } finally {
     await reader.close();
   }
-}
-
-function truncatedNormal(rng: PyRandom, count: number, stddev: number): Float32Array {
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i++) {
-    let z: number;
-    do {
-      // Box–Muller; 1 - random() keeps the logarithm's argument in (0, 1].
-      z = Math.sqrt(-2 * Math.log(1 - rng.random())) * Math.cos(2 * Math.PI * rng.random());
-    } while (Math.abs(z) > 2);
-    out[i] = z * stddev;
-  }
-  return out;
 }

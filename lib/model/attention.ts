@@ -9,6 +9,8 @@ import type { BigBirdWeights } from './weights.js';
 export const BLOCK_SPARSE_MASK_PENALTY = -10000;
 /** HF ≥ 4.3x masks keys in full attention with `torch.finfo(float32).min` instead. */
 export const FULL_ATTENTION_MASK_PENALTY = -3.4028234663852886e38;
+/** KoBigBird's TF full attention (BERT's) adds −10000 where `from_mask ⊗ to_mask` is 0. */
+export const TF_FULL_ATTENTION_MASK_PENALTY = -10000;
 
 /** What one forward pass shares across layers: the (padded) geometry and the attention mask on the host. */
 export interface AttentionInputs {
@@ -18,6 +20,13 @@ export interface AttentionInputs {
   readonly mask: Int32Array;
   /** Dropout on the attention probabilities (original_full only, as in HF; 0 in eval). */
   readonly probsDropout: number;
+  /**
+   * Full attention masks `from_mask ⊗ to_mask` with −10000, as KoBigBird's TF model does (a padded
+   * query row is masked on every key), instead of HF's keys-only mask with `finfo.min`.
+   */
+  readonly maskQueries?: boolean;
+  /** The seed of the next dropout site (see nn.ts `dropoutSeeds`); undefined draws unseeded. */
+  readonly nextDropoutSeed?: () => number | undefined;
 }
 
 /** [B, S, hidden] → [B, heads, S, headSize]. */
@@ -74,7 +83,7 @@ export function selfAttention(
     for (let first = 0; first < heads; first += group) {
       const count = Math.min(group, heads - first);
       const slice = (t: tf.Tensor4D): tf.Tensor4D => (count === heads ? t : tf.slice(t, [0, first, 0, 0], [batch, count, seq, size]));
-      const seed = inputs.probsDropout > 0 ? Math.floor(Math.random() * 2 ** 31) : undefined;
+      const seed = inputs.probsDropout > 0 ? (inputs.nextDropoutSeed?.() ?? Math.floor(Math.random() * 2 ** 31)) : undefined;
       parts.push(
         recomputed((...xs: tf.Tensor[]) => fullAttention(xs[0] as tf.Tensor4D, xs[1] as tf.Tensor4D, xs[2] as tf.Tensor4D, inputs, seed))(
           slice(q),
@@ -108,24 +117,40 @@ function headsPerFullAttentionGroup(batch: number, heads: number, seq: number): 
 }
 
 /**
- * `original_full`: softmax(q·kᵀ/√d + (1−m_key)·finfo.min) · v over all S keys, dropout on the
- * probabilities in training. Pad queries are not zeroed (HF does not either). This is the only place an
- * [S × S] tensor exists, and only in full mode.
+ * `original_full`: softmax(q·kᵀ/√d + (1−m_key)·finfo.min) · v over all S keys (with `maskQueries`,
+ * TF's (1 − m_query·m_key)·(−10000)), dropout on the probabilities in training. Pad queries are not
+ * zeroed (neither HF nor TF does). This is the only place an [S × S] tensor exists, and only in full mode.
  *
  * The dropout is `tf.dropout(probs, inputs.probsDropout)`, or, when `dropoutSeed` is given, the product
  * with `dropoutMultiplier(…, seed)`: the same formula with a draw that a second call repeats exactly.
  */
 export function fullAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, inputs: AttentionInputs, dropoutSeed?: number): tf.Tensor4D {
-  const { batchSize: batch, seqLength: seq, mask } = inputs;
   const size = q.shape[3];
-  const bias = new Float32Array(batch * seq);
-  for (let i = 0; i < bias.length; i++) bias[i] = mask[i] === 1 ? 0 : FULL_ATTENTION_MASK_PENALTY;
-  const scores = tf.add(tf.div(tf.matMul(q, k, false, true), Math.sqrt(size)), tf.tensor4d(bias, [batch, 1, 1, seq]));
+  const scores = tf.add(tf.div(tf.matMul(q, k, false, true), Math.sqrt(size)), fullAttentionPenalty(inputs));
   const softmax = tf.softmax(scores);
   let probs: tf.Tensor;
   if (dropoutSeed !== undefined && inputs.probsDropout > 0) probs = tf.mul(softmax, dropoutMultiplier(softmax.shape, inputs.probsDropout, dropoutSeed));
   else probs = inputs.probsDropout > 0 ? tf.dropout(softmax, inputs.probsDropout) : softmax;
   return tf.matMul(probs, v) as tf.Tensor4D;
+}
+
+/** The additive mask of full attention's scores: [B, 1, 1, S] on keys (HF), or [B, 1, S, S] on query and key (TF). */
+function fullAttentionPenalty(inputs: AttentionInputs): tf.Tensor4D {
+  const { batchSize: batch, seqLength: seq, mask } = inputs;
+  if (!inputs.maskQueries) {
+    const bias = new Float32Array(batch * seq);
+    for (let i = 0; i < bias.length; i++) bias[i] = mask[i] === 1 ? 0 : FULL_ATTENTION_MASK_PENALTY;
+    return tf.tensor4d(bias, [batch, 1, 1, seq]);
+  }
+  const bias = new Float32Array(batch * seq * seq);
+  for (let b = 0; b < batch; b++) {
+    for (let i = 0; i < seq; i++) {
+      const row = (b * seq + i) * seq;
+      const query = mask[b * seq + i];
+      for (let j = 0; j < seq; j++) bias[row + j] = query === 1 && mask[b * seq + j] === 1 ? 0 : TF_FULL_ATTENTION_MASK_PENALTY;
+    }
+  }
+  return tf.tensor4d(bias, [batch, 1, seq, seq]);
 }
 
 /**

@@ -4,7 +4,8 @@ import type { AttentionInputs } from './attention.js';
 import { type AttentionType, type BigBirdConfig, checkModelConfig, maxTokensForFullAttention } from './bigbird-config.js';
 import { embed } from './embeddings.js';
 import { encoderLayer } from './encoder.js';
-import { crossEntropy, mlmLogits, mlmLoss, nspLogits, pooler } from './heads.js';
+import { crossEntropy, type MaskedLmTargets, mlmLogits, mlmLoss, nspLogits, pooler, referenceMlmLoss } from './heads.js';
+import { dropoutSeeds } from './nn.js';
 import { bigBirdRandomPlan, type RandomPlan, type RandomPlanMode, type RandomPlanReference } from './random-plans.js';
 import type { BigBirdHead } from './variables.js';
 import type { BigBirdWeights } from './weights.js';
@@ -21,6 +22,11 @@ export interface BigBirdBatch {
   readonly tokenTypeIds?: tf.Tensor2D | Int32Array;
   /** [B, S] MLM targets, −100 where nothing is predicted. */
   readonly labels?: tf.Tensor2D | Int32Array;
+  /**
+   * The reference trainer's MLM targets instead of `labels`: positions, original ids and weights, [B, P]
+   * each, as the TFRecords hold them. The loss is then the reference's Σ w·(−log p) / (Σ w + 1e-5).
+   */
+  readonly maskedLm?: MaskedLmTargets;
   /** [B] NSP targets (PreTraining only; added to the loss only together with `labels`, as in HF). */
   readonly nextSentenceLabel?: tf.Tensor1D | Int32Array;
   /** [B, S], required when the arrays above are host arrays. */
@@ -31,6 +37,11 @@ export interface BigBirdBatch {
    * mode and the seeded training plan in train mode.
    */
   readonly randomPlan?: RandomPlan;
+  /**
+   * Seed of this pass's dropout masks in train mode: the same seed draws the same masks, which a
+   * resumed training run needs. Default: unseeded.
+   */
+  readonly dropoutSeed?: number;
 }
 
 export interface ForwardOptions {
@@ -51,7 +62,7 @@ export interface BigBirdOutput {
   readonly poolerOutput?: tf.Tensor2D;
   /** PreTraining: NSP logits [B, 2]. */
   readonly seqRelationshipLogits?: tf.Tensor2D;
-  /** MLM loss (+ NSP loss), when labels are given. */
+  /** MLM loss (+ NSP loss), when labels or masked-LM targets are given. */
   readonly loss?: tf.Scalar;
   /** The attention that actually ran. */
   readonly attentionType: AttentionType;
@@ -63,7 +74,22 @@ export interface LossAndGrads {
   readonly loss: tf.Scalar;
   /** d loss / d variable, by TF variable name, for every variable the loss depends on (others have none, as HF's grad None). */
   readonly grads: Map<string, tf.Tensor>;
+  /** With masked-LM targets: Σ w·[argmax = label] / Σ w, the reference's `masked_lm_accuracy`. */
+  readonly maskedLmAccuracy?: number;
 }
+
+/**
+ * Whose BigBird to compute where KoBigBird's TensorFlow model and Hugging Face's differ:
+ * - `hf`: block-sparse falls back to full attention (for good) at ≤ (5 + 2r)·block tokens; full
+ *   attention masks keys only, with `finfo.min`; HF's random plan (all zeros in eval mode).
+ * - `tf`: full attention at ≤ 512 tokens (KoBigBird forces it when `max_encoder_length ≤ 512`); full
+ *   attention masks `from ⊗ to` with −10000, so padded queries are masked too; the TF random plan,
+ *   fixed in eval as in training. What `kbb train` runs, so its checkpoints mean what the TF trainer's do.
+ */
+export type BigBirdSemantics = 'hf' | 'tf';
+
+/** The length at or below which KoBigBird's TF model runs `original_full` whatever `attention_type` says. */
+export const TF_FULL_ATTENTION_MAX_LENGTH = 512;
 
 export interface BigBirdModelOptions {
   readonly config: BigBirdConfig;
@@ -72,7 +98,9 @@ export interface BigBirdModelOptions {
   readonly head?: BigBirdHead;
   /** 'eval' (default, HF's `eval()`: no dropout, all-zero random plan) or 'train'. */
   readonly mode?: RandomPlanMode;
-  /** Whose training plan to draw: HF's (default) or the TF reference's (they differ at length 2048). */
+  /** Whose model to compute where TF and HF differ (default 'hf'); see `BigBirdSemantics`. */
+  readonly semantics?: BigBirdSemantics;
+  /** Whose training plan to draw: HF's or the TF reference's (they differ at length 2048); default the `semantics`'. */
   readonly planReference?: RandomPlanReference;
   /** Dropout rates in train mode; default the config's `hidden_dropout_prob` / `attention_probs_dropout_prob`. */
   readonly hiddenDropout?: number;
@@ -88,7 +116,9 @@ interface HostBatch {
   readonly attentionMask: Int32Array;
   readonly tokenTypeIds: Int32Array;
   readonly labels?: Int32Array;
+  readonly maskedLm?: MaskedLmTargets;
   readonly nextSentenceLabel?: Int32Array;
+  readonly dropoutSeed?: number;
 }
 
 /**
@@ -105,6 +135,7 @@ export class BigBirdModel {
   readonly weights: BigBirdWeights;
   readonly head: BigBirdHead;
   mode: RandomPlanMode;
+  readonly semantics: BigBirdSemantics;
   private effectiveAttention: AttentionType;
   private readonly planReference: RandomPlanReference;
   private readonly warn: (message: string) => void;
@@ -124,7 +155,8 @@ export class BigBirdModel {
     }
     this.mode = options.mode ?? 'eval';
     this.effectiveAttention = options.config.attention_type;
-    this.planReference = options.planReference ?? 'hf';
+    this.semantics = options.semantics ?? 'hf';
+    this.planReference = options.planReference ?? this.semantics;
     this.warn = options.warn ?? ((message) => console.warn(message));
     this.hiddenDropout = options.hiddenDropout ?? options.config.hidden_dropout_prob;
     this.attentionDropout = options.attentionDropout ?? options.config.attention_probs_dropout_prob;
@@ -177,7 +209,7 @@ export class BigBirdModel {
   /** Outputs as HF's model returns them (see `BigBirdOutput`); the caller disposes the tensors. */
   forward(batch: BigBirdBatch, options: ForwardOptions = {}): BigBirdOutput {
     const host = readBatch(batch, this.config);
-    const attentionType = this.switchIfShort(host.seq);
+    const attentionType = this.attentionFor(host.seq);
     const padded = this.paddedLength(host.seq, attentionType);
     const plan = this.planFor(padded, attentionType, batch.randomPlan);
     const tensors = tf.tidy(() => {
@@ -194,25 +226,29 @@ export class BigBirdModel {
         out.poolerOutput = pooled;
         out.seqRelationshipLogits = nsp;
       }
-      if (host.labels) out.loss = this.lossFrom(lastHiddenState, host, nsp);
+      if (host.labels || host.maskedLm) out.loss = this.lossFrom(host.maskedLm ? sequence : lastHiddenState, host, nsp);
       return out;
     }) as unknown as Omit<BigBirdOutput, 'attentionType' | 'randomPlan'>;
     return { ...tensors, attentionType, ...(plan ? { randomPlan: plan } : {}) };
   }
 
-  /** The loss alone (HF's `loss` output): MLM cross-entropy, plus NSP when both label kinds are given. */
-  loss(batch: BigBirdBatch): tf.Scalar {
+  /**
+   * The loss alone: MLM cross-entropy (HF's mean over `labels`, or the reference's over `maskedLm`),
+   * plus NSP when NSP labels are given too. `onAccuracy` receives the masked-LM accuracy (`maskedLm` only).
+   */
+  loss(batch: BigBirdBatch, onAccuracy?: (accuracy: number) => void): tf.Scalar {
     const host = readBatch(batch, this.config);
-    if (!host.labels) throw new Error('BigBirdModel.loss: the batch has no labels');
-    const attentionType = this.switchIfShort(host.seq);
+    if (!host.labels && !host.maskedLm) throw new Error('BigBirdModel.loss: the batch has no labels');
+    const attentionType = this.attentionFor(host.seq);
     const padded = this.paddedLength(host.seq, attentionType);
     const plan = this.planFor(padded, attentionType, batch.randomPlan);
     return tf.tidy(() => {
       const states = this.encode(host, padded, attentionType, plan);
       const sequence = states[states.length - 1];
       const nsp = this.head === 'pretraining' && host.nextSentenceLabel ? nspLogits(pooler(sequence, this.weights), this.weights) : undefined;
-      const sliced = padded === host.seq ? sequence : tf.slice(sequence, [0, 0, 0], [host.batch, host.seq, this.config.hidden_size]);
-      return this.lossFrom(sliced, host, nsp);
+      // The reference's targets are positions, which the padded sequence has at the same rows.
+      const sliced = host.maskedLm || padded === host.seq ? sequence : tf.slice(sequence, [0, 0, 0], [host.batch, host.seq, this.config.hidden_size]);
+      return this.lossFrom(sliced, host, nsp, onAccuracy);
     });
   }
 
@@ -228,14 +264,27 @@ export class BigBirdModel {
       names.set(variable.name, tfName);
       list.push(variable);
     }
-    const { value, grads } = leanVariableGrads(() => this.loss(batch), list);
+    let maskedLmAccuracy: number | undefined;
+    const { value, grads } = leanVariableGrads(
+      () =>
+        this.loss(batch, (accuracy) => {
+          maskedLmAccuracy = accuracy;
+        }),
+      list,
+    );
     const byTfName = new Map<string, tf.Tensor>();
     for (const [variableName, grad] of Object.entries(grads)) byTfName.set(names.get(variableName)!, grad);
-    return { loss: value, grads: byTfName };
+    return { loss: value, grads: byTfName, ...(maskedLmAccuracy === undefined ? {} : { maskedLmAccuracy }) };
   }
 
   dispose(): void {
     this.weights.dispose();
+  }
+
+  /** The attention a pass at this (unpadded) length runs: TF's rule or HF's sticky fallback. */
+  private attentionFor(seq: number): AttentionType {
+    if (this.semantics === 'tf') return seq <= TF_FULL_ATTENTION_MAX_LENGTH ? 'original_full' : this.config.attention_type;
+    return this.switchIfShort(seq);
   }
 
   /** HF's sticky fallback: block-sparse at a short length turns this model into a full-attention one for good. */
@@ -280,18 +329,28 @@ export class BigBirdModel {
     const mask = padTo(host.attentionMask, host.batch, host.seq, padded, 0);
     const training = this.mode === 'train';
     const hiddenDropout = training ? this.hiddenDropout : 0;
-    const inputs: AttentionInputs = { batchSize: host.batch, seqLength: padded, mask, probsDropout: training ? this.attentionDropout : 0 };
+    const nextDropoutSeed = dropoutSeeds(training ? host.dropoutSeed : undefined);
+    const inputs: AttentionInputs = {
+      batchSize: host.batch,
+      seqLength: padded,
+      mask,
+      probsDropout: training ? this.attentionDropout : 0,
+      maskQueries: this.semantics === 'tf',
+      nextDropoutSeed,
+    };
     // One tidy per module: what a gradient needs is saved (kept) by the engine, so the tidies only free the
     // intermediates nothing will read again, layer by layer rather than all at the end of the pass.
-    const states: tf.Tensor3D[] = [tf.tidy(() => embed(this.weights, config, ids, types, host.batch, padded, hiddenDropout))];
+    const states: tf.Tensor3D[] = [tf.tidy(() => embed(this.weights, config, ids, types, host.batch, padded, hiddenDropout, nextDropoutSeed()))];
     for (let layer = 0; layer < config.num_hidden_layers; layer++) {
       states.push(tf.tidy(() => encoderLayer(states[layer], this.weights, config, layer, attentionType, inputs, plan?.layers[layer], hiddenDropout)));
     }
     return states;
   }
 
-  private lossFrom(sequence: tf.Tensor3D, host: HostBatch, nsp: tf.Tensor2D | undefined): tf.Scalar {
-    const mlm = mlmLoss(sequence, host.labels!, this.weights, this.config);
+  private lossFrom(sequence: tf.Tensor3D, host: HostBatch, nsp: tf.Tensor2D | undefined, onAccuracy?: (accuracy: number) => void): tf.Scalar {
+    const mlm = host.maskedLm
+      ? referenceMlmLoss(sequence, host.maskedLm, this.weights, this.config, onAccuracy)
+      : mlmLoss(sequence, host.labels!, this.weights, this.config);
     if (!nsp || !host.nextSentenceLabel) return mlm;
     return tf.add(mlm, crossEntropy(nsp, host.nextSentenceLabel));
   }
@@ -326,5 +385,5 @@ function readBatch(batch: BigBirdBatch, config: BigBirdConfig): HostBatch {
       if (l !== -100 && !(l >= 0 && l < config.vocab_size))
         throw new RangeError(`BigBirdBatch: label ${l} is neither -100 nor a token id below ${config.vocab_size}`);
   const nextSentenceLabel = read('nextSentenceLabel', batch.nextSentenceLabel, b);
-  return { batch: b, seq: s, inputIds, attentionMask, tokenTypeIds, labels, nextSentenceLabel };
+  return { batch: b, seq: s, inputIds, attentionMask, tokenTypeIds, labels, maskedLm: batch.maskedLm, nextSentenceLabel, dropoutSeed: batch.dropoutSeed };
 }

@@ -20,6 +20,7 @@ export function embed(
   batchSize: number,
   seqLength: number,
   dropoutRate: number,
+  dropoutSeed?: number,
 ): tf.Tensor3D {
   if (seqLength > config.max_position_embeddings) {
     throw new RangeError(`BigBird embeddings: sequence length ${seqLength} exceeds max_position_embeddings ${config.max_position_embeddings}`);
@@ -33,7 +34,7 @@ export function embed(
   const summed = tf.reshape(tf.add(words, types), [batchSize, seqLength, hidden]);
   // Positions are arange(S): a slice of the table (its gradient is a pad, no gather needed), broadcast over the batch.
   const positions = tf.slice(weights.get('bert/embeddings/position_embeddings'), [0, 0], [seqLength, hidden]);
-  const embeddings = dropout(tf.add(summed, positions), dropoutRate);
+  const embeddings = dropout(tf.add(summed, positions), dropoutRate, dropoutSeed);
   return layerNorm(
     embeddings,
     weights.get('bert/encoder/LayerNorm/gamma') as tf.Tensor1D,

@@ -25,11 +25,11 @@ export function encoderLayer(
   const eps = config.layer_norm_eps;
 
   const context = selfAttention(x, weights, config, layer, attentionType, inputs, layerPlan);
-  const attended = dropout(dense(context, w('attention/output/dense/kernel'), b('attention/output/dense/bias')), hiddenDropout);
+  const attended = dropout(dense(context, w('attention/output/dense/kernel'), b('attention/output/dense/bias')), hiddenDropout, inputs.nextDropoutSeed?.());
   const a = layerNorm(tf.add(attended, x), b('attention/output/LayerNorm/gamma'), b('attention/output/LayerNorm/beta'), eps);
 
   const act = activation(config.hidden_act as Activation);
   const intermediate = act(dense(a, w('intermediate/dense/kernel'), b('intermediate/dense/bias')));
-  const out = dropout(dense(intermediate, w('output/dense/kernel'), b('output/dense/bias')), hiddenDropout);
+  const out = dropout(dense(intermediate, w('output/dense/kernel'), b('output/dense/bias')), hiddenDropout, inputs.nextDropoutSeed?.());
   return layerNorm(tf.add(out, a), b('output/LayerNorm/gamma'), b('output/LayerNorm/beta'), eps) as tf.Tensor3D;
 }

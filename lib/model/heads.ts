@@ -91,3 +91,73 @@ export function mlmLoss(sequence: tf.Tensor3D, labels: Int32Array, weights: BigB
   const picked = gatherRows(tf.reshape(sequence, [batch * seq, hidden]), positions);
   return crossEntropy(mlmLogits(picked, weights, config) as tf.Tensor2D, targets);
 }
+
+/** The reference trainer's masked-LM targets of a batch, [B, P] each, as the TFRecords hold them. */
+export interface MaskedLmTargets {
+  /** Position of each prediction in its example (0 in padding slots). */
+  readonly positions: Int32Array;
+  /** The original token at each position (0 in padding slots). */
+  readonly ids: Int32Array;
+  /** 1 for a prediction, 0 for a padding slot. */
+  readonly weights: Float32Array;
+  /** P, the slots per example (`max_predictions_per_seq`). */
+  readonly perExample: number;
+}
+
+/**
+ * KoBigBird's MLM loss (spec §3.4): Σ w·(−log p(label)) / (Σ w + 1e-5) over every slot of the batch,
+ * from the hidden states [B, S, H] gathered at the positions. A slot of weight 0 adds exactly nothing
+ * to either sum, so only the weighted ones are computed (all of them when none is weighted: the loss is
+ * then 0, as the reference's). `onAccuracy` receives Σ w·[argmax = label] / Σ w, the reference's
+ * `masked_lm_accuracy`.
+ */
+export function referenceMlmLoss(
+  sequence: tf.Tensor3D,
+  targets: MaskedLmTargets,
+  weights: BigBirdWeights,
+  config: BigBirdConfig,
+  onAccuracy?: (accuracy: number) => void,
+): tf.Scalar {
+  const [batch, seq, hidden] = sequence.shape;
+  const slots = batch * targets.perExample;
+  for (const [name, values] of [
+    ['positions', targets.positions],
+    ['ids', targets.ids],
+    ['weights', targets.weights],
+  ] as const) {
+    if (values.length !== slots)
+      throw new RangeError(`masked-LM targets: ${name} has ${values.length} values, [${batch}, ${targets.perExample}] needs ${slots}`);
+  }
+  const weighted: number[] = [];
+  for (let k = 0; k < slots; k++) if (targets.weights[k] !== 0) weighted.push(k);
+  const used = weighted.length > 0 ? weighted : Array.from({ length: slots }, (_, k) => k);
+  const rows = new Int32Array(used.length);
+  const picks = new Int32Array(used.length);
+  const slotWeights = new Float32Array(used.length);
+  used.forEach((k, i) => {
+    const example = Math.floor(k / targets.perExample);
+    const position = targets.positions[k];
+    const id = targets.ids[k];
+    if (!(position >= 0 && position < seq)) throw new RangeError(`masked-LM targets: position ${position} of example ${example} is outside 0..${seq - 1}`);
+    if (!(id >= 0 && id < config.vocab_size))
+      throw new RangeError(`masked-LM targets: label ${id} of example ${example} is outside 0..${config.vocab_size - 1}`);
+    rows[i] = example * seq + position;
+    picks[i] = i * config.vocab_size + id;
+    slotWeights[i] = targets.weights[k];
+  });
+  const picked = gatherRows(tf.reshape(sequence, [batch * seq, hidden]), rows);
+  const logits = mlmLogits(picked, weights, config) as tf.Tensor2D;
+  if (onAccuracy) {
+    const predicted = tf.argMax(logits, 1).dataSync();
+    let correct = 0;
+    let total = 0;
+    for (let i = 0; i < used.length; i++) {
+      total += slotWeights[i];
+      if (predicted[i] === targets.ids[used[i]]) correct += slotWeights[i];
+    }
+    onAccuracy(total > 0 ? correct / total : 0);
+  }
+  const nll = tf.neg(gatherRows(tf.reshape(tf.logSoftmax(logits), [used.length * config.vocab_size]), picks));
+  const w = tf.tensor1d(slotWeights);
+  return tf.div(tf.sum(tf.mul(nll, w)), tf.add(tf.sum(w), 1e-5)) as tf.Scalar;
+}

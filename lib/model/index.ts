@@ -7,7 +7,16 @@ export {
   fullAttention,
   selfAttention,
 } from './attention.js';
-export { type BigBirdBatch, BigBirdModel, type BigBirdModelOptions, type BigBirdOutput, type ForwardOptions, type LossAndGrads } from './bigbird.js';
+export {
+  type BigBirdBatch,
+  BigBirdModel,
+  type BigBirdModelOptions,
+  type BigBirdOutput,
+  type BigBirdSemantics,
+  type ForwardOptions,
+  type LossAndGrads,
+  TF_FULL_ATTENTION_MAX_LENGTH,
+} from './bigbird.js';
 export {
   type Activation,
   type AttentionType,
@@ -34,7 +43,8 @@ export {
 } from './config-files.js';
 export { embed } from './embeddings.js';
 export { encoderLayer } from './encoder.js';
-export { crossEntropy, IGNORE_LABEL, labelledPositions, mlmLogits, mlmLoss, nspLogits, pooler } from './heads.js';
+export { crossEntropy, IGNORE_LABEL, labelledPositions, type MaskedLmTargets, mlmLogits, mlmLoss, nspLogits, pooler, referenceMlmLoss } from './heads.js';
+export { initialBigBirdValues } from './initial-values.js';
 export { activation, dense, dropout, geluExact, geluNew, layerNorm } from './nn.js';
 export {
   bigBirdRandomPlan,

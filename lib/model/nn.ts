@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { recomputed } from '../autodiff/recompute.js';
+import { mixSeeds } from '../random/mix-seeds.js';
 import type { Activation } from './bigbird-config.js';
 
 /**
@@ -55,7 +56,21 @@ export function activation(name: Activation): (x: tf.Tensor) => tf.Tensor {
   return name === 'gelu_new' ? recomputedGeluNew : recomputedGeluExact;
 }
 
-/** Inverted dropout (kept values scaled by 1/(1−rate)), as torch's; the identity at rate 0 so eval paths add no op. */
-export function dropout(x: tf.Tensor, rate: number): tf.Tensor {
-  return rate > 0 ? tf.dropout(x, rate) : x;
+/**
+ * Inverted dropout (kept values scaled by 1/(1−rate)), as torch's; the identity at rate 0 so eval
+ * paths add no op. With a `seed` the mask is a function of it alone.
+ */
+export function dropout(x: tf.Tensor, rate: number, seed?: number): tf.Tensor {
+  return rate > 0 ? tf.dropout(x, rate, undefined, seed) : x;
+}
+
+/**
+ * The seeds of one forward pass's dropout sites, in the order the pass reaches them. With a pass seed
+ * every site gets its own, so the same pass seed draws the same masks (what a resumed run needs);
+ * without one every site gets undefined and draws unseeded, as `tf.dropout` does.
+ */
+export function dropoutSeeds(passSeed: number | undefined): () => number | undefined {
+  if (passSeed === undefined) return () => undefined;
+  let site = 0;
+  return () => mixSeeds(passSeed, site++);
 }

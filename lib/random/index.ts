@@ -1,3 +1,4 @@
-export { MersenneTwister } from './mersenne-twister.js';
+export { MersenneTwister, type MersenneTwisterState } from './mersenne-twister.js';
+export { mixSeeds } from './mix-seeds.js';
 export { NumpyLegacyRandom } from './numpy-legacy-random.js';
 export { PyRandom } from './py-random.js';

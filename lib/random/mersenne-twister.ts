@@ -1,4 +1,11 @@
 const N = 624;
+
+/** A generator's state, plain data (JSON-safe). */
+export interface MersenneTwisterState {
+  readonly words: readonly number[];
+  readonly index: number;
+}
+
 const M = 397;
 
 /**
@@ -51,6 +58,22 @@ export class MersenneTwister {
     }
     mt[0] = 0x80000000;
     this.index = N;
+  }
+
+  /** The whole state (Python's `getstate()` holds the same): the 624 words and the position in them. */
+  getState(): MersenneTwisterState {
+    return { words: Array.from(this.state), index: this.index };
+  }
+
+  /** Restores a state from `getState()`, so the generator continues exactly where that one was. */
+  setState(state: MersenneTwisterState): void {
+    const { words, index } = state;
+    if (!Array.isArray(words) || words.length !== N || !words.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff)) {
+      throw new RangeError(`MersenneTwister: a state needs ${N} 32-bit words`);
+    }
+    if (!Number.isInteger(index) || index < 0 || index > N) throw new RangeError(`MersenneTwister: state index ${index} is outside 0..${N}`);
+    this.state.set(words);
+    this.index = index;
   }
 
   /** The next raw 32-bit output (`genrand_uint32`). */

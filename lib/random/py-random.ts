@@ -1,4 +1,4 @@
-import { MersenneTwister } from './mersenne-twister.js';
+import { MersenneTwister, type MersenneTwisterState } from './mersenne-twister.js';
 
 /**
  * CPython's `random` module, draw for draw: the Mersenne Twister seeded with `init_by_array` from an
@@ -23,6 +23,33 @@ export class PyRandom {
       n >>= 32n;
     } while (n > 0n);
     this.twister.seedWithKey(key);
+  }
+
+  /** The generator's state, to continue later from exactly here (`random.getstate()`). */
+  getState(): MersenneTwisterState {
+    return this.twister.getState();
+  }
+
+  /** Continues from a state `getState()` returned (`random.setstate()`). */
+  setState(state: MersenneTwisterState): void {
+    this.twister.setState(state);
+  }
+
+  /**
+   * `count` draws of a normal distribution truncated at ±2σ, as `tf.truncated_normal_initializer`
+   * initialises weights: Box–Muller from two `random()` draws, values beyond 2σ drawn again.
+   */
+  truncatedNormal(count: number, stddev: number): Float32Array {
+    const out = new Float32Array(count);
+    for (let i = 0; i < count; i++) {
+      let z: number;
+      do {
+        // 1 - random() keeps the logarithm's argument in (0, 1].
+        z = Math.sqrt(-2 * Math.log(1 - this.random())) * Math.cos(2 * Math.PI * this.random());
+      } while (Math.abs(z) > 2);
+      out[i] = z * stddev;
+    }
+    return out;
   }
 
   /** The next raw 32-bit output (`genrand_uint32`). */

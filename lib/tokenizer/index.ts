@@ -1,7 +1,7 @@
 export { AddedTokenMatcher, type Segment } from './added-tokens.js';
 export { CHAR_CLASS_TABLE, CharClass, charClass } from './char-class.js';
 export { IdBuffer } from './id-buffer.js';
-export { loadTokenizer, parseVocab, TokenizerLoadError } from './load-tokenizer.js';
+export { loadSpecialTokens, loadTokenizer, parseVocab, SPECIAL_TOKEN_KEYS, type SpecialTokenKey, TokenizerLoadError } from './load-tokenizer.js';
 export { type BertNormalizerOptions, bertNormalize, type NormalizedString } from './normalizer.js';
 export { bertPreTokenize, type Word } from './pre-tokenizer.js';
 export { type SaveTokenizerFolderOptions, saveTokenizerFolder } from './save-tokenizer-folder.js';

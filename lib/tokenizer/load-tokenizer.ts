@@ -6,7 +6,8 @@ import { DEFAULT_WORDPIECE_OPTIONS, type WordPieceOptions } from './wordpiece.js
 import { WordPieceTokenizer } from './wordpiece-tokenizer.js';
 
 /** The special-token keys transformers reads from special_tokens_map.json / tokenizer_config.json. */
-const SPECIAL_TOKEN_KEYS = ['bos_token', 'eos_token', 'unk_token', 'sep_token', 'pad_token', 'cls_token', 'mask_token'] as const;
+export const SPECIAL_TOKEN_KEYS = ['bos_token', 'eos_token', 'unk_token', 'sep_token', 'pad_token', 'cls_token', 'mask_token'] as const;
+export type SpecialTokenKey = (typeof SPECIAL_TOKEN_KEYS)[number];
 
 export class TokenizerLoadError extends Error {
   constructor(
@@ -100,6 +101,21 @@ export async function loadTokenizer(dir: string): Promise<WordPieceTokenizer> {
     added.set(token, vocab.get(token) ?? nextId++);
   }
   return new WordPieceTokenizer(vocab, added, { normalizer, wordPiece });
+}
+
+/**
+ * The special tokens a tokenizer folder names (`special_tokens_map.json`, else `tokenizer_config.json`),
+ * by key, as transformers' `tokenizer.pad_token` etc. give them; a key the folder does not set is absent.
+ */
+export async function loadSpecialTokens(dir: string): Promise<Partial<Record<SpecialTokenKey, string>>> {
+  const config = (await readJson(join(dir, 'tokenizer_config.json'))) ?? {};
+  const specialMap = (await readJson(join(dir, 'special_tokens_map.json'))) ?? {};
+  const tokens: Partial<Record<SpecialTokenKey, string>> = {};
+  for (const key of SPECIAL_TOKEN_KEYS) {
+    const token = tokenContent(specialMap[key] ?? config[key]);
+    if (token !== undefined) tokens[key] = token;
+  }
+  return tokens;
 }
 
 function fromTokenizerJson(file: string, config: Json, specialMap: Json): Promise<WordPieceTokenizer> {
