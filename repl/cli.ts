@@ -1,5 +1,5 @@
 import { type Command, CommanderError } from 'commander';
-import { type CommandIo, isAbortError } from './io/command-io.js';
+import { type CommandIo, cancelledText, cancelNote, isAbortError } from './io/command-io.js';
 import { streamIo } from './io/stream-io.js';
 import { registry } from './registry/commands.js';
 import { toCommander } from './registry/to-commander.js';
@@ -38,7 +38,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
     if (isAbortError(error)) {
-      process.stderr.write('kbb: cancelled\n');
+      process.stderr.write(`kbb: ${cancelledText(cancelNote(error))}\n`);
       return 130;
     }
     // Errors from lib/ already name the file, line or record and what was expected.

@@ -67,3 +67,17 @@ export function alignedTokens(tokens: readonly string[], ids: ArrayLike<number>,
   lines.push(top.trimEnd(), bottom.trimEnd());
   return lines.join('\n');
 }
+
+const SPARKS = '▁▂▃▄▅▆▇█';
+
+/** `values` as a line of block characters, at most `width` of them (evenly sampled), lowest to highest. */
+export function sparkline(values: readonly number[], width = 40): string {
+  const finite = values.filter(Number.isFinite);
+  if (finite.length === 0) return '';
+  const step = Math.max(1, finite.length / width);
+  const sampled: number[] = [];
+  for (let i = 0; i < finite.length && sampled.length < width; i += step) sampled.push(finite[Math.floor(i)]);
+  const low = Math.min(...sampled);
+  const high = Math.max(...sampled);
+  return sampled.map((v) => SPARKS[high === low ? 0 : Math.round(((v - low) / (high - low)) * (SPARKS.length - 1))]).join('');
+}

@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { ProgressOptions, ProgressReporter } from './io/command-io.js';
-import { formatAmount, progressFigures } from './io/progress-figures.js';
+import { formatAmount, formatExtra, progressFigures } from './io/progress-figures.js';
 
 /**
  * A progress bar with rate and ETA on `stream` (stderr by default) — only when it is a terminal, so
@@ -31,7 +31,8 @@ export function terminalProgress(options: ProgressOptions, stream: NodeJS.WriteS
   return {
     update(done, values = {}) {
       const figures = progressFigures(unit, done, total, (performance.now() - started) / 1000);
-      bar.update(Math.min(done, total), { done: figures.done, total_h: figures.total, rate: figures.rate, ...values });
+      const extras = Object.fromEntries(Object.entries(values).map(([name, value]) => [name, formatExtra(value)]));
+      bar.update(Math.min(done, total), { done: figures.done, total_h: figures.total, rate: figures.rate, ...extras });
     },
     stop() {
       bar.stop();

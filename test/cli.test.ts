@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CheckpointReader } from '../lib/checkpoint/index.js';
+import { buildPretrainingData, SAMPLE_BUILD_SETTINGS } from '../lib/pretraining/index.js';
 import { readTfRecords } from '../lib/tfrecord/index.js';
 import { fixture, hasFixtures, projectRoot } from './helpers/fixtures.js';
 
@@ -155,6 +156,47 @@ describe('the kbb command line', () => {
       rmSync(out, { recursive: true, force: true });
     }
   });
+});
+
+describe('kbb train and kbb watch', () => {
+  it("train takes a line of the reference's TPU script as it is (absl booleans, TPU flags reported unused); watch reads the run", async () => {
+    const out = mkdtempSync(join(tmpdir(), 'kbb-cli-train-'));
+    try {
+      await buildPretrainingData({
+        ...SAMPLE_BUILD_SETTINGS,
+        inputDir: 'data/sample-corpus',
+        tokenizerDir: 'data/sample-tokenizer',
+        outputDir: join(out, 'data'),
+      });
+      // base_size_tpu.sh's flags (spec §2.2), sizes scaled down to the sample.
+      const line =
+        `--data_dir=${join(out, 'data')} --output_dir=${join(out, 'run')} --tokenizer_dir=data/sample-tokenizer --attention_type=block_sparse ` +
+        '--max_encoder_length=128 --max_position_embeddings=128 --block_size=16 --num_attention_heads=2 --num_hidden_layers=1 --hidden_size=32 ' +
+        '--intermediate_size=64 --do_train=True --do_eval=False --use_tpu=True --tpu_name=kobigbird-bert-base --tpu_zone=europe-west4-a ' +
+        '--num_tpu_cores=8 --train_batch_size=4 --eval_batch_size=8 --num_train_steps=3 --num_warmup_steps=1 --save_checkpoints_steps=2 ' +
+        '--learning_rate=1e-3 --keep_checkpoint_max=20 --use_gradient_checkpointing=False --use_nsp=False --max_predictions_per_seq=20 ' +
+        '--random_pos_emb=True --iterations_per_loop=200 --seed=42';
+      const trained = kbb('train', ...line.split(' '));
+      expect(trained.status, trained.stderr).toBe(0);
+      expect(trained.stdout).toContain('note: not used locally: --use_tpu=true --tpu_name=kobigbird-bert-base --tpu_zone=europe-west4-a');
+      expect(trained.stdout).toMatch(/trained +steps 0 → 3 of 3, loss [\d.]+ → [\d.]+/);
+      expect(trained.stdout).toContain(`wrote     ${join(out, 'run', 'model.ckpt-3')}`);
+      const config = JSON.parse(readFileSync(join(out, 'run', 'pretrain_config.json'), 'utf8'));
+      expect(config).toMatchObject({ use_tpu: true, tpu_name: 'kobigbird-bert-base', do_eval: false, random_pos_emb: true, seed: 42, vocab_size: 3000 });
+
+      const watched = kbb('watch', join(out, 'run'), '--json');
+      expect(watched.status, watched.stderr).toBe(0);
+      const status = JSON.parse(watched.stdout);
+      expect(status).toMatchObject({ latestStep: 3, totalSteps: 3 });
+      expect(status.checkpoints.map((c: { name: string }) => c.name)).toEqual(['model.ckpt-0', 'model.ckpt-2', 'model.ckpt-3']);
+      expect(status.series.loss.map((p: { step: number }) => p.step)).toEqual([1, 2, 3]);
+      const text = kbb('watch', join(out, 'run')).stdout;
+      expect(text).toContain(`${join(out, 'run')}: step 3 of 3 (100.0%)`);
+      expect(text).toMatch(/\nloss +[\d.]+ +step 3 +[▁▂▃▄▅▆▇█]+/);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
 
 describe.skipIf(!hasFixtures)('kbb ckpt and kbb warm-start on keras-bert-tiny (../shared/fixtures/tf-checkpoints)', () => {

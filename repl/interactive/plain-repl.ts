@@ -1,4 +1,5 @@
 import { createInterface } from 'node:readline';
+import { cancelledText } from '../io/command-io.js';
 import { streamIo } from '../io/stream-io.js';
 import type { Registry } from '../registry/registry.js';
 import { runLine } from './run-line.js';
@@ -35,7 +36,7 @@ export async function runPlainRepl(options: PlainReplOptions): Promise<number> {
         stderr.write(`kbb: ${outcome.text.replace(/^error: /, '')}\n`);
         status = 1;
       } else if (outcome.kind === 'cancelled') {
-        stderr.write('kbb: cancelled\n');
+        stderr.write(`kbb: ${cancelledText(outcome.note)}\n`);
         status = 130;
       }
     }

@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import { progressFigures } from '../io/progress-figures.js';
+import { formatExtra, progressFigures } from '../io/progress-figures.js';
 import type { ProgressState } from './progress-state.js';
 
 export interface ProgressBarProps {
@@ -12,7 +12,7 @@ export interface ProgressBarProps {
 export function ProgressBar({ progress, width = 30 }: ProgressBarProps) {
   const figures = progressFigures(progress.unit, progress.done, progress.total, (progress.now - progress.started) / 1000);
   const filled = Math.round(figures.fraction * width);
-  const extra = (progress.extra ?? []).map((name) => ` | ${(progress.values[name] ?? 0).toLocaleString('en-US')} ${name}`).join('');
+  const extra = (progress.extra ?? []).map((name) => ` | ${formatExtra(progress.values[name] ?? 0)} ${name}`).join('');
   return (
     <Box>
       <Text>

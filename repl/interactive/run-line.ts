@@ -1,5 +1,5 @@
 import { CommanderError } from 'commander';
-import { type CommandIo, isAbortError } from '../io/command-io.js';
+import { type CommandIo, cancelNote, isAbortError } from '../io/command-io.js';
 import type { Registry } from '../registry/registry.js';
 import { toCommander } from '../registry/to-commander.js';
 import { lineWords } from './split-line.js';
@@ -9,7 +9,8 @@ export type LineOutcome =
   | { readonly kind: 'empty' }
   | { readonly kind: 'exit' }
   | { readonly kind: 'done' }
-  | { readonly kind: 'cancelled' }
+  /** `note`: what the cancelled command said it left (see CancelledWithNote). */
+  | { readonly kind: 'cancelled'; readonly note?: string }
   /** `text` is what to show: commander's usage error as worded (it starts with `error:`), or `error: MESSAGE`. */
   | { readonly kind: 'error'; readonly message: string; readonly text: string };
 
@@ -49,7 +50,10 @@ export async function runLine(line: string, options: RunLineOptions): Promise<Li
       const text = usage.trim() || error.message;
       return { kind: 'error', message: error.message, text };
     }
-    if (isAbortError(error) || options.io.signal.aborted) return { kind: 'cancelled' };
+    if (isAbortError(error) || options.io.signal.aborted) {
+      const note = cancelNote(error);
+      return note === undefined ? { kind: 'cancelled' } : { kind: 'cancelled', note };
+    }
     return failure(error instanceof Error ? error.message : String(error));
   }
 }

@@ -1,4 +1,5 @@
 import { useCallback, useRef, useState } from 'react';
+import { cancelledText } from '../io/command-io.js';
 import type { Registry } from '../registry/registry.js';
 import { inkIo } from './ink-io.js';
 import type { OutputEntry } from './output-entry.js';
@@ -66,7 +67,7 @@ export function useCommandRunner({ registry, columns, onExit }: CommandRunnerOpt
           return;
         }
         if (outcome.kind === 'error') append({ kind: 'error', text: outcome.text });
-        if (outcome.kind === 'cancelled') append({ kind: 'notice', text: 'cancelled' });
+        if (outcome.kind === 'cancelled') append({ kind: 'notice', text: cancelledText(outcome.note) });
       }
     } finally {
       busy.current = false;

@@ -19,15 +19,33 @@ export interface ProgressOptions {
   readonly total: number;
   /** `bytes` shows done/total and the rate in KB, MB…; `items` as plain counts. */
   readonly unit: 'bytes' | 'items';
-  /** Extra counters shown after the bar, updated with `update(done, extra)`. */
+  /** Extra figures shown after the bar, each followed by its name, updated with `update(done, extra)`. */
   readonly extra?: readonly string[];
 }
 
+/** An extra figure of a progress display. */
+export type ProgressExtraValue = number | string;
+
 export interface ProgressReporter {
-  update(done: number, extra?: Readonly<Record<string, number>>): void;
+  /** A number extra shows with thousands separators; a string (a loss, a learning rate) as it is. */
+  update(done: number, extra?: Readonly<Record<string, ProgressExtraValue>>): void;
   /** Ends the display (the bar stays on screen at its final value). */
   stop(): void;
 }
 
 /** True for the error a cancelled command rejects with (the signal's default reason or an AbortError). */
 export const isAbortError = (error: unknown): boolean => error instanceof Error && error.name === 'AbortError';
+
+/**
+ * What a command rejects with when a cancel made it stop cleanly and it has something to say about it
+ * (training stopped at a step, with a checkpoint to resume from): shown as `cancelled: MESSAGE`.
+ */
+export class CancelledWithNote extends Error {
+  override name = 'AbortError';
+}
+
+/** The note of a cancelled command, if it left one. */
+export const cancelNote = (error: unknown): string | undefined => (error instanceof CancelledWithNote ? error.message : undefined);
+
+/** How a cancel is reported: `cancelled`, or `cancelled: NOTE`. */
+export const cancelledText = (note: string | undefined): string => (note ? `cancelled: ${note}` : 'cancelled');

@@ -1,9 +1,9 @@
-import type { CommandIo, ProgressOptions } from './command-io.js';
+import type { CommandIo, ProgressExtraValue, ProgressOptions } from './command-io.js';
 
 /** A progress display for a `lib/` callback that reports its total with every update. */
 export interface DeferredProgress {
   /** Shows `done` of `total`; the display starts at the first call. */
-  readonly update: (done: number, total: number, extra?: Readonly<Record<string, number>>) => void;
+  readonly update: (done: number, total: number, extra?: Readonly<Record<string, ProgressExtraValue>>) => void;
   /** Ends the display, if it started. */
   readonly stop: () => void;
   /** Whether anything was reported yet. */

@@ -12,6 +12,9 @@ export interface ProgressFigures {
   readonly eta: string;
 }
 
+/** How an extra figure reads after the bar: counts with thousands separators, text as it is. */
+export const formatExtra = (value: number | string): string => (typeof value === 'number' ? value.toLocaleString('en-US') : value);
+
 export const formatAmount = (unit: 'bytes' | 'items', n: number): string => (unit === 'bytes' ? formatBytes(n) : Math.round(n).toLocaleString('en-US'));
 
 /** `1:05`, `12s`, `1:02:03`. */

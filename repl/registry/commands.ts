@@ -8,7 +8,9 @@ import { importHfCommand } from '../commands/import-hf.js';
 import { statsCommand } from '../commands/stats.js';
 import { tfrecordShowCommand } from '../commands/tfrecord-show.js';
 import { tokenizeCommand } from '../commands/tokenize.js';
+import { trainCommand } from '../commands/train.js';
 import { warmStartCommand } from '../commands/warm-start.js';
+import { watchCommand } from '../commands/watch.js';
 import { type AnyCommand, defineCommand } from './command-definition.js';
 import { helpText } from './help-text.js';
 import type { Registry } from './registry.js';
@@ -26,6 +28,8 @@ const commands: AnyCommand[] = [
   checkpointLsCommand,
   checkpointDiffCommand,
   warmStartCommand,
+  trainCommand,
+  watchCommand,
   exportCommand,
   importHfCommand,
   backendCommand,

@@ -46,7 +46,7 @@ describe.skipIf(!hasTmux)('kbb> in a real terminal (tmux)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('tokenize, build-tfrecord with its progress bar, tfrecord show, cancel, a bad command, exit', async () => {
+  it('tokenize, build-tfrecord with its progress bar, tfrecord show, train stopped by Ctrl-C, cancel, a bad command, exit', async () => {
     await waitFor(promptIsBack, 'the kbb> prompt');
 
     tmux('send-keys', '-t', 'kbb', 'tokenize 도서관에서 책을', 'Enter');
@@ -70,6 +70,29 @@ describe.skipIf(!hasTmux)('kbb> in a real terminal (tmux)', () => {
     s = await waitForText('⟦x⟧ x masked as [MASK]');
     expect(s).toMatch(/example 0 of pretrain_data\.tfrecord-0-of-2: 128 tokens/);
     expect(s).toMatch(/ +\d+ +\[MASK\] +\S+ +masked/);
+
+    // kbb> train shows its bar; Ctrl-C stops it after the step, with a checkpoint to resume from.
+    const run = join(dir, 'run');
+    tmux(
+      'send-keys',
+      '-t',
+      'kbb',
+      `train --data_dir ${out} --output_dir ${run} --tokenizer_dir data/sample-tokenizer --max_encoder_length 128 --max_predictions_per_seq 76 ` +
+        '--max_position_embeddings 128 --hidden_size 32 --num_hidden_layers 1 --num_attention_heads 2 --intermediate_size 64 --num_train_steps 100000',
+      'Enter',
+    );
+    await waitFor(
+      (text) => /training █*░+ \d+% \| [\d,]+ of [\d,]+ \| \d+\/100000 step \| [\d.]+ loss \| [\d.e+-]+ lr \| [\d,]+ tokens\/s/.test(text),
+      'the training bar',
+    );
+    tmux('send-keys', '-t', 'kbb', 'C-c');
+    s = await waitFor(
+      (text) => /cancelled: training stopped at step \d+ \(model\.ckpt-\d+ saved\); run the same command to resume/.test(text) && promptIsBack(text),
+      'training to stop',
+    );
+    const stoppedAt = /training stopped at step (\d+)/.exec(s)![1];
+    expect(readFileSync(join(run, 'checkpoint'), 'utf8')).toContain(`model_checkpoint_path: "model.ckpt-${stoppedAt}"`);
+    expect(existsSync(join(run, `model.ckpt-${stoppedAt}.index`))).toBe(true);
 
     // Ctrl-C during a long build: back to the prompt, nothing left in the output folder.
     const cancelled = join(dir, 'cancelled');

@@ -138,6 +138,7 @@ describe('the reference learning-rate schedule (spec §3.5)', () => {
     expect(at(10_000)).toBeCloseTo(5e-5, 12);
     expect(at(19_999)).toBeCloseTo((1e-4 * 19_999) / 20_000, 12);
     expect(at(20_000)).toBeCloseTo(1e-4 * 0.99, 12);
+    expect(at(20_001)).toBeCloseTo(1e-4 * (1 - 20_001 / 2_000_000), 12);
     expect(at(1_000_000)).toBeCloseTo(5e-5, 12);
     expect(at(2_000_000)).toBe(0);
     expect(at(3_000_000)).toBe(0);

@@ -1,0 +1,157 @@
+import { existsSync } from 'node:fs';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type * as tf from '@tensorflow/tfjs-core';
+import { CHECKPOINT_STATE_FILE, checkpointName } from '../checkpoint/checkpoint-files.js';
+import { parseCheckpointState, writeCheckpointState } from '../checkpoint/checkpoint-state.js';
+import { CheckpointReader, dataFileName } from '../checkpoint/tensor-bundle-reader.js';
+import { type TensorToWrite, writeCheckpoint } from '../checkpoint/tensor-bundle-writer.js';
+import { writeBytesAtomically } from '../fs/atomic-write.js';
+import type { NamedArray } from '../model/weights.js';
+
+/*
+ * The trainer's checkpoints, in the TensorFlow trainer's format (spec §3.5, §3.7): the model's
+ * variables, each trained variable's two AdamWeightDecay slots, and `global_step`, in
+ * `model.ckpt-STEP`; the `checkpoint` file names the newest ones. Beside each, kbb keeps
+ * `model.ckpt-STEP.kbb-train.json`, where its input pipeline and seeds stood, so that a resumed run
+ * repeats what an uninterrupted one would have done; the TF trainer ignores it.
+ */
+
+/** kbb's file beside a checkpoint, relative to the checkpoint's prefix. */
+export const TRAIN_STATE_SUFFIX = '.kbb-train.json';
+
+export interface SaveCheckpointOptions {
+  readonly outputDir: string;
+  /** The global step after the last update. */
+  readonly step: number;
+  /** The model's variables and the optimizer's slots, by TF name. */
+  readonly variables: ReadonlyMap<string, tf.Variable>;
+  /** JSON-safe state saved beside the checkpoint (the input's position). */
+  readonly state: unknown;
+  /** Checkpoints the `checkpoint` file keeps; the files of older ones are deleted. */
+  readonly keep: number;
+}
+
+/**
+ * Writes `model.ckpt-STEP` and its kbb state, then the `checkpoint` file naming it (the last write: until
+ * then the previous checkpoint is the latest), then deletes checkpoints beyond `keep`, oldest first.
+ * A crash at any moment leaves the newest complete checkpoint usable.
+ */
+export async function saveTrainingCheckpoint(options: SaveCheckpointOptions): Promise<string> {
+  const name = checkpointName(options.step);
+  const prefix = join(options.outputDir, name);
+  const tensors: TensorToWrite[] = [...options.variables].map(([variable, value]) => ({
+    name: variable,
+    dtype: 'float32',
+    shape: value.shape,
+    data: async () => {
+      const values = (await value.data()) as Float32Array;
+      return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+    },
+  }));
+  const step = new Uint8Array(8);
+  new DataView(step.buffer).setBigInt64(0, BigInt(options.step), true);
+  tensors.push({ name: 'global_step', dtype: 'int64', shape: [], data: step });
+  await writeCheckpoint(prefix, tensors);
+  await writeBytesAtomically(`${prefix}${TRAIN_STATE_SUFFIX}`, `${JSON.stringify(options.state)}\n`);
+
+  const earlier = (await listedCheckpoints(options.outputDir)).filter((n) => n !== name);
+  const kept = [...earlier, name].slice(-options.keep);
+  await writeCheckpointState(options.outputDir, { modelCheckpointPath: name, allModelCheckpointPaths: kept });
+  for (const old of earlier.filter((n) => !kept.includes(n))) await removeCheckpoint(join(options.outputDir, old));
+  return prefix;
+}
+
+/**
+ * Removes the temporary files a killed save left in the folder (hidden `.NAME.tmp-PID-N` files of
+ * checkpoints, kbb state and the `checkpoint` file, whose process is gone), so that kill -9 does not
+ * leave litter that grows with every interrupted run.
+ */
+export async function removeStaleTemporaries(outputDir: string): Promise<string[]> {
+  const stale = /^\.(model\.ckpt-\d+\..+|checkpoint)\.tmp-(\d+)-\d+$/;
+  const removed: string[] = [];
+  for (const name of existsSync(outputDir) ? await readdir(outputDir) : []) {
+    const match = stale.exec(name);
+    if (!match || processIsAlive(Number(match[2]))) continue;
+    await rm(join(outputDir, name), { force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+function processIsAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The checkpoints the folder's `checkpoint` file lists, oldest first; none when there is no file. */
+export async function listedCheckpoints(outputDir: string): Promise<string[]> {
+  const file = join(outputDir, CHECKPOINT_STATE_FILE);
+  if (!existsSync(file)) return [];
+  const state = parseCheckpointState(await readFile(file, 'utf8'), file);
+  const all = state.allModelCheckpointPaths.length > 0 ? [...state.allModelCheckpointPaths] : [state.modelCheckpointPath];
+  return all.includes(state.modelCheckpointPath) ? all : [...all, state.modelCheckpointPath];
+}
+
+async function removeCheckpoint(prefix: string): Promise<void> {
+  let shards = 1;
+  try {
+    const reader = await CheckpointReader.open(prefix);
+    shards = reader.header.numShards;
+    await reader.close();
+  } catch {
+    // Already gone or unreadable: remove what the usual names find.
+  }
+  const files = [`${prefix}.index`, `${prefix}${TRAIN_STATE_SUFFIX}`, ...Array.from({ length: shards }, (_, i) => dataFileName(prefix, i, shards))];
+  await Promise.all(files.map((file) => rm(file, { force: true })));
+}
+
+/** What a training checkpoint holds, read back. */
+export interface TrainingCheckpoint {
+  readonly prefix: string;
+  readonly step: number;
+  /** The model's variables (of those `names` asks for, the ones present). */
+  readonly variables: Map<string, NamedArray>;
+  /** Optimizer slots present, by slot name. */
+  readonly slots: Map<string, NamedArray>;
+  /** kbb's state beside it, if this checkpoint has one (a TF trainer's does not). */
+  readonly state?: unknown;
+}
+
+/**
+ * Reads the model variables named in `names`, the slots named in `slotNames`, `global_step` and the kbb
+ * state of a checkpoint. Variables that are not float32 are an error naming them.
+ */
+export async function readTrainingCheckpoint(prefix: string, names: readonly string[], slotNames: readonly string[]): Promise<TrainingCheckpoint> {
+  const reader = await CheckpointReader.open(prefix);
+  try {
+    const read = async (wanted: readonly string[]): Promise<Map<string, NamedArray>> => {
+      const out = new Map<string, NamedArray>();
+      for (const name of wanted) {
+        if (!reader.has(name)) continue;
+        const variable = reader.variable(name);
+        const tensor = await reader.read(name);
+        if (!(tensor.values instanceof Float32Array)) throw new Error(`${prefix}: variable ${name} is ${variable.dtype}, not float32`);
+        out.set(name, { shape: variable.shape, values: tensor.values });
+      }
+      return out;
+    };
+    const variables = await read(names);
+    const slots = await read(slotNames);
+    let step = 0;
+    if (reader.has('global_step')) {
+      const values = (await reader.read('global_step')).values;
+      step = Number(values[0]);
+    }
+    const stateFile = `${prefix}${TRAIN_STATE_SUFFIX}`;
+    const state = existsSync(stateFile) ? (JSON.parse(await readFile(stateFile, 'utf8')) as unknown) : undefined;
+    return { prefix, step, variables, slots, ...(state === undefined ? {} : { state }) };
+  } finally {
+    await reader.close();
+  }
+}
