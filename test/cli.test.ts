@@ -98,21 +98,35 @@ describe('the kbb command line', () => {
     expect(stderr).toMatch(/repl: no corpus files found/);
   });
 
-  it('demo (npm start) builds TFRecords from the sample corpus on a clone without ../shared, and they read back', async () => {
+  it('demo (npm start) builds TFRecords, trains a tiny BigBird whose loss falls, and exports it, on a clone without ../shared', async () => {
     const out = mkdtempSync(join(tmpdir(), 'kbb-demo-'));
     try {
-      const { status, stdout } = kbb('demo', '--output_dir', out);
-      expect(status).toBe(0);
-      const manifest = JSON.parse(readFileSync(join(out, 'build_manifest.json'), 'utf8'));
+      const { status, stdout, stderr } = kbb('demo', '--output_dir', out);
+      expect(status, stderr).toBe(0);
+      const manifest = JSON.parse(readFileSync(join(out, 'tfrecords', 'build_manifest.json'), 'utf8'));
       expect(stdout).toContain(`wrote     ${manifest.totals.examples} examples into`);
       expect(manifest.totals.examples).toBeGreaterThan(50);
       let records = 0;
-      for (const shard of manifest.shards) for await (const _ of readTfRecords(join(out, shard.file))) records++;
+      for (const shard of manifest.shards) for await (const _ of readTfRecords(join(out, 'tfrecords', shard.file))) records++;
       expect(records).toBe(manifest.totals.examples);
+      const [, first, last] = /trained +120 steps of 8 examples: loss ([\d.]+) → ([\d.]+)/.exec(stdout) ?? [];
+      expect(Number(last)).toBeLessThan(0.9 * Number(first));
+      expect(readdirSync(join(out, 'hf')).sort()).toEqual([
+        'config.json',
+        'model.safetensors',
+        'special_tokens_map.json',
+        'tokenizer.json',
+        'tokenizer_config.json',
+        'vocab.txt',
+      ]);
+      // Run again: everything is replaced, nothing resumed, the same numbers.
+      const again = kbb('demo', '--output_dir', out);
+      expect(again.status, again.stderr).toBe(0);
+      expect(again.stdout).toContain(`loss ${first} → ${last}`);
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
-  });
+  }, 120_000);
 
   it('build-tfrecord takes the reference flags, writes shards and a manifest, and refuses to overwrite without --overwrite', () => {
     const out = mkdtempSync(join(tmpdir(), 'kbb-cli-build-'));

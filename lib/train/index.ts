@@ -13,10 +13,11 @@ export { type TrainOptions, type TrainProgress, type TrainResult, train } from '
 export {
   listedCheckpoints,
   readTrainingCheckpoint,
+  removeTrainingOutput,
   type SaveCheckpointOptions,
   saveTrainingCheckpoint,
   TRAIN_STATE_SUFFIX,
   type TrainingCheckpoint,
 } from './train-checkpoints.js';
-export { pretrainConfig, TOKENIZER_ID_KEYS, TPU_FLAGS, TRAIN_DEFAULTS, type TrainFlags, trainFlagProblems } from './train-flags.js';
+export { pretrainConfig, SAMPLE_TRAIN_FLAGS, TOKENIZER_ID_KEYS, TPU_FLAGS, TRAIN_DEFAULTS, type TrainFlags, trainFlagProblems } from './train-flags.js';
 export { readTrainingRun, type TrainingRunCursor, type TrainingRunStatus } from './training-run.js';

@@ -89,6 +89,20 @@ function processIsAlive(pid: number): boolean {
   }
 }
 
+/** Files a training run writes in its output folder, and nothing else: what `overwrite` removes. */
+const TRAINING_OUTPUT = /^(\.?model\.ckpt-\d+\..+|\.?checkpoint(\.tmp-.*)?|events\.out\.tfevents\..+|eval_results\.txt|\.?pretrain_config\.json(\.tmp-.*)?)$/;
+
+/** Removes an earlier run's checkpoints, kbb state, event files, results and config from `outputDir`; other files stay. */
+export async function removeTrainingOutput(outputDir: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of existsSync(outputDir) ? await readdir(outputDir) : []) {
+    if (!TRAINING_OUTPUT.test(name)) continue;
+    await rm(join(outputDir, name), { force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
 /** The checkpoints the folder's `checkpoint` file lists, oldest first; none when there is no file. */
 export async function listedCheckpoints(outputDir: string): Promise<string[]> {
   const file = join(outputDir, CHECKPOINT_STATE_FILE);

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { type BackendPreference, type BackendSelection, selectBackend } from '../backend/select-backend.js';
@@ -21,7 +21,7 @@ import { AdamW, adamSlotNames, referenceLearningRate } from './adamw.js';
 import { type EvalResults, formatEvalResults } from './eval-results.js';
 import { estimateTrainingMemory, trainingMemoryLimit } from './memory-estimate.js';
 import { type PretrainingBatch, PretrainingInput, type PretrainingInputState } from './pretraining-input.js';
-import { readTrainingCheckpoint, removeStaleTemporaries, saveTrainingCheckpoint } from './train-checkpoints.js';
+import { readTrainingCheckpoint, removeStaleTemporaries, removeTrainingOutput, saveTrainingCheckpoint } from './train-checkpoints.js';
 import { pretrainConfig, TOKENIZER_ID_KEYS, TPU_FLAGS, TRAIN_DEFAULTS, type TrainFlags, trainFlagProblems } from './train-flags.js';
 
 /*
@@ -119,10 +119,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const outputDir = flags.output_dir;
   if (flags.do_train) {
     await mkdir(outputDir, { recursive: true });
+    if (flags.overwrite) {
+      const removed = await removeTrainingOutput(outputDir);
+      if (removed.length > 0) note(`--overwrite: removed ${removed.length} file(s) of an earlier run from ${outputDir}`);
+    }
     const litter = await removeStaleTemporaries(outputDir);
     if (litter.length > 0) note(`removed ${litter.length} temporary file(s) an interrupted save left`);
     await writeBytesAtomically(join(outputDir, PRETRAIN_CONFIG_FILE), formatTfConfigJson(tfConfig));
-    await copyTokenizer(flags.tokenizer_dir, join(outputDir, 'tokenizer'));
+    await copyTokenizer(flags.tokenizer_dir, join(outputDir, 'tokenizer'), flags.overwrite);
   }
 
   // The starting point: this folder's newest checkpoint (resume), else --init_checkpoint, else fresh weights.
@@ -360,12 +364,12 @@ function fillMissing(
   return values;
 }
 
-/** Copies the tokenizer's files once (the reference copies them when the output folder is new). */
-async function copyTokenizer(from: string, to: string): Promise<void> {
-  if (existsSync(to)) return;
+/** Copies the tokenizer's files once, as the reference does (again with `overwrite`). */
+async function copyTokenizer(from: string, to: string, again: boolean): Promise<void> {
+  if (existsSync(to) && !again) return;
   await mkdir(to, { recursive: true });
   for (const name of await readdir(from)) {
-    if ((await stat(join(from, name))).isFile()) await copyFile(join(from, name), join(to, name));
+    if ((await stat(join(from, name))).isFile()) await writeBytesAtomically(join(to, name), await readFile(join(from, name)));
   }
 }
 

@@ -108,6 +108,7 @@ const trainFlags = [
   { name: 'master', type: 'string', value: 'address', hidden: true, description: 'TPU flag: accepted, not used locally' },
   { name: 'num_tpu_cores', type: 'int', value: 'n', default: d.num_tpu_cores, description: 'TPU flag: accepted, not used locally' },
   { name: 'iterations_per_loop', type: 'int', value: 'n', default: d.iterations_per_loop, description: 'TPU flag: accepted, not used locally' },
+  { name: 'overwrite', type: 'boolean', default: d.overwrite, description: 'start afresh: remove an earlier run’s checkpoints, events and results here' },
   { name: 'backend', type: 'string', value: 'tensorflow|wasm|cpu', description: 'start from this backend (default: KBB_BACKEND, else the best installed)' },
 ] as const satisfies readonly FlagDefinition[];
 

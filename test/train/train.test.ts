@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -161,6 +161,22 @@ describe('kbb train resumes', () => {
       expect(bytes(join(stopped, file)).equals(bytes(join(straight, file))), file).toBe(true);
     }
   }, 120_000);
+
+  it('--overwrite starts afresh instead of resuming, removing only what a run writes', async () => {
+    const out = join(dir, 'overwritten');
+    await train({ flags: tiny(out, { num_train_steps: 4, save_checkpoints_steps: 2 }) });
+    writeFileSync(join(out, 'notes.txt'), 'mine');
+    const notes: string[] = [];
+    const again = await train({ flags: tiny(out, { num_train_steps: 3, save_checkpoints_steps: 3, overwrite: true }), onNote: (n) => notes.push(n) });
+    expect(again).toMatchObject({ startStep: 0, finalStep: 3 });
+    expect(notes.some((n) => n.startsWith('--overwrite: removed'))).toBe(true);
+    expect(
+      readdirSync(out)
+        .filter((name) => name.startsWith('model.ckpt-') && name.endsWith('.index'))
+        .sort(),
+    ).toEqual(['model.ckpt-0.index', 'model.ckpt-3.index']);
+    expect(readFileSync(join(out, 'notes.txt'), 'utf8')).toBe('mine');
+  }, 60_000);
 
   it('a run killed with SIGKILL at any moment (mid-save included) leaves a usable checkpoint, and a rerun still ends bit for bit where an uninterrupted run does', async () => {
     const flags = tiny(join(dir, 'killed'), { num_train_steps: 40, save_checkpoints_steps: 1 });
