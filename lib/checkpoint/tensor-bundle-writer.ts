@@ -28,7 +28,7 @@ export interface CheckpointWriteOptions {
 
 /**
  * Writes a TensorBundle checkpoint TensorFlow reads: data files in the order the tensors come (each
- * fetched only when written, so one tensor at a time is in memory), then the index, sorted by name,
+ * fetched when its turn comes, so at most two tensors are in memory: one being written, the next), then the index, sorted by name,
  * built as TensorFlow's writer builds it. Every file is written under a temporary name and renamed
  * when complete, the index last: a crash leaves no checkpoint rather than half of one.
  */
@@ -44,37 +44,25 @@ export async function writeCheckpoint(
   const offsets = new Array<number>(numShards).fill(0);
   const entries = new Map<string, Uint8Array>();
   await mkdir(dirname(prefix), { recursive: true });
+  let writing: Promise<unknown> = Promise.resolve();
   try {
     for (const file of files) handles.push(await open(temp.get(file)!, 'w'));
+    // One tensor is written while the next is fetched and checksummed: the write runs on libuv's
+    // thread pool, the fetch (a copy out of the backend) and the CRC on this thread.
     for await (const tensor of tensors) {
       const shard = tensor.shard ?? 0;
       if (!(shard >= 0 && shard < numShards)) throw new CheckpointError(`${prefix}: variable ${tensor.name} is for shard ${shard}, but there are ${numShards}`);
       if (entries.has(tensor.name)) throw new CheckpointError(`${prefix}: variable ${tensor.name} given twice`);
-      const data = typeof tensor.data === 'function' ? await tensor.data() : tensor.data;
-      const elements = elementCount(tensor.shape);
-      let bytes: Uint8Array;
-      let crc: number;
-      if (tensor.dtype === 'string') {
-        if (!Array.isArray(data) || data.length !== elements)
-          throw new CheckpointError(`${prefix}: variable ${tensor.name}: a string tensor of shape ${JSON.stringify(tensor.shape)} needs ${elements} elements`);
-        ({ bytes, crc } = writeStringTensor(data as Uint8Array[]));
-      } else {
-        if (!(data instanceof Uint8Array)) throw new CheckpointError(`${prefix}: variable ${tensor.name}: ${tensor.dtype} data must be bytes`);
-        const expected = elements * DTYPE_BYTES[tensor.dtype];
-        if (data.length !== expected)
-          throw new CheckpointError(
-            `${prefix}: variable ${tensor.name}: ${data.length} bytes given, ${tensor.dtype} ${JSON.stringify(tensor.shape)} needs ${expected}`,
-          );
-        bytes = data;
-        crc = maskedCrc32c(bytes);
-      }
-      await handles[shard].write(bytes);
+      const { bytes, crc } = encodeTensorData(prefix, tensor, typeof tensor.data === 'function' ? await tensor.data() : tensor.data);
+      await writing;
+      writing = handles[shard].write(bytes);
       entries.set(
         tensor.name,
         encodeEntry({ dtype: TF_DTYPES[tensor.dtype], shape: tensor.shape, shardId: shard, offset: offsets[shard], size: bytes.length, crc32c: crc }),
       );
       offsets[shard] += bytes.length;
     }
+    await writing;
     for (const handle of handles.splice(0)) {
       await handle.sync();
       await handle.close();
@@ -88,8 +76,26 @@ export async function writeCheckpoint(
     // The data files first, the index last: the index is what makes the checkpoint exist.
     for (const [file, tempFile] of temp) await rename(tempFile, file);
   } catch (error) {
+    await writing.catch(() => {});
     await Promise.all(handles.map((h) => h.close().catch(() => {})));
     await Promise.all([...temp.values()].map((f) => unlink(f).catch(() => {})));
     throw error;
   }
+}
+
+/** A tensor's bytes in the data file and their masked CRC-32C, after checking them against its dtype and shape. */
+function encodeTensorData(prefix: string, tensor: TensorToWrite, data: Uint8Array | readonly Uint8Array[]): { bytes: Uint8Array; crc: number } {
+  const elements = elementCount(tensor.shape);
+  if (tensor.dtype === 'string') {
+    if (!Array.isArray(data) || data.length !== elements)
+      throw new CheckpointError(`${prefix}: variable ${tensor.name}: a string tensor of shape ${JSON.stringify(tensor.shape)} needs ${elements} elements`);
+    return writeStringTensor(data as Uint8Array[]);
+  }
+  if (!(data instanceof Uint8Array)) throw new CheckpointError(`${prefix}: variable ${tensor.name}: ${tensor.dtype} data must be bytes`);
+  const expected = elements * DTYPE_BYTES[tensor.dtype];
+  if (data.length !== expected)
+    throw new CheckpointError(
+      `${prefix}: variable ${tensor.name}: ${data.length} bytes given, ${tensor.dtype} ${JSON.stringify(tensor.shape)} needs ${expected}`,
+    );
+  return { bytes: data, crc: maskedCrc32c(data) };
 }
