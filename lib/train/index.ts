@@ -20,4 +20,5 @@ export {
   type TrainingCheckpoint,
 } from './train-checkpoints.js';
 export { pretrainConfig, SAMPLE_TRAIN_FLAGS, TOKENIZER_ID_KEYS, TPU_FLAGS, TRAIN_DEFAULTS, type TrainFlags, trainFlagProblems } from './train-flags.js';
+export { TRAIN_PROGRESS_FIELDS, trainProgressFields, trainProgressLine } from './train-progress-fields.js';
 export { readTrainingRun, type TrainingRunCursor, type TrainingRunStatus } from './training-run.js';

@@ -12,7 +12,7 @@ import {
   shardFileName,
 } from '../../lib/pretraining/index.js';
 import { loadTokenizer } from '../../lib/tokenizer/index.js';
-import { SAMPLE_TRAIN_FLAGS, train } from '../../lib/train/index.js';
+import { SAMPLE_TRAIN_FLAGS, TRAIN_PROGRESS_FIELDS, train, trainProgressFields } from '../../lib/train/index.js';
 import { formatBytes } from '../format.js';
 import { buildWithProgress } from '../io/build-with-progress.js';
 import { deferredProgress } from '../io/deferred-progress.js';
@@ -66,11 +66,11 @@ export const demoCommand = defineCommand({
     }
 
     io.text('\n3. training');
-    const progress = deferredProgress(io, { label: 'training', unit: 'items', extra: ['loss'] });
+    const progress = deferredProgress(io, { label: 'training', unit: 'items', extra: TRAIN_PROGRESS_FIELDS });
     const trained = await train({
       flags: { ...SAMPLE_TRAIN_FLAGS, data_dir: tfrecords, output_dir: model, tokenizer_dir: sampleTokenizerDir, overwrite: true },
       signal: io.signal,
-      onProgress: (p) => progress.update(p.step, p.totalSteps, { loss: p.loss.toFixed(4) }),
+      onProgress: (p) => progress.update(p.step, p.totalSteps, trainProgressFields(p)),
     }).finally(progress.stop);
     const { config } = trained;
     io.text(

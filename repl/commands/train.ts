@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { TRAIN_DEFAULTS, type TrainFlags, train } from '../../lib/train/index.js';
+import { TRAIN_DEFAULTS, TRAIN_PROGRESS_FIELDS, type TrainFlags, train, trainProgressFields } from '../../lib/train/index.js';
 import { CancelledWithNote } from '../io/command-io.js';
 import { deferredProgress } from '../io/deferred-progress.js';
 import { defineCommand, type FlagDefinition } from '../registry/command-definition.js';
@@ -124,20 +124,14 @@ export const trainCommand = defineCommand({
     const terminate = new AbortController();
     const onTerm = (): void => terminate.abort();
     process.once('SIGTERM', onTerm);
-    const progress = deferredProgress(io, { label: 'training', unit: 'items', extra: ['step', 'loss', 'lr', 'tokens/s'] });
+    const progress = deferredProgress(io, { label: 'training', unit: 'items', extra: TRAIN_PROGRESS_FIELDS });
     try {
       const result = await train({
         flags,
         ...(backend === undefined ? {} : { backend: backend as 'tensorflow' | 'wasm' | 'cpu' }),
         signal: AbortSignal.any([io.signal, terminate.signal]),
         onNote: (note) => io.text(`note: ${note}`),
-        onProgress: (p) =>
-          progress.update(p.step - p.startStep, p.totalSteps - p.startStep, {
-            step: `${p.step}/${p.totalSteps}`,
-            loss: p.loss.toFixed(4),
-            lr: p.learningRate.toExponential(2),
-            'tokens/s': Math.round(p.tokensPerSecond),
-          }),
+        onProgress: (p) => progress.update(p.step - p.startStep, p.totalSteps - p.startStep, trainProgressFields(p)),
       }).finally(progress.stop);
       io.text(`backend   ${result.backend.backend} (${result.backend.packageName})`);
       if (result.firstLoss !== undefined) {

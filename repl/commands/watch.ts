@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { formatDuration } from '../../lib/text/index.js';
 import { readTrainingRun, type TrainingRunCursor, type TrainingRunStatus } from '../../lib/train/index.js';
 import { sparkline, table } from '../format.js';
-import { formatDuration } from '../io/progress-figures.js';
 import { defineCommand } from '../registry/command-definition.js';
 
 /** The scalars shown first, in this order; any others the event files hold follow. */

@@ -1,3 +1,4 @@
+import { formatDuration } from '../../lib/text/index.js';
 import { formatBytes } from '../format.js';
 
 /** The numbers a progress display shows, computed the same way for the terminal bar and the Ink bar. */
@@ -16,17 +17,6 @@ export interface ProgressFigures {
 export const formatExtra = (value: number | string): string => (typeof value === 'number' ? value.toLocaleString('en-US') : value);
 
 export const formatAmount = (unit: 'bytes' | 'items', n: number): string => (unit === 'bytes' ? formatBytes(n) : Math.round(n).toLocaleString('en-US'));
-
-/** `1:05`, `12s`, `1:02:03`. */
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return '–';
-  const s = Math.round(seconds);
-  if (s < 60) return `${s}s`;
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const rest = String(s % 60).padStart(2, '0');
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${rest}` : `${m}:${rest}`;
-}
 
 export function progressFigures(unit: 'bytes' | 'items', done: number, total: number, elapsedSeconds: number): ProgressFigures {
   const fraction = total > 0 ? Math.min(1, Math.max(0, done / total)) : 0;

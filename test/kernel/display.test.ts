@@ -153,6 +153,25 @@ describe('progress', () => {
     expect(text(sent[3].bundle)).toBe('building [##############################] 100% · done at last · done');
   });
 
+  it('shows the time left at the rate since its first update, and none once finished', async () => {
+    expect(text(progressBundle({ label: 't', done: 1, total: 4, etaSeconds: 65 }))).toBe('t [########......................] 25% · ETA 1:05');
+    const sent: MimeBundle[] = [];
+    setDisplaySink((bundle) => sent.push(bundle));
+    const bar = progress('training', { minIntervalMs: 0 });
+    const started = performance.now();
+    bar.update(1, 11, 'step 1/11');
+    expect(text(sent[1])).toBe(`training [${'#'.repeat(3)}${'.'.repeat(27)}] 9% · step 1/11`);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    bar.update(2, 11, 'step 2/11');
+    const seconds = (performance.now() - started) / 1000;
+    // one step in 0.15 s or a little more, nine to go: 9 × the measured step, rounded to whole seconds.
+    const eta = Number(/· ETA (\d+)s$/.exec(text(sent[2]))?.[1]);
+    expect(eta).toBeGreaterThanOrEqual(1);
+    expect(eta).toBeLessThanOrEqual(Math.round(9 * seconds));
+    bar.finish();
+    expect(text(sent[3])).not.toContain('ETA');
+  });
+
   it('sends at most one update per interval, and always the last', () => {
     const sent: boolean[] = [];
     setDisplaySink((_, target) => sent.push(target.update));

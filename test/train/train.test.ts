@@ -4,13 +4,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { progress, setDisplaySink } from '../../kernel/index.js';
 import { CheckpointReader, latestCheckpoint, loadWeightsFromCheckpoint, type TensorToWrite, writeCheckpoint } from '../../lib/checkpoint/index.js';
 import { exportToHuggingFace, loadWeightsFromSafetensors } from '../../lib/convert/index.js';
 import { BigBirdModel, bigBirdModelVariables, readBigBirdConfig } from '../../lib/model/index.js';
 import { buildPretrainingData, SAMPLE_BUILD_SETTINGS } from '../../lib/pretraining/index.js';
 import { elementCount } from '../../lib/tensor/index.js';
 import { readScalarSeries } from '../../lib/tensorboard/index.js';
-import { adamSlotNames, readTrainingRun, referenceLearningRate, TRAIN_DEFAULTS, type TrainFlags, type TrainProgress, train } from '../../lib/train/index.js';
+import {
+  adamSlotNames,
+  readTrainingRun,
+  referenceLearningRate,
+  TRAIN_DEFAULTS,
+  type TrainFlags,
+  type TrainProgress,
+  train,
+  trainProgressLine,
+} from '../../lib/train/index.js';
 import { projectRoot } from '../helpers/fixtures.js';
 import { useTestBackend } from '../helpers/tf-backend.js';
 
@@ -127,8 +137,11 @@ describe('kbb train writes what the reference trainer writes', () => {
     expect(status.series.get('loss')).toHaveLength(20);
   }, 120_000);
 
-  it('training on the sample data lowers the loss clearly: the last 10 of 120 steps average at least 10% below the first 10', async () => {
+  it('training on the sample data lowers the loss clearly: the last 10 of 120 steps average at least 10% below the first 10 (shown live as a notebook shows it)', async () => {
     const losses: number[] = [];
+    // The notebook's live display: the kernel's progress output fed by the same onProgress.
+    const shown: { text: string; displayId?: string; update: boolean }[] = [];
+    const previousSink = setDisplaySink((bundle, target) => shown.push({ text: String(bundle.data['text/plain']), ...target }));
     const flags = tiny(join(dir, 'falls'), {
       num_train_steps: 120,
       num_warmup_steps: 12,
@@ -136,11 +149,34 @@ describe('kbb train writes what the reference trainer writes', () => {
       learning_rate: 5e-3,
       save_checkpoints_steps: 120,
     });
-    await train({ flags, onProgress: (p) => losses.push(p.loss) });
+    try {
+      const bar = progress('training');
+      await train({
+        flags,
+        onProgress: (p) => {
+          losses.push(p.loss);
+          bar.update(p.step, p.totalSteps, trainProgressLine(p));
+        },
+      });
+      bar.finish();
+    } finally {
+      setDisplaySink(previousSink);
+    }
     const mean = (values: number[]): number => values.reduce((a, b) => a + b, 0) / values.length;
     const first = mean(losses.slice(0, 10));
     const last = mean(losses.slice(-10));
     expect(last, `loss ${first.toFixed(3)} → ${last.toFixed(3)}`).toBeLessThan(0.9 * first);
+
+    expect(new Set(shown.map((s) => s.displayId)).size).toBe(1);
+    expect(shown.slice(1).every((s) => s.update)).toBe(true);
+    expect(
+      shown.some(
+        (s) => / ETA \d/.test(s.text) && /^training \[#*\.+\] \d+% · step \d+\/120 · loss \d+\.\d{4} · lr \d\.\d\de-\d · [\d,]+ tokens\/s/.test(s.text),
+      ),
+    ).toBe(true);
+    expect(shown.at(-1)?.text).toMatch(
+      new RegExp(`^training \\[#{30}\\] 100% · step 120/120 · loss ${losses.at(-1)!.toFixed(4).replace('.', '\\.')} · .* · done$`),
+    );
   }, 120_000);
 });
 
