@@ -18,7 +18,7 @@
  * JSON object.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +26,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { describeBackendSelection, selectBackend } from '../lib/backend/index.js';
 import { BigBirdModel, BigBirdWeights, initialBigBirdValues } from '../lib/model/index.js';
+import { sampleTokenizerDir } from '../lib/package/index.js';
 import { encodeExample, floatFeature, int64Feature, TfRecordWriter } from '../lib/tfrecord/index.js';
 import { AdamW, type PretrainingBatch, PretrainingInput, type TrainFlags, train } from '../lib/train/index.js';
 
@@ -41,26 +42,17 @@ const cases = [
 ] as const;
 const REPORT = 'case-report ';
 
-/** A tokenizer folder of 32,500 made-up words with KoBigBird's special tokens first, so `train` gets its sizes. */
+/**
+ * A tokenizer folder of KoBigBird's vocabulary size: the sample tokenizer's special tokens and
+ * settings, its vocabulary's first words (the special tokens come first) and made-up words after them.
+ */
 function benchTokenizer(dir: string): string {
   const folder = join(dir, 'tokenizer');
   mkdirSync(folder, { recursive: true });
-  const specials = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', '<s>', '</s>'];
-  const words = [...specials, ...Array.from({ length: VOCAB - specials.length }, (_, i) => `w${i}`)];
+  const sample = readFileSync(join(sampleTokenizerDir, 'vocab.txt'), 'utf8').split('\n').slice(0, 7);
+  const words = [...sample, ...Array.from({ length: VOCAB - sample.length }, (_, i) => `w${i}`)];
   writeFileSync(join(folder, 'vocab.txt'), `${words.join('\n')}\n`);
-  writeFileSync(
-    join(folder, 'special_tokens_map.json'),
-    JSON.stringify({
-      bos_token: '<s>',
-      eos_token: '</s>',
-      unk_token: '[UNK]',
-      sep_token: '[SEP]',
-      pad_token: '[PAD]',
-      cls_token: '[CLS]',
-      mask_token: '[MASK]',
-    }),
-  );
-  writeFileSync(join(folder, 'tokenizer_config.json'), JSON.stringify({ do_lower_case: false }));
+  for (const file of ['special_tokens_map.json', 'tokenizer_config.json']) copyFileSync(join(sampleTokenizerDir, file), join(folder, file));
   return folder;
 }
 
