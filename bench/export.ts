@@ -20,6 +20,7 @@ import { type TensorToWrite, writeCheckpoint, writeCheckpointState } from '../li
 import { bigBirdTfVariables, formatTfConfigJson, hfConfigFromTf } from '../lib/model/index.js';
 import { elementCount } from '../lib/tensor/index.js';
 import { byCodePoints } from '../lib/text/index.js';
+import { pretrainConfig, TRAIN_DEFAULTS } from '../lib/train/index.js';
 import { projectRoot } from './bench-inputs.js';
 
 const { values } = parseArgs({
@@ -28,29 +29,11 @@ const { values } = parseArgs({
 const repeats = Number(values.repeats);
 const slots = Number(values.slots);
 
-const tfConfig = {
-  attention_probs_dropout_prob: 0.1,
-  attention_type: 'block_sparse',
-  block_size: 64,
-  bos_token_id: 5,
-  eos_token_id: 6,
-  hidden_act: 'gelu',
-  hidden_dropout_prob: 0.1,
-  hidden_size: 768,
-  initializer_range: 0.02,
-  intermediate_size: 3072,
-  max_position_embeddings: 4096,
-  num_attention_heads: 12,
-  num_hidden_layers: Number(values.layers),
-  num_rand_blocks: 3,
-  pad_token_id: 0,
-  rescale_embedding: false,
-  sep_token_id: 3,
-  type_vocab_size: 2,
-  use_bias: true,
-  use_gradient_checkpointing: false,
-  vocab_size: 32500,
-};
+/** KoBigBird-base's pretrain_config.json: the reference flags' defaults (the base model) with its block size and tokenizer. */
+const tfConfig = pretrainConfig(
+  { ...TRAIN_DEFAULTS, block_size: 64, num_hidden_layers: Number(values.layers) },
+  { vocabSize: 32500, ids: { pad_token_id: 0, unk_token_id: 1, cls_token_id: 2, sep_token_id: 3, mask_token_id: 4, bos_token_id: 5, eos_token_id: 6 } },
+);
 
 /** Finite float32 weights around ±0.02 (random bits could be NaN, which no checkpoint holds). */
 function randomWeights(count: number, seed: number): Uint8Array {
