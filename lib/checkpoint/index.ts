@@ -1,5 +1,5 @@
 export { CheckpointError } from './checkpoint-error.js';
-export { CHECKPOINT_STATE_FILE, checkpointName, refuseExistingCheckpoint } from './checkpoint-files.js';
+export { CHECKPOINT_STATE_FILE, checkpointName, checkpointStep, refuseExistingCheckpoint } from './checkpoint-files.js';
 export { type CheckpointState, formatCheckpointState, latestCheckpoint, parseCheckpointState, writeCheckpointState } from './checkpoint-state.js';
 export { loadWeightsFromCheckpoint } from './checkpoint-weights.js';
 export { type CheckpointChange, type CheckpointDiffRow, diffCheckpoints } from './diff-checkpoints.js';

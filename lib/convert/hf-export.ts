@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CheckpointError } from '../checkpoint/checkpoint-error.js';
-import { CHECKPOINT_STATE_FILE } from '../checkpoint/checkpoint-files.js';
+import { CHECKPOINT_STATE_FILE, checkpointStep } from '../checkpoint/checkpoint-files.js';
 import { latestCheckpoint, parseCheckpointState } from '../checkpoint/checkpoint-state.js';
 import type { DType } from '../checkpoint/dtypes.js';
 import { CheckpointReader, type CheckpointVariable } from '../checkpoint/tensor-bundle-reader.js';
@@ -164,9 +164,8 @@ export interface HfExportResult {
 export async function outputDirWithStep(outputDir: string, checkpointDir: string): Promise<string> {
   const file = join(checkpointDir, CHECKPOINT_STATE_FILE);
   const state = parseCheckpointState(await readFile(file, 'utf8'), file);
-  const match = /-(\d+)$/.exec(state.modelCheckpointPath);
-  if (!match) throw new CheckpointError(`${file}: model_checkpoint_path ${JSON.stringify(state.modelCheckpointPath)} does not end in -STEP`);
-  const step = Number(match[1]);
+  const step = checkpointStep(state.modelCheckpointPath);
+  if (step === undefined) throw new CheckpointError(`${file}: model_checkpoint_path ${JSON.stringify(state.modelCheckpointPath)} does not end in -STEP`);
   return `${outputDir}${step > 0 && step % 1000 === 0 ? `-${step / 1000}k` : `-${step}`}`;
 }
 

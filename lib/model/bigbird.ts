@@ -91,6 +91,11 @@ export type BigBirdSemantics = 'hf' | 'tf';
 /** The length at or below which KoBigBird's TF model runs `original_full` whatever `attention_type` says. */
 export const TF_FULL_ATTENTION_MAX_LENGTH = 512;
 
+/** The attention KoBigBird's TF model runs at `seqLength` tokens: `original_full` at ≤ 512, else the config's. */
+export function tfAttentionType(config: BigBirdConfig, seqLength: number): AttentionType {
+  return seqLength <= TF_FULL_ATTENTION_MAX_LENGTH ? 'original_full' : config.attention_type;
+}
+
 export interface BigBirdModelOptions {
   readonly config: BigBirdConfig;
   readonly weights: BigBirdWeights;
@@ -283,7 +288,7 @@ export class BigBirdModel {
 
   /** The attention a pass at this (unpadded) length runs: TF's rule or HF's sticky fallback. */
   private attentionFor(seq: number): AttentionType {
-    if (this.semantics === 'tf') return seq <= TF_FULL_ATTENTION_MAX_LENGTH ? 'original_full' : this.config.attention_type;
+    if (this.semantics === 'tf') return tfAttentionType(this.config, seq);
     return this.switchIfShort(seq);
   }
 

@@ -16,6 +16,7 @@ export {
   type ForwardOptions,
   type LossAndGrads,
   TF_FULL_ATTENTION_MAX_LENGTH,
+  tfAttentionType,
 } from './bigbird.js';
 export {
   type Activation,

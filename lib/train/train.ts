@@ -8,7 +8,7 @@ import { latestCheckpoint } from '../checkpoint/checkpoint-state.js';
 import { CheckpointReader } from '../checkpoint/tensor-bundle-reader.js';
 import { bigBirdVariables, planWarmStart, warmStartTensors } from '../checkpoint/warm-start.js';
 import { writeBytesAtomically } from '../fs/atomic-write.js';
-import { BigBirdModel } from '../model/bigbird.js';
+import { BigBirdModel, tfAttentionType } from '../model/bigbird.js';
 import type { BigBirdConfig } from '../model/bigbird-config.js';
 import { formatTfConfigJson, hfConfigFromTf, PRETRAIN_CONFIG_FILE } from '../model/config-files.js';
 import { initialBigBirdValues } from '../model/initial-values.js';
@@ -99,12 +99,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const padId = config.pad_token_id ?? 0;
 
   const backend = await selectBackend(options.backend === undefined ? {} : { prefer: options.backend });
-  const attention = flags.max_encoder_length <= 512 ? 'original_full' : config.attention_type;
   const estimate = estimateTrainingMemory(config, {
     batchSize: Math.max(flags.train_batch_size, flags.do_eval ? flags.eval_batch_size : 0),
     seqLength: flags.max_encoder_length,
     predictions: flags.max_predictions_per_seq,
-    attention,
+    attention: tfAttentionType(config, flags.max_encoder_length),
     accumulation: flags.gradient_accumulation_steps,
   });
   const limit = trainingMemoryLimit(backend.backend);
@@ -346,8 +345,9 @@ function fillMissing(
   source: string,
   note: (message: string) => void,
 ): Map<string, NamedArray> {
-  const fresh = initialBigBirdValues(config, 'pretraining', seed);
-  const missing = [...fresh.keys()].filter((name) => !values.has(name));
+  const missing = bigBirdModelVariables(config, 'pretraining')
+    .map((v) => v.name)
+    .filter((name) => !values.has(name));
   if (missing.length === 0) return values;
   const optional = new Set(
     bigBirdModelVariables(config, 'masked-lm')
@@ -360,6 +360,8 @@ function fillMissing(
       `${source}: no variable ${required.slice(0, 3).join(', ')}${required.length > 3 ? ', …' : ''} (is it a BigBird checkpoint of this config?)`,
     );
   note(`${source} has no ${missing.join(', ')}: initialised fresh`);
+  // Drawn as a fresh model would draw them, so the values do not depend on what else is missing.
+  const fresh = initialBigBirdValues(config, 'pretraining', seed);
   for (const name of missing) values.set(name, fresh.get(name)!);
   return values;
 }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { checkpointStep } from '../checkpoint/checkpoint-files.js';
 import { PRETRAIN_CONFIG_FILE } from '../model/config-files.js';
 import { addScalarPoint, readNewScalars, type ScalarPoint } from '../tensorboard/event-file-reader.js';
 import { listedCheckpoints } from './train-checkpoints.js';
@@ -41,7 +42,7 @@ export async function readTrainingRun(dir: string, cursor?: TrainingRunCursor): 
   const update = await readNewScalars(dir, cursor?.offsets ?? new Map());
   for (const point of update.points) addScalarPoint(series, point);
 
-  const checkpoints = (await listedCheckpoints(dir)).map((name) => ({ name, step: Number(/-(\d+)$/.exec(name)?.[1] ?? Number.NaN) }));
+  const checkpoints = (await listedCheckpoints(dir)).map((name) => ({ name, step: checkpointStep(name) ?? Number.NaN }));
   let totalSteps: number | undefined;
   const configFile = join(dir, PRETRAIN_CONFIG_FILE);
   if (existsSync(configFile)) {
