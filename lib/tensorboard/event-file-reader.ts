@@ -1,7 +1,7 @@
-import { open, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { maskedCrc32c } from '../checksum/masked-crc32c.js';
 import { compareCodePoints } from '../text/compare-code-points.js';
+import { readTfRecords } from '../tfrecord/reader.js';
 import { decodeEvent, type TfEvent, tensorScalarValue } from './event-proto.js';
 
 /** One point of a scalar series, from a `simple_value` or a one-element float or double tensor. */
@@ -43,79 +43,60 @@ export interface EventStream extends AsyncIterable<EventRecord> {
 
 const HEADER_BYTES = 12; // u64 length + u32 masked CRC of the length
 const FOOTER_BYTES = 4; // u32 masked CRC of the payload
-const EMPTY = Buffer.alloc(0);
 
 /**
- * Reads the events of one event file from a byte offset. This does its own TFRecord framing rather
- * than use `readTfRecords`, which always starts at byte 0: following a growing file would then
- * re-read and re-check the whole file on every poll (about 90 ms for a 4 MB file of 100,000 events,
- * against half a millisecond from an offset). Reading a whole file costs the same either way.
- *
- * It stops without error where a record is cut short, and also at a length whose checksum fails
- * (nothing after it can be trusted; reported). A payload whose checksum fails is reported and
- * passed over, except when it is the last record in the file: a write still landing (on a network
- * file system) looks the same, so it is left to be read again.
+ * Reads the events of one event file from a byte offset (TFRecord framing by `readTfRecords`), as a
+ * file still being written must be read. It stops without error where a record is cut short, and
+ * also at a length whose checksum fails (nothing after it can be trusted; reported). A payload whose
+ * checksum fails is reported and passed over, except when it is the last thing in the file: a write
+ * still landing (on a network file system) looks the same, so it is left to be read again.
  */
 export function readEvents(path: string, options: EventReadOptions = {}): EventStream {
   const stream = {
     end: options.start ?? 0,
     [Symbol.asyncIterator]: () => read(),
   };
+  const report = (offset: number, problem: string): void => options.onSkip?.(new Error(`${path}: record at byte ${offset}: ${problem}`));
   async function* read(): AsyncGenerator<EventRecord> {
-    const handle = await open(path, 'r');
-    try {
-      const { size } = await handle.stat();
-      const start = options.start ?? 0;
-      let position = start <= size ? start : 0; // file offset of `buffered[0]`
-      stream.end = position;
-      let buffered: Buffer = EMPTY;
-      const chunkSize = options.chunkSize ?? 1 << 20;
-      /** Reads on until `buffered` holds `needed` bytes; false where the file ends first. */
-      const fill = async (needed: number): Promise<boolean> => {
-        if (buffered.length >= needed) return true;
-        const parts = [buffered];
-        let have = buffered.length;
-        while (have < needed) {
-          // No bigger than what the file held at open: a poll for a few new bytes should not allocate a whole chunk.
-          const chunk = Buffer.allocUnsafe(Math.max(needed - have, Math.min(chunkSize, size - position - have)));
-          const { bytesRead } = await handle.read(chunk, 0, chunk.length, position + have);
-          if (bytesRead === 0) break;
-          parts.push(chunk.subarray(0, bytesRead));
-          have += bytesRead;
-        }
-        buffered = parts.length === 1 ? parts[0] : Buffer.concat(parts, have);
-        return have >= needed;
-      };
-      const skip = (offset: number, problem: string): void => options.onSkip?.(new Error(`${path}: record at byte ${offset}: ${problem}`));
-
-      while (await fill(HEADER_BYTES)) {
-        const offset = position;
-        const length = buffered.readUInt32LE(4) * 2 ** 32 + buffered.readUInt32LE(0);
-        if (maskedCrc32c(buffered.subarray(0, 8)) !== buffered.readUInt32LE(8)) {
-          skip(offset, 'length CRC mismatch; the rest of the file is passed over');
+    const { size } = await stat(path);
+    const requested = options.start ?? 0;
+    stream.end = requested <= size ? requested : 0; // a shorter file was replaced: read it whole
+    /** A payload whose checksum failed: damage once anything follows it, else perhaps a write still landing. */
+    let damaged: number | undefined;
+    /** Whatever follows a damaged payload, at `offset`, makes it damage: reported and passed over. */
+    const passDamaged = (offset: number): void => {
+      if (damaged === undefined) return;
+      report(damaged, 'data CRC mismatch');
+      damaged = undefined;
+      stream.end = offset;
+    };
+    const records = readTfRecords(path, {
+      start: stream.end,
+      compression: 'none',
+      onCorrupt: 'skip',
+      ...(options.chunkSize === undefined ? {} : { chunkSize: options.chunkSize }),
+      onSkip: (problem) => {
+        if (problem.code === 'data-crc') {
+          passDamaged(problem.offset);
+          damaged = problem.offset;
           return;
         }
-        const total = HEADER_BYTES + length + FOOTER_BYTES;
-        if (!(await fill(total))) return;
-        const data = buffered.subarray(HEADER_BYTES, HEADER_BYTES + length);
-        let event: TfEvent | undefined;
-        if (maskedCrc32c(data) !== buffered.readUInt32LE(HEADER_BYTES + length)) {
-          if (!(await fill(total + 1))) return;
-          skip(offset, 'data CRC mismatch');
-        } else {
-          try {
-            event = decodeEvent(data);
-          } catch (error) {
-            skip(offset, `not an Event (${(error as Error).message})`);
-          }
-        }
-        buffered = buffered.subarray(total);
-        position += total;
-        stream.end = position;
-        if (event) yield { event, offset };
+        passDamaged(problem.offset);
+        if (problem.code === 'length-crc') report(problem.offset, 'length CRC mismatch; the rest of the file is passed over');
+        else if (problem.code !== 'truncated') report(problem.offset, problem.problem); // a cut-off record is still being written
+      },
+    });
+    for await (const record of records) {
+      passDamaged(record.offset);
+      stream.end = record.offset + HEADER_BYTES + record.data.length + FOOTER_BYTES;
+      let event: TfEvent;
+      try {
+        event = decodeEvent(record.data);
+      } catch (error) {
+        report(record.offset, `not an Event (${(error as Error).message})`);
+        continue;
       }
-    } finally {
-      await handle.close();
+      yield { event, offset: record.offset };
     }
   }
   return stream;

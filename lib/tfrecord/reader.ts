@@ -32,6 +32,12 @@ export interface TfRecordReadOptions {
   readonly chunkSize?: number;
   /** Longer lengths are corrupt rather than buffered (default 2^31 − 1, protobuf's own limit). */
   readonly maxRecordBytes?: number;
+  /**
+   * Byte offset of the first record to read, in an uncompressed file (default 0): where an earlier
+   * read ended, to read only what was appended since. Offsets stay the file's; record numbers count
+   * from here.
+   */
+  readonly start?: number;
 }
 
 export interface TfRecord {
@@ -95,9 +101,11 @@ class RecordStream implements TfRecordStream {
     const maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
     const compression = options.compression ?? 'auto';
     const gzip = compression === 'gzip' || (compression === 'auto' && (await looksGzipped(path)));
+    const start = options.start ?? 0;
+    if (gzip && start > 0) throw new TfRecordError(path, 0, start, 'unreadable', 'a GZIP file can only be read from its start');
 
     const chunkSize = options.chunkSize ?? 1 << 20;
-    const file = createReadStream(path, { highWaterMark: chunkSize });
+    const file = createReadStream(path, { highWaterMark: chunkSize, start });
     // pipeline, not pipe: a read error on the file must reach the gunzip stream we read. Node's
     // zlib takes non-zero bytes after the last member for a bad member ("incorrect header check")
     // and drops the output of that last inflate step (at most one 64 KiB chunk) with the error.
@@ -105,7 +113,7 @@ class RecordStream implements TfRecordStream {
     const chunks = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
 
     let pending: Buffer = EMPTY; // bytes read but not yet consumed
-    let pendingOffset = 0; // stream offset of pending[0]
+    let pendingOffset = start; // stream offset of pending[0]
     let index = 0;
     let ended = false;
     let broken = false; // the stream failed and that failure is already counted

@@ -96,6 +96,25 @@ describe('TFRecord writer and reader', () => {
     });
   }
 
+  it('reads from a byte offset: the records from there on, with the file offsets; a GZIP file only from its start', async () => {
+    const path = join(dir, 'rt-none.tfrecord');
+    const offsets = offsetsOf(payloads);
+    for (const from of [0, 3, 150, payloads.length - 1]) {
+      const read = await collect(path, { start: offsets[from], chunkSize: 1000 });
+      expect(read.data.length).toBe(payloads.length - from);
+      read.data.forEach((d, i) => {
+        expect(d.equals(payloads[from + i]), `record ${from + i}`).toBe(true);
+      });
+      expect(read.offset).toEqual(offsets.slice(from));
+      expect(read.index).toEqual(offsets.slice(from).map((_, i) => i));
+    }
+    const end = offsets.at(-1)! + 16 + payloads.at(-1)!.length;
+    expect((await collect(path, { start: end })).data).toEqual([]);
+    await expect(collect(join(dir, 'rt-gzip.tfrecord'), { start: offsets[1] })).rejects.toThrow(
+      /rt-gzip\.tfrecord: record 0 at byte 28: a GZIP file can only be read from its start/,
+    );
+  });
+
   it('writes exactly the TFRecord framing, and GZIP of exactly that', async () => {
     const records = [Buffer.from('first record'), Buffer.alloc(0), Buffer.alloc(70_000, 9)];
     const expected = Buffer.concat(records.map(frameByHand));
