@@ -9,7 +9,7 @@ import { projectRoot } from './helpers/fixtures.js';
  * imports the command line, the notebooks' kernel, tests or scripts.
  */
 const MACHINERY = ['autodiff', 'backend', 'checksum', 'fs', 'package', 'random', 'tensor', 'tensorboard', 'text', 'tfrecord'];
-const STAGES = ['corpus', 'tokenizer', 'pretraining', 'model', 'checkpoint', 'train', 'convert'];
+const STAGES = ['corpus', 'tokenizer', 'pretraining', 'model', 'checkpoint', 'train', 'cloud', 'convert'];
 
 const lib = join(projectRoot, 'lib');
 
