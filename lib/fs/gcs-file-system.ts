@@ -3,7 +3,7 @@ import type { Bucket, File, Storage } from '@google-cloud/storage';
 import { crc32c } from '../checksum/crc32.js';
 import type { AppendableFile, AtomicWriteStream, DirectoryEntry, FileInfo, FileSystem, ReadStreamOptions } from './file-system.js';
 import { asPrefix, parseGcsPath } from './gcs-path.js';
-import { StorageError, storageError } from './storage-error.js';
+import { CredentialsError, StorageError, storageError } from './storage-error.js';
 
 /*
  * Cloud Storage through @google-cloud/storage. The client follows Google's Application Default
@@ -16,27 +16,46 @@ import { StorageError, storageError } from './storage-error.js';
  * deleted on a mismatch.
  */
 
-let client: { storage: Storage; host: string | undefined } | undefined;
+let client: { storage: Promise<Storage>; host: string | undefined } | undefined;
 
-/** One client per process, made again if STORAGE_EMULATOR_HOST changes (tests start emulators of their own). */
-async function storage(): Promise<Storage> {
+/**
+ * One client per process, made again if STORAGE_EMULATOR_HOST changes (tests start emulators of
+ * their own). Outside the emulator the credentials are looked up once, first: without them the
+ * client would go on unauthenticated and fail later with a less helpful message.
+ */
+function storage(path: string): Promise<Storage> {
   const host = process.env.STORAGE_EMULATOR_HOST;
   if (!client || client.host !== host) {
-    const { Storage: StorageClient, IdempotencyStrategy } = await import('@google-cloud/storage');
-    // Every write kbb makes replaces an object with bytes that are complete and checked, so retrying
-    // one after a dropped connection is safe: the default retries only requests with preconditions.
-    client = {
-      storage: new StorageClient({ crc32cGenerator: nativeCrc32c, retryOptions: { autoRetry: true, idempotencyStrategy: IdempotencyStrategy.RetryAlways } }),
-      host,
-    };
+    const made = (async () => {
+      const { Storage: StorageClient, IdempotencyStrategy } = await import('@google-cloud/storage');
+      // Every write kbb makes replaces an object with bytes that are complete and checked, so retrying
+      // one after a dropped connection is safe: the default retries only requests with preconditions.
+      const created = new StorageClient({
+        crc32cGenerator: nativeCrc32c,
+        retryOptions: { autoRetry: true, idempotencyStrategy: IdempotencyStrategy.RetryAlways },
+      });
+      if (!host)
+        await created.authClient.getClient().catch((error: Error) => {
+          throw new CredentialsError(error.message, { cause: error });
+        });
+      return created;
+    })();
+    const entry = { storage: made, host };
+    client = entry;
+    // A failed lookup is not kept: the user may log in and try again in the same kbb> session.
+    made.catch(() => {
+      if (client === entry) client = undefined;
+    });
   }
-  return client.storage;
+  return client.storage.catch((error: unknown) => {
+    throw storageError(error, path, 'read');
+  });
 }
 
 async function fileAt(path: string): Promise<{ file: File; bucket: Bucket; name: string }> {
   const { bucket, name } = parseGcsPath(path);
   if (name === '') throw new StorageError(path, 'EISDIR', 'a bucket, not an object');
-  const b = (await storage()).bucket(bucket);
+  const b = (await storage(path)).bucket(bucket);
   return { file: b.file(name), bucket: b, name };
 }
 
@@ -64,7 +83,7 @@ function nativeCrc32c() {
 /** Pages through one listing; `prefixes` are the "folders" a delimiter listing reports. */
 async function listPages(path: string, prefix: string, delimiter: string | undefined): Promise<{ names: string[]; prefixes: string[] }> {
   const { bucket } = parseGcsPath(path);
-  const b = (await storage()).bucket(bucket);
+  const b = (await storage(path)).bucket(bucket);
   const names: string[] = [];
   const prefixes: string[] = [];
   let pageToken: string | undefined;
@@ -133,7 +152,7 @@ export const gcsFileSystem: FileSystem = {
     const { bucket, name } = parseGcsPath(path);
     if (name !== '' && !name.endsWith('/')) {
       try {
-        const [metadata] = await (await storage()).bucket(bucket).file(name).getMetadata();
+        const [metadata] = await (await storage(path)).bucket(bucket).file(name).getMetadata();
         return {
           size: Number(metadata.size ?? 0),
           isDirectory: false,
@@ -144,7 +163,7 @@ export const gcsFileSystem: FileSystem = {
         if ((error as { code?: number }).code !== 404) throw storageError(error, path, 'stat');
       }
     }
-    const b = (await storage()).bucket(bucket);
+    const b = (await storage(path)).bucket(bucket);
     try {
       const [files] = await b.getFiles({ prefix: asPrefix(name), autoPaginate: false, maxResults: 1 });
       return files.length > 0 ? { size: 0, isDirectory: true, modifiedMs: 0 } : undefined;
