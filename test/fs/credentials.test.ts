@@ -47,12 +47,18 @@ describe('Cloud Storage credentials (Application Default Credentials)', () => {
   });
 
   it('a refused request (403) names the bucket, the action and what to run', () => {
-    const refused = new ApiError({ code: 403, message: 'someone@example.com does not have storage.objects.get access to the Google Cloud Storage object.' });
+    const refused = new ApiError({
+      code: 403,
+      message: 'someone@example.com does not have storage.objects.get access to the Google Cloud Storage object.',
+      response: {} as never,
+    });
     const error = storageError(refused, 'gs://kbb-some-bucket/a/b', 'read');
     expect(error.message).toBe(
       'gs://kbb-some-bucket/a/b: access to gs://kbb-some-bucket denied (403: someone@example.com does not have storage.objects.get access to the Google Cloud Storage object.); check that your account may read objects in it, or run `gcloud auth application-default login` as one that may',
     );
-    expect(storageError(new ApiError({ code: 404, message: 'No such object: kbb-some-bucket/a/b' }), 'gs://kbb-some-bucket/a/b', 'read')).toMatchObject({
+    expect(
+      storageError(new ApiError({ code: 404, message: 'No such object: kbb-some-bucket/a/b', response: {} as never }), 'gs://kbb-some-bucket/a/b', 'read'),
+    ).toMatchObject({
       code: 'ENOENT',
     });
   });
