@@ -17,3 +17,19 @@ export const pathExists = async (path: string): Promise<boolean> => (await fileS
 
 /** Writes a whole file atomically, wherever it goes. */
 export const writeFileAt = (path: string, data: string | Uint8Array): Promise<void> => fileSystemFor(path).writeFile(path, data);
+
+/**
+ * A file's bytes, or undefined when there is none. One read on either store: asking first whether
+ * it exists would cost Cloud Storage a second request, and the answer could change before the read.
+ */
+export async function readOptionalFile(path: string): Promise<Buffer | undefined> {
+  try {
+    return await fileSystemFor(path).readFile(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** `readOptionalFile` as UTF-8 text. */
+export const readOptionalText = async (path: string): Promise<string | undefined> => (await readOptionalFile(path))?.toString('utf8');

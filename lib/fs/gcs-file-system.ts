@@ -1,4 +1,4 @@
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, type Readable, Transform } from 'node:stream';
 import type { Bucket, File, Storage } from '@google-cloud/storage';
 import { crc32c } from '../checksum/crc32.js';
 import type { AppendableFile, AtomicWriteStream, DirectoryEntry, FileInfo, FileSystem, ReadStreamOptions } from './file-system.js';
@@ -130,16 +130,36 @@ export const gcsFileSystem: FileSystem = {
   },
 
   createReadStream(path: string, options: ReadStreamOptions = {}): Readable {
-    const out = new PassThrough({ highWaterMark: options.highWaterMark });
+    const start = options.start ?? 0;
     const ranged = options.start !== undefined || options.end !== undefined;
+    // What the server sends is cut to the range asked for: a server that cannot satisfy a range may
+    // answer with the whole object (the emulator does, for a start at the end), Cloud Storage with 416.
+    let skip = 0;
+    let left = options.end === undefined ? Number.POSITIVE_INFINITY : options.end - start + 1;
+    const out = new Transform({
+      readableHighWaterMark: options.highWaterMark,
+      transform(chunk: Buffer, _encoding, done) {
+        let part = chunk;
+        if (skip > 0) {
+          const dropped = Math.min(skip, part.length);
+          skip -= dropped;
+          part = part.subarray(dropped);
+        }
+        if (part.length > left) part = part.subarray(0, left);
+        left -= part.length;
+        done(null, part.length > 0 ? part : undefined);
+      },
+    });
     fileAt(path).then(
       ({ file }) => {
-        const source = file.createReadStream({
-          start: options.start,
-          end: options.end,
-          validation: ranged ? false : 'crc32c',
+        const source = file.createReadStream({ start: options.start, end: options.end, validation: ranged ? false : 'crc32c' });
+        source.on('response', (response: { statusCode?: number }) => {
+          if (ranged && start > 0 && response.statusCode === 200) skip = start;
         });
-        source.on('error', (error) => out.destroy(storageError(error, path, 'read')));
+        source.on('error', (error: { code?: number }) => {
+          if (error.code === 416) out.end();
+          else out.destroy(storageError(error, path, 'read'));
+        });
         out.on('close', () => source.destroy());
         source.pipe(out);
       },

@@ -1,7 +1,7 @@
 export { type AtomicWriteOptions, temporaryPath, writeBytesAtomically, writeFileAtomically } from './atomic-write.js';
 export { copyFile } from './copy-file.js';
 export type { AppendableFile, AtomicWriteStream, DirectoryEntry, FileInfo, FileSystem, ReadStreamOptions, WriteOptions } from './file-system.js';
-export { fileSystemFor, pathExists, readFileAt, readTextFile, writeFileAt } from './file-system-for.js';
+export { fileSystemFor, pathExists, readFileAt, readOptionalFile, readOptionalText, readTextFile, writeFileAt } from './file-system-for.js';
 export { crc32cBase64, gcsFileSystem } from './gcs-file-system.js';
 export { asPrefix, formatGcsPath, GCS_SCHEME, type GcsLocation, isGcsPath, joinGcsPath, parseGcsPath } from './gcs-path.js';
 export { localFileSystem } from './local-file-system.js';

@@ -52,6 +52,13 @@ describe.each(stores)('one file system: $name', ({ root: rootOf, skip }) => {
     const chunks: Buffer[] = [];
     for await (const chunk of fs.createReadStream(path, { start: 17, end: 2_000_016 })) chunks.push(chunk as Buffer);
     expect(Buffer.compare(Buffer.concat(chunks), data.subarray(17, 2_000_017))).toBe(0);
+    // A stream from the end of the file (where an earlier read stopped) is empty, not the file again.
+    const fromEnd: Buffer[] = [];
+    for await (const chunk of fs.createReadStream(path, { start: data.length })) fromEnd.push(chunk as Buffer);
+    expect(Buffer.concat(fromEnd).length).toBe(0);
+    const tail: Buffer[] = [];
+    for await (const chunk of fs.createReadStream(path, { start: data.length - 3 })) tail.push(chunk as Buffer);
+    expect(Buffer.compare(Buffer.concat(tail), data.subarray(data.length - 3))).toBe(0);
     const info = await fs.stat(path);
     expect(info).toMatchObject({ size: data.length, isDirectory: false });
     if (fs.kind === 'gcs') expect(info?.crc32c).toBe(crc32c(data));
