@@ -33,3 +33,10 @@ export async function readOptionalFile(path: string): Promise<Buffer | undefined
 
 /** `readOptionalFile` as UTF-8 text. */
 export const readOptionalText = async (path: string): Promise<string | undefined> => (await readOptionalFile(path))?.toString('utf8');
+
+/**
+ * Requests kept in flight at once for per-file metadata work (stat, remove) over a folder: a
+ * bucket can hold thousands of shards or corpus files, one request each, which go better a few
+ * dozen at a time than one by one or all at once.
+ */
+export const METADATA_REQUESTS_IN_FLIGHT = 32;

@@ -235,7 +235,8 @@ export const gcsFileSystem: FileSystem = {
           upload = sink;
           sink.on('error', (error: Error) => {
             failure ??= storageError(error, path, 'write');
-            stream.destroy();
+            // With the reason, so that a writer waiting on a write hears why (its 'error' is listened to below).
+            stream.destroy(failure);
             reject(failure);
           });
           sink.on('finish', () => resolve());
@@ -243,7 +244,7 @@ export const gcsFileSystem: FileSystem = {
         }),
       (error: Error) => {
         failure = error;
-        stream.destroy();
+        stream.destroy(error);
         throw error;
       },
     );

@@ -1,9 +1,20 @@
 export { type AtomicWriteOptions, temporaryPath, writeBytesAtomically, writeFileAtomically } from './atomic-write.js';
 export { copyFile } from './copy-file.js';
 export type { AppendableFile, AtomicWriteStream, DirectoryEntry, FileInfo, FileSystem, ReadStreamOptions, WriteOptions } from './file-system.js';
-export { fileSystemFor, pathExists, readFileAt, readOptionalFile, readOptionalText, readTextFile, writeFileAt } from './file-system-for.js';
+export {
+  fileSystemFor,
+  METADATA_REQUESTS_IN_FLIGHT,
+  pathExists,
+  readFileAt,
+  readOptionalFile,
+  readOptionalText,
+  readTextFile,
+  writeFileAt,
+} from './file-system-for.js';
 export { crc32cBase64, gcsFileSystem } from './gcs-file-system.js';
 export { asPrefix, formatGcsPath, GCS_SCHEME, type GcsLocation, isGcsPath, joinGcsPath, parseGcsPath } from './gcs-path.js';
 export { localFileSystem } from './local-file-system.js';
 export { baseName, isAbsolutePath, joinPath, parentPath, relativePath } from './paths.js';
+export { openRangedFile, type RangedFile } from './ranged-file.js';
 export { StorageError, storageError } from './storage-error.js';
+export { type ByteSink, writeFileStreamed, writeToStream } from './streamed-write.js';
