@@ -28,3 +28,11 @@ export class CorpusError extends Error {
     this.decompressed = where.decompressed ?? false;
   }
 }
+
+/** Why a read failed, for a `CorpusError` that already names the file: the store's message without the path repeated. */
+export function readProblem(error: unknown, path: string): string {
+  const { code, message } = error as { code?: unknown; message?: string };
+  if (code === 'ENOENT') return 'not found';
+  const text = String(message ?? error);
+  return `cannot read (${text.startsWith(`${path}: `) ? text.slice(path.length + 2) : text})`;
+}

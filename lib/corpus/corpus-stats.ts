@@ -1,11 +1,13 @@
-import { stat } from 'node:fs/promises';
+import pMap from 'p-map';
+import { fileSystemFor, METADATA_REQUESTS_IN_FLIGHT } from '../fs/index.js';
+import { CorpusError } from './corpus-error.js';
 import { findCorpusFiles } from './find-corpus-files.js';
 import { readCorpusFile } from './read-corpus.js';
 
 export interface CorpusFileStats {
   readonly path: string;
   readonly format: 'txt' | 'jsonl.zst';
-  /** Size on disk (compressed, for archives). */
+  /** Size on disk or in the bucket (compressed, for archives). */
   readonly bytes: number;
   /** .txt: runs of non-blank lines; .jsonl.zst: JSON lines. */
   readonly documents: number;
@@ -25,10 +27,10 @@ export interface CorpusStatsOptions {
   readonly onProgress?: (doneBytes: number, totalBytes: number, file: string) => void;
 }
 
-/** Files, documents, sentences and bytes of a corpus folder (or an explicit file list). */
+/** Files, documents, sentences and bytes of a corpus folder (or an explicit file list), local or `gs://`. */
 export async function corpusStats(dirOrFiles: string | readonly string[], options: CorpusStatsOptions = {}): Promise<CorpusStats> {
   const paths = typeof dirOrFiles === 'string' ? await findCorpusFiles(dirOrFiles) : dirOrFiles;
-  const sizes = await Promise.all(paths.map(async (p) => (await stat(p)).size));
+  const sizes = await fileSizes(paths);
   const totalBytes = sizes.reduce((a, b) => a + b, 0);
   const files: CorpusFileStats[] = [];
   let doneBytes = 0;
@@ -51,4 +53,17 @@ export async function corpusStats(dirOrFiles: string | readonly string[], option
     files,
     totals: { files: files.length, documents: sum('documents'), sentences: sum('sentences'), bytes: sum('bytes'), sentenceBytes: sum('sentenceBytes') },
   };
+}
+
+/** The size of every file, from the store's metadata (one request per `gs://` object, a bounded number at a time). */
+function fileSizes(paths: readonly string[]): Promise<number[]> {
+  return pMap(
+    paths,
+    async (path) => {
+      const info = await fileSystemFor(path).stat(path);
+      if (!info || info.isDirectory) throw new CorpusError(path, info ? 'a folder, not a corpus file' : 'not found');
+      return info.size;
+    },
+    { concurrency: METADATA_REQUESTS_IN_FLIGHT },
+  );
 }

@@ -1,5 +1,6 @@
 import type { Dirent, Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
+import { fileSystemFor, joinPath } from '../fs/index.js';
 import { compareCodePoints } from '../text/compare-code-points.js';
 import { CorpusError } from './corpus-error.js';
 
@@ -22,8 +23,14 @@ const fileName = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * cannot read as a file (a folder named `x.txt`, a link to one, a broken link, a FIFO) the builder
  * crashed mid-run; here that is a `CorpusError` before anything is read. File names that are not
  * valid UTF-8 are an error too: Node cannot name such a file faithfully.
+ *
+ * A `gs://bucket/prefix` is searched the same way through one recursive listing of the prefix: the
+ * same suffixes, the same code-point sort, each path `gs://bucket/prefix/` and the object name below
+ * it (the prefix as `joinPath` spells it, without a trailing slash). A "folder" (a prefix with
+ * objects under it) named like a corpus file is an error, as a local folder so named is.
  */
 export async function findCorpusFiles(dir: string): Promise<string[]> {
+  if (fileSystemFor(dir).kind !== 'local') return findStoredCorpusFiles(dir);
   const root = pathlibString(dir);
   let info: Stats;
   try {
@@ -49,7 +56,7 @@ export async function findCorpusFiles(dir: string): Promise<string[]> {
         throw new CorpusError(folder, `a name in this folder is not valid UTF-8 (${JSON.stringify(entry.name.toString('latin1'))}); rename it`);
       }
       const path = childPath(folder, name);
-      if (CORPUS_SUFFIXES.some((suffix) => name.endsWith(suffix))) {
+      if (isCorpusName(name)) {
         if (entry.isFile() || (entry.isSymbolicLink() && (await isRegularFile(path)))) {
           found.push(path);
           continue;
@@ -66,6 +73,31 @@ export async function findCorpusFiles(dir: string): Promise<string[]> {
   if (found.length === 0) throw new CorpusError(dir, 'no corpus files found (looked recursively for *.jsonl.zst and *.txt)');
   return found.sort(compareCodePoints);
 }
+
+/** `findCorpusFiles` on a store without real folders (Cloud Storage), from one recursive listing. */
+async function findStoredCorpusFiles(dir: string): Promise<string[]> {
+  const fs = fileSystemFor(dir);
+  const root = joinPath(dir);
+  const info = await fs.stat(root);
+  if (!info) throw new CorpusError(dir, 'corpus folder not found');
+  if (!info.isDirectory) throw new CorpusError(dir, 'not a folder (expected a folder searched recursively for *.jsonl.zst and *.txt files)');
+  const found: string[] = [];
+  for (const relative of await fs.listRecursive(root)) {
+    const parts = relative.split('/');
+    const folder = parts.slice(0, -1).findIndex((part) => isCorpusName(part));
+    if (folder >= 0) {
+      throw new CorpusError(
+        childPath(root, parts.slice(0, folder + 1).join('/')),
+        'named like a corpus file but a folder (objects are stored below it); the reference builder would crash on it',
+      );
+    }
+    if (isCorpusName(parts.at(-1)!)) found.push(childPath(root, relative));
+  }
+  if (found.length === 0) throw new CorpusError(dir, 'no corpus files found (looked recursively for *.jsonl.zst and *.txt)');
+  return found.sort(compareCodePoints);
+}
+
+const isCorpusName = (name: string): boolean => CORPUS_SUFFIXES.some((suffix) => name.endsWith(suffix));
 
 /** pathlib's child path: no `./` prefix below `.`, no doubled slash below `/`. */
 const childPath = (folder: string, name: string): string => (folder === '.' ? name : folder.endsWith('/') ? folder + name : `${folder}/${name}`);

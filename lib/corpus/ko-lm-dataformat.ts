@@ -1,8 +1,7 @@
-import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
 import { Decompress } from 'fzstd';
+import { fileSystemFor } from '../fs/index.js';
 import { compareCodePoints } from '../text/compare-code-points.js';
-import { CorpusError } from './corpus-error.js';
+import { CorpusError, readProblem } from './corpus-error.js';
 import { JsonLinesParser, type JsonValue, type KoLmRecord } from './json-lines.js';
 import { ZstdFrameWalker, type ZstdStructureError } from './zstd-frames.js';
 
@@ -79,13 +78,14 @@ export async function* koLmRecords(path: string, options: Pick<StreamDataOptions
  * millions of documents and should not pay an awaited promise per document.
  */
 export async function* koLmRecordBatches(path: string, options: Pick<StreamDataOptions, 'chunkSize' | 'onRead'> = {}): AsyncGenerator<KoLmRecord[]> {
-  const info = await stat(path).catch(() => {
-    throw new CorpusError(path, 'not found');
-  });
-  if (info.isDirectory()) {
-    for (const name of (await readdir(path)).sort(compareCodePoints)) {
+  const fs = fileSystemFor(path);
+  const info = await fs.stat(path);
+  if (!info) throw new CorpusError(path, 'not found');
+  if (info.isDirectory) {
+    const names = (await fs.list(path)).map((entry) => entry.name);
+    for (const name of names.sort(compareCodePoints)) {
       if (archiveKind(name) === 'none') continue;
-      yield* archiveRecords(`${path}/${name}`, options.chunkSize, options.onRead);
+      yield* archiveRecords(path.endsWith('/') ? path + name : `${path}/${name}`, options.chunkSize, options.onRead);
     }
     return;
   }
@@ -102,8 +102,8 @@ export function koLmFileRecordBatches(file: string, options: Pick<StreamDataOpti
 async function* archiveRecords(path: string, chunkSize: number | undefined, onRead: ((bytes: number) => void) | undefined): AsyncGenerator<KoLmRecord[]> {
   const kind = archiveKind(path);
   if (kind === 'unsupported') throw new CorpusError(path, 'ko_lm_dataformat reads this format, but this reader only supports .jsonl.zst and .jsonl.zst.tar');
-  const info = await stat(path).catch(() => undefined);
-  if (!info?.isFile()) throw new CorpusError(path, 'not a readable regular file');
+  const info = await fileSystemFor(path).stat(path);
+  if (!info || info.isDirectory) throw new CorpusError(path, info ? 'not a readable regular file (a folder)' : 'not found');
   let read = 0;
   const counted = onRead
     ? (bytes: number): void => {
@@ -119,12 +119,12 @@ async function* archiveRecords(path: string, chunkSize: number | undefined, onRe
 
 async function* fileChunks(path: string, chunkSize = 1 << 20, onRead?: (bytes: number) => void): AsyncGenerator<Uint8Array> {
   try {
-    for await (const chunk of createReadStream(path, { highWaterMark: chunkSize }) as AsyncIterable<Buffer>) {
+    for await (const chunk of fileSystemFor(path).createReadStream(path, { highWaterMark: chunkSize }) as AsyncIterable<Buffer>) {
       onRead?.(chunk.length);
       yield chunk;
     }
   } catch (error) {
-    throw new CorpusError(path, `cannot read (${(error as Error).message})`);
+    throw new CorpusError(path, readProblem(error, path));
   }
 }
 

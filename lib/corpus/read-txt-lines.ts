@@ -1,5 +1,5 @@
-import { createReadStream } from 'node:fs';
-import { CorpusError } from './corpus-error.js';
+import { fileSystemFor } from '../fs/index.js';
+import { CorpusError, readProblem } from './corpus-error.js';
 import { completeUtf8Prefix, decodeUtf8, firstInvalidUtf8 } from './utf8.js';
 
 export interface TxtReadOptions {
@@ -22,6 +22,7 @@ const LINE_BREAK = /\r\n|\r|\n/;
  * UTF-8 is an error naming the line and byte), universal newlines (`\n`, `\r\n` and a lone `\r` end
  * a line; U+2028 and U+0085 do not), line terminators removed, a byte-order mark kept.
  * Lines come in batches, one per chunk read, to keep per-line overhead off the hot path.
+ * `path` may be local or `gs://` (streamed, as every read is).
  */
 export async function* readTxtLines(path: string, options: TxtReadOptions = {}): AsyncGenerator<LineBatch> {
   let carryBytes: Uint8Array = new Uint8Array(0); // an incomplete UTF-8 sequence at a chunk's end
@@ -30,7 +31,7 @@ export async function* readTxtLines(path: string, options: TxtReadOptions = {}):
   let nextLine = 1;
   let streamOffset = 0; // byte offset of carryBytes[0] (or of the next chunk)
 
-  const stream = createReadStream(path, { highWaterMark: options.chunkSize ?? 1 << 20 });
+  const stream = fileSystemFor(path).createReadStream(path, { highWaterMark: options.chunkSize ?? 1 << 20 });
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       options.onRead?.(chunk.length);
@@ -45,7 +46,7 @@ export async function* readTxtLines(path: string, options: TxtReadOptions = {}):
     }
   } catch (error) {
     if (error instanceof CorpusError) throw error;
-    throw new CorpusError(path, `cannot read (${(error as Error).message})`);
+    throw new CorpusError(path, readProblem(error, path));
   }
   if (carryBytes.length > 0) {
     const lead = carryBytes[0];

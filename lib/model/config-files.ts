@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readTextFile } from '../fs/index.js';
 import { withSortedKeys } from '../text/compare-code-points.js';
 import { type BigBirdConfig, HF_BIGBIRD_DEFAULTS } from './bigbird-config.js';
 
@@ -194,15 +194,23 @@ export function hfConfigFromJson(json: Readonly<Record<string, unknown>>, where 
 
 /**
  * Reads a BigBird config with HF field names from either an HF `config.json` (it has
- * `"model_type": "big_bird"`) or KoBigBird's `pretrain_config.json` (converted as the converter does).
+ * `"model_type": "big_bird"`) or KoBigBird's `pretrain_config.json` (converted as the converter does),
+ * local or `gs://`.
  */
 export async function readBigBirdConfig(path: string): Promise<BigBirdConfig> {
+  let text: string;
+  try {
+    text = await readTextFile(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      throw Object.assign(new Error(`${path}: config file not found`, { cause: error }), { code: 'ENOENT' });
+    throw error;
+  }
   let json: unknown;
   try {
-    json = JSON.parse(await readFile(path, 'utf8'));
+    json = JSON.parse(text);
   } catch (error) {
-    if (error instanceof SyntaxError) throw new Error(`${path}: not valid JSON (${error.message})`, { cause: error });
-    throw error;
+    throw new Error(`${path}: not valid JSON (${(error as Error).message})`, { cause: error });
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`${path}: not a JSON object`);
   const record = json as Record<string, unknown>;

@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { fileSystemFor, joinPath } from '../fs/index.js';
 import type { BertNormalizerOptions } from './normalizer.js';
+import { readOptionalFile } from './read-optional-file.js';
+import { TokenizerLoadError } from './tokenizer-load-error.js';
 import { DEFAULT_WORDPIECE_OPTIONS, type WordPieceOptions } from './wordpiece.js';
 import { WordPieceTokenizer } from './wordpiece-tokenizer.js';
 
@@ -9,23 +9,15 @@ import { WordPieceTokenizer } from './wordpiece-tokenizer.js';
 export const SPECIAL_TOKEN_KEYS = ['bos_token', 'eos_token', 'unk_token', 'sep_token', 'pad_token', 'cls_token', 'mask_token'] as const;
 export type SpecialTokenKey = (typeof SPECIAL_TOKEN_KEYS)[number];
 
-export class TokenizerLoadError extends Error {
-  constructor(
-    readonly file: string,
-    message: string,
-  ) {
-    super(`${file}: ${message}`);
-    this.name = 'TokenizerLoadError';
-  }
-}
+export { TokenizerLoadError } from './tokenizer-load-error.js';
 
 type Json = Record<string, unknown>;
 
 async function readJson(file: string): Promise<Json | undefined> {
-  if (!existsSync(file)) return undefined;
-  const text = await readFile(file, 'utf8');
+  const bytes = await readOptionalFile(file);
+  if (bytes === undefined) return undefined;
   try {
-    const value: unknown = JSON.parse(text);
+    const value: unknown = JSON.parse(bytes.toString('utf8'));
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('expected a JSON object');
     return value as Json;
   } catch (error) {
@@ -59,18 +51,31 @@ export function parseVocab(text: string): Map<string, number> {
  * Loads a Hugging Face tokenizer folder the way `AutoTokenizer.from_pretrained(dir, use_fast=True)`
  * does for a BERT WordPiece tokenizer: `tokenizer.json` when present, else `vocab.txt` converted with
  * the settings of `tokenizer_config.json`, with every special token of `special_tokens_map.json`
- * registered as an added special token.
+ * registered as an added special token. `dir` may be local or `gs://bucket/prefix`.
  */
 export async function loadTokenizer(dir: string): Promise<WordPieceTokenizer> {
-  const configFile = join(dir, 'tokenizer_config.json');
+  const configFile = joinPath(dir, 'tokenizer_config.json');
   const config = (await readJson(configFile)) ?? {};
-  const specialMap = (await readJson(join(dir, 'special_tokens_map.json'))) ?? {};
-  const tokenizerJsonFile = join(dir, 'tokenizer.json');
-  if (existsSync(tokenizerJsonFile)) return fromTokenizerJson(tokenizerJsonFile, config, specialMap);
+  const specialMap = (await readJson(joinPath(dir, 'special_tokens_map.json'))) ?? {};
+  const tokenizerJsonFile = joinPath(dir, 'tokenizer.json');
+  const tokenizerJson = await readOptionalFile(tokenizerJsonFile);
+  if (tokenizerJson !== undefined) return fromTokenizerJson(tokenizerJsonFile, tokenizerJson.toString('utf8'), config, specialMap);
 
-  const vocabFile = join(dir, 'vocab.txt');
-  if (!existsSync(vocabFile)) throw new TokenizerLoadError(dir, 'no vocab.txt or tokenizer.json in this tokenizer folder');
-  const vocab = parseVocab(await readFile(vocabFile, 'utf8'));
+  const vocabFile = joinPath(dir, 'vocab.txt');
+  const vocabBytes = await readOptionalFile(vocabFile);
+  if (vocabBytes === undefined) {
+    // Only now, on the way to an error, is it worth a request to tell a missing folder from an incomplete one.
+    const folder = await fileSystemFor(dir).stat(dir);
+    throw new TokenizerLoadError(
+      dir,
+      !folder
+        ? 'tokenizer folder not found'
+        : folder.isDirectory
+          ? 'no vocab.txt or tokenizer.json in this tokenizer folder'
+          : 'not a folder (expected a tokenizer folder with vocab.txt or tokenizer.json)',
+    );
+  }
+  const vocab = parseVocab(vocabBytes.toString('utf8'));
   if (vocab.size === 0) throw new TokenizerLoadError(vocabFile, 'the vocabulary is empty');
 
   const lowercase = config.do_lower_case === undefined ? true : Boolean(config.do_lower_case);
@@ -108,8 +113,8 @@ export async function loadTokenizer(dir: string): Promise<WordPieceTokenizer> {
  * by key, as transformers' `tokenizer.pad_token` etc. give them; a key the folder does not set is absent.
  */
 export async function loadSpecialTokens(dir: string): Promise<Partial<Record<SpecialTokenKey, string>>> {
-  const config = (await readJson(join(dir, 'tokenizer_config.json'))) ?? {};
-  const specialMap = (await readJson(join(dir, 'special_tokens_map.json'))) ?? {};
+  const config = (await readJson(joinPath(dir, 'tokenizer_config.json'))) ?? {};
+  const specialMap = (await readJson(joinPath(dir, 'special_tokens_map.json'))) ?? {};
   const tokens: Partial<Record<SpecialTokenKey, string>> = {};
   for (const key of SPECIAL_TOKEN_KEYS) {
     const token = tokenContent(specialMap[key] ?? config[key]);
@@ -118,47 +123,45 @@ export async function loadSpecialTokens(dir: string): Promise<Partial<Record<Spe
   return tokens;
 }
 
-function fromTokenizerJson(file: string, config: Json, specialMap: Json): Promise<WordPieceTokenizer> {
-  return readFile(file, 'utf8').then((text) => {
-    let json: Json;
-    try {
-      json = JSON.parse(text) as Json;
-    } catch (error) {
-      throw new TokenizerLoadError(file, `invalid JSON (${(error as Error).message})`);
+function fromTokenizerJson(file: string, text: string, config: Json, specialMap: Json): WordPieceTokenizer {
+  let json: Json;
+  try {
+    json = JSON.parse(text) as Json;
+  } catch (error) {
+    throw new TokenizerLoadError(file, `invalid JSON (${(error as Error).message})`);
+  }
+  const model = json.model as Json | undefined;
+  if (model?.type !== 'WordPiece') throw new TokenizerLoadError(file, `model type ${JSON.stringify(model?.type)} is not supported (expected "WordPiece")`);
+  const norm = json.normalizer as Json | null;
+  if (norm && norm.type !== 'BertNormalizer')
+    throw new TokenizerLoadError(file, `normalizer ${JSON.stringify(norm.type)} is not supported (expected "BertNormalizer")`);
+  const pre = json.pre_tokenizer as Json | null;
+  if (pre?.type !== 'BertPreTokenizer')
+    throw new TokenizerLoadError(file, `pre_tokenizer ${JSON.stringify(pre?.type)} is not supported (expected "BertPreTokenizer")`);
+  const lowercase = norm ? Boolean(norm.lowercase) : false;
+  const normalizer: BertNormalizerOptions = {
+    cleanText: norm ? Boolean(norm.clean_text) : false,
+    handleChineseChars: norm ? Boolean(norm.handle_chinese_chars) : false,
+    lowercase,
+    stripAccents: norm ? (norm.strip_accents === null || norm.strip_accents === undefined ? lowercase : Boolean(norm.strip_accents)) : false,
+  };
+  const vocab = new Map<string, number>(Object.entries(model.vocab as Record<string, number>));
+  const wordPiece: WordPieceOptions = {
+    unkToken: String(model.unk_token ?? DEFAULT_WORDPIECE_OPTIONS.unkToken),
+    continuingSubwordPrefix: String(model.continuing_subword_prefix ?? '##'),
+    maxInputCharsPerWord: Number(model.max_input_chars_per_word ?? 100),
+  };
+  const added = new Map<string, number>();
+  for (const token of (json.added_tokens as Json[] | undefined) ?? []) {
+    if (token.normalized === true || token.lstrip === true || token.rstrip === true || token.single_word === true) {
+      throw new TokenizerLoadError(
+        file,
+        `added token ${JSON.stringify(token.content)}: only non-normalized tokens without strip/single-word options are supported`,
+      );
     }
-    const model = json.model as Json | undefined;
-    if (model?.type !== 'WordPiece') throw new TokenizerLoadError(file, `model type ${JSON.stringify(model?.type)} is not supported (expected "WordPiece")`);
-    const norm = json.normalizer as Json | null;
-    if (norm && norm.type !== 'BertNormalizer')
-      throw new TokenizerLoadError(file, `normalizer ${JSON.stringify(norm.type)} is not supported (expected "BertNormalizer")`);
-    const pre = json.pre_tokenizer as Json | null;
-    if (pre?.type !== 'BertPreTokenizer')
-      throw new TokenizerLoadError(file, `pre_tokenizer ${JSON.stringify(pre?.type)} is not supported (expected "BertPreTokenizer")`);
-    const lowercase = norm ? Boolean(norm.lowercase) : false;
-    const normalizer: BertNormalizerOptions = {
-      cleanText: norm ? Boolean(norm.clean_text) : false,
-      handleChineseChars: norm ? Boolean(norm.handle_chinese_chars) : false,
-      lowercase,
-      stripAccents: norm ? (norm.strip_accents === null || norm.strip_accents === undefined ? lowercase : Boolean(norm.strip_accents)) : false,
-    };
-    const vocab = new Map<string, number>(Object.entries(model.vocab as Record<string, number>));
-    const wordPiece: WordPieceOptions = {
-      unkToken: String(model.unk_token ?? DEFAULT_WORDPIECE_OPTIONS.unkToken),
-      continuingSubwordPrefix: String(model.continuing_subword_prefix ?? '##'),
-      maxInputCharsPerWord: Number(model.max_input_chars_per_word ?? 100),
-    };
-    const added = new Map<string, number>();
-    for (const token of (json.added_tokens as Json[] | undefined) ?? []) {
-      if (token.normalized === true || token.lstrip === true || token.rstrip === true || token.single_word === true) {
-        throw new TokenizerLoadError(
-          file,
-          `added token ${JSON.stringify(token.content)}: only non-normalized tokens without strip/single-word options are supported`,
-        );
-      }
-      added.set(String(token.content), Number(token.id));
-    }
-    void config;
-    void specialMap;
-    return new WordPieceTokenizer(vocab, added, { normalizer, wordPiece });
-  });
+    added.set(String(token.content), Number(token.id));
+  }
+  void config;
+  void specialMap;
+  return new WordPieceTokenizer(vocab, added, { normalizer, wordPiece });
 }

@@ -1,9 +1,9 @@
-import { mkdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { writeBytesAtomically } from '../fs/atomic-write.js';
-import { loadTokenizer, TokenizerLoadError, tokenContent } from './load-tokenizer.js';
+import { fileSystemFor, joinPath } from '../fs/index.js';
+import { loadTokenizer, tokenContent } from './load-tokenizer.js';
+import { readOptionalFile } from './read-optional-file.js';
 import { type JsonScalar, tokenizerConfigText } from './tokenizer-config-text.js';
 import { bertTokenizerJson, formatTokenizerJson } from './tokenizer-json.js';
+import { TokenizerLoadError } from './tokenizer-load-error.js';
 
 export interface SaveTokenizerFolderOptions {
   /** The model's max_position_embeddings, as KoBigBird's converter passes `model_max_length` to from_pretrained. */
@@ -25,7 +25,8 @@ type Json = Record<string, unknown>;
  * describe the machine that saved the folder, not the tokenizer, and loading ignores or recomputes
  * them, so the published KoBigBird folder (373-byte config) is what we reproduce.
  *
- * Each file is written under a temporary name in outputDir and renamed into place, so a crash leaves
+ * Both folders may be local or `gs://`. Each file is written whole and atomically (locally under a
+ * temporary name renamed into place, on Cloud Storage as one finalized upload), so a crash leaves
  * either the old file or the complete new one. Every source file is read and checked before the
  * first write.
  */
@@ -39,8 +40,8 @@ export async function saveTokenizerFolder(sourceDir: string, outputDir: string, 
   const vocab = await readRequired(sourceDir, 'vocab.txt');
   const specialMapBytes = await readRequired(sourceDir, 'special_tokens_map.json');
   const configBytes = await readRequired(sourceDir, 'tokenizer_config.json');
-  const specialMap = parseObject(specialMapBytes, join(sourceDir, 'special_tokens_map.json'));
-  const configFile = join(sourceDir, 'tokenizer_config.json');
+  const specialMap = parseObject(specialMapBytes, joinPath(sourceDir, 'special_tokens_map.json'));
+  const configFile = joinPath(sourceDir, 'tokenizer_config.json');
   const config = parseObject(configBytes, configFile);
   const addedTokensBytes = await readOptional(sourceDir, 'added_tokens.json');
   const sourceTokenizerJson = await readOptional(sourceDir, 'tokenizer.json');
@@ -58,7 +59,7 @@ export async function saveTokenizerFolder(sourceDir: string, outputDir: string, 
   } else {
     const tokenizer = await loadTokenizer(sourceDir);
     if (addedTokensBytes !== undefined) {
-      const file = join(sourceDir, 'added_tokens.json');
+      const file = joinPath(sourceDir, 'added_tokens.json');
       for (const [token, id] of Object.entries(parseObject(addedTokensBytes, file))) {
         const ours = tokenizer.addedTokens.get(token);
         if (ours !== id) {
@@ -85,30 +86,23 @@ export async function saveTokenizerFolder(sourceDir: string, outputDir: string, 
   if (addedTokensBytes !== undefined) outputs.push(['added_tokens.json', addedTokensBytes]);
   outputs.push(['tokenizer.json', tokenizerJson]);
 
-  await mkdir(outputDir, { recursive: true });
+  const output = fileSystemFor(outputDir);
+  await output.mkdir(outputDir);
   const written: string[] = [];
   for (const [name, bytes] of outputs) {
-    const path = join(outputDir, name);
-    await writeBytesAtomically(path, bytes);
+    const path = joinPath(outputDir, name);
+    await output.writeFile(path, bytes);
     written.push(path);
   }
   return written;
 }
 
-async function readOptional(dir: string, name: string): Promise<Buffer | undefined> {
-  const file = join(dir, name);
-  try {
-    return await readFile(file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new TokenizerLoadError(file, `cannot read (${(error as Error).message})`);
-  }
-}
+const readOptional = (dir: string, name: string): Promise<Buffer | undefined> => readOptionalFile(joinPath(dir, name));
 
 async function readRequired(dir: string, name: string): Promise<Buffer> {
   const bytes = await readOptional(dir, name);
   if (bytes === undefined)
-    throw new TokenizerLoadError(join(dir, name), `not found: a tokenizer folder needs vocab.txt, tokenizer_config.json and special_tokens_map.json`);
+    throw new TokenizerLoadError(joinPath(dir, name), `not found: a tokenizer folder needs vocab.txt, tokenizer_config.json and special_tokens_map.json`);
   return bytes;
 }
 

@@ -13,7 +13,7 @@ export const tokenizeCommand = defineCommand({
       type: 'path',
       value: 'dir',
       default: sampleTokenizerDir,
-      description: 'Hugging Face tokenizer folder (vocab.txt, tokenizer_config.json, special_tokens_map.json)',
+      description: 'Hugging Face tokenizer folder, local or gs://bucket/prefix (vocab.txt, tokenizer_config.json, special_tokens_map.json)',
     },
     { name: 'json', type: 'boolean', description: 'print {tokens, ids, wordIds, offsets} as JSON' },
   ],

@@ -1,7 +1,7 @@
 import { Box, Static, Text, useApp, useInput, useStdout } from 'ink';
 import { useCallback, useRef, useState } from 'react';
 import type { Registry } from '../registry/registry.js';
-import { commonPrefix, complete, type ListDir } from './complete.js';
+import { commonPrefix, completeAsync, type ListDir } from './complete.js';
 import { History } from './history.js';
 import {
   deleteBackward,
@@ -75,9 +75,12 @@ export function App({ registry, history: saved = [], onHistory, cwd, listDir }: 
     runner.submit(text);
   };
 
-  const completeAtCursor = (): void => {
+  // Asynchronous because a gs:// path is completed by listing the bucket; local paths answer at once.
+  const completeAtCursor = async (): Promise<void> => {
     const state = current.current;
-    const found = complete(state.text.slice(0, state.cursor), registry, { cwd, listDir });
+    const found = await completeAsync(state.text.slice(0, state.cursor), registry, { cwd, listDir });
+    // A key typed while the bucket was being listed wins over the completion.
+    if (current.current !== state) return;
     if (found.candidates.length === 0) return setCandidates([]);
     if (found.candidates.length === 1) {
       const only = found.candidates[0];
@@ -95,7 +98,7 @@ export function App({ registry, history: saved = [], onHistory, cwd, listDir }: 
       case 'submit':
         return submit(state.text);
       case 'complete':
-        return completeAtCursor();
+        return void completeAtCursor();
       case 'backspace':
         return update(deleteBackward(state));
       case 'home':

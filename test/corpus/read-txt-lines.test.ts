@@ -94,8 +94,8 @@ describe('readTxtLines / txtLines: Python text-mode lines', () => {
     );
   });
 
-  it('a missing file is a CorpusError', async () => {
-    await expect(collect(readTxtLines(`${tmp()}/none.txt`))).rejects.toThrow(/none\.txt: cannot read/);
+  it('a missing file is a CorpusError that says so in one line', async () => {
+    await expect(collect(readTxtLines(`${tmp()}/none.txt`))).rejects.toThrow(new CorpusError(`${tmp()}/none.txt`, 'not found'));
   });
 
   it('streams a ~10 MB file in bounded batches (never the whole file at once)', async () => {

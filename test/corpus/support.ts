@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { compress, init } from '@bokuweb/zstd-wasm';
 import { afterAll, beforeAll } from 'vitest';
+import { copyFile, joinPath, localFileSystem } from '../../lib/fs/index.js';
 
 /** A fresh temporary folder for the calling test file, removed afterwards; also loads the zstd wasm. */
 export function useTempDir(): () => string {
@@ -119,4 +120,14 @@ export function paxBody(records: Record<string, string>): Buffer {
     text += `${length}${body}`;
   }
   return Buffer.from(text);
+}
+
+/**
+ * Copies every file under a local folder to the same relative names under `target` (a `gs://`
+ * prefix), through lib/fs as a user's upload would go; returns the relative names.
+ */
+export async function uploadFolder(localDir: string, target: string): Promise<string[]> {
+  const names = await localFileSystem.listRecursive(localDir);
+  for (const name of names) await copyFile(join(localDir, name), joinPath(target, name));
+  return names;
 }
