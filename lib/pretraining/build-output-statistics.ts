@@ -1,10 +1,9 @@
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { fileSystemFor } from '../fs/file-system-for.js';
+import { joinPath } from '../fs/paths.js';
 import { loadTokenizer } from '../tokenizer/load-tokenizer.js';
 import type { WordPieceTokenizer } from '../tokenizer/wordpiece-tokenizer.js';
 import { findShards, MANIFEST_FILE } from './build-files.js';
-import type { BuildManifest } from './build-pretraining-data.js';
+import type { BuildManifest } from './build-manifest.js';
 import {
   type MaskingStatistics,
   maskingStatisticsFromManifest,
@@ -37,12 +36,18 @@ export interface BuildOutputStatistics {
   readonly shards: number;
 }
 
-/** The manifest of a build output folder, or undefined where there is none. */
+/** The manifest of a build output folder (local or `gs://`), or undefined where there is none. */
 export async function readBuildManifest(outputDir: string): Promise<BuildManifest | undefined> {
-  const path = join(outputDir, MANIFEST_FILE);
-  if (!existsSync(path)) return undefined;
+  const path = joinPath(outputDir, MANIFEST_FILE);
+  const bytes = await fileSystemFor(path)
+    .readFile(path)
+    .catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT' || error.code === 'EISDIR') return undefined;
+      throw error;
+    });
+  if (!bytes) return undefined;
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as BuildManifest;
+    return JSON.parse(bytes.toString('utf8')) as BuildManifest;
   } catch (error) {
     throw new Error(`${path}: not a build manifest (${error instanceof Error ? error.message : String(error)})`);
   }

@@ -1,30 +1,32 @@
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import pMap from 'p-map';
 import { findCorpusFiles } from '../corpus/find-corpus-files.js';
-import { writeBytesAtomically } from '../fs/atomic-write.js';
+import { fileSystemFor, METADATA_REQUESTS_IN_FLIGHT } from '../fs/file-system-for.js';
+import { joinPath } from '../fs/paths.js';
 import { kbbVersion } from '../package/package-files.js';
 import { loadTokenizer } from '../tokenizer/load-tokenizer.js';
 import type { WordPieceTokenizer, WordPieceTokenizerState } from '../tokenizer/wordpiece-tokenizer.js';
 import { BUILD_DEFAULTS, tokenCacheBytesPerJob } from './build-defaults.js';
-import { isBuildOutput, MANIFEST_FILE, shardFileName } from './build-files.js';
-import { type BuildStats, emptyStats, mergeStats } from './build-stats.js';
+import { BuildError } from './build-error.js';
+import { jobManifestFileName, MANIFEST_FILE, shardFileName } from './build-files.js';
+import { assembleManifest, type BuildManifest, type JobManifest, manifestText } from './build-manifest.js';
 import type { PackingConfig } from './example-builder.js';
 import type { JobMessage, JobWorkerCommand, JobWorkerStart } from './job-worker.js';
+import { prepareJobOutputDir, prepareOutputDir, removeShardFiles } from './prepare-output-dir.js';
 import { type JobResult, runJob } from './run-job.js';
+import { ownedShards } from './shard-writers.js';
 import { builderWorkerScript } from './worker-script.js';
 
-/** The reference builder's flags (same names and defaults), plus kbb's own. */
+/** The reference builder's flags (same names and defaults), plus kbb's own. Paths may be local or `gs://`. */
 export interface BuildOptions {
   readonly inputDir: string;
   readonly tokenizerDir: string;
   readonly outputDir: string;
   readonly maxSeqLength?: number;
   readonly maxPredictionsPerSeq?: number;
-  /** 0 = one per CPU, as the reference; set it for reproducible output. */
+  /** 0 = one per CPU, as the reference; set it for reproducible output (and for `jobIndex`). */
   readonly numProcesses?: number;
   readonly sentencePairProb?: number;
   readonly shortSeqProb?: number;
@@ -43,36 +45,29 @@ export interface BuildOptions {
    * workers. A corpus that fits is tokenized once; the rest is tokenized every pass.
    */
   readonly tokenCacheMb?: number;
+  /**
+   * Run only job `jobIndex` of `numProcesses`, on this thread: one machine's share of a build spread
+   * over many. It reads only its own files (i % P == K), writes only its own shards (i % P == K) and
+   * `build_manifest-job-K-of-P.json`, and leaves the other jobs' output alone; `finishBuild` merges
+   * the job manifests into the `build_manifest.json` a one-machine build with `numProcesses` P writes.
+   */
+  readonly jobIndex?: number;
   /** Run every job on this thread instead of worker threads. */
   readonly inProcess?: boolean;
   readonly onProgress?: (progress: { readonly bytes: number; readonly totalBytes: number; readonly examples: number }) => void;
   /**
    * Cancels the build: every job stops between read batches, and the build rejects with the
-   * signal's reason, leaving no shard (final or temporary) and no manifest.
+   * signal's reason, leaving no shard (final or temporary) and no manifest (a job: none of its own).
    */
   readonly signal?: AbortSignal;
-}
-
-export interface BuildManifest {
-  readonly kbb_version: string;
-  readonly flags: Record<string, unknown>;
-  readonly tokenizer: { readonly dir: string; readonly sha256: string; readonly vocab_size: number };
-  readonly input_files: { readonly path: string; readonly bytes: number }[];
-  readonly jobs: { readonly job: number; readonly seed: number; readonly files: string[]; readonly examples: number }[];
-  readonly shards: { readonly file: string; readonly examples: number }[];
-  readonly totals: { readonly examples: number; readonly shards: number; readonly nonempty_shards: number; readonly seconds: number };
-  readonly statistics: BuildStats & { readonly tokens_per_example: number; readonly padding_fraction: number };
-}
-
-export class BuildError extends Error {
-  override name = 'BuildError';
 }
 
 /**
  * Builds pretraining TFRecords exactly as KoBigBird's create_pretraining_data.py, seed for seed,
  * with the reference's failure modes fixed: bad flags are refused before any work, an existing
  * output folder is never wiped without `overwrite`, and every shard appears under its final name
- * only when complete.
+ * only when complete. Returns the manifest it wrote: `build_manifest.json`, or with `jobIndex` the
+ * job's `JobManifest`.
  */
 export async function buildPretrainingData(options: BuildOptions): Promise<BuildManifest> {
   const started = performance.now();
@@ -86,17 +81,25 @@ export async function buildPretrainingData(options: BuildOptions): Promise<Build
     doWholeWordMask: options.doWholeWordMask ?? BUILD_DEFAULTS.doWholeWordMask,
     maxNgramSize: options.maxNgramSize ?? 1,
   };
+  const { jobIndex } = options;
+  if (jobIndex !== undefined && !(Number.isInteger(options.numProcesses) && options.numProcesses! > 0))
+    throw new BuildError(`--job_index ${jobIndex} needs --num_processes P, the number of jobs (0 = one per CPU differs between machines)`);
   const numJobs = options.numProcesses || availableParallelism();
   const numShards = options.numShards ?? BUILD_DEFAULTS.numShards;
   const seed = options.seed ?? BUILD_DEFAULTS.seed;
   const dupeFactor = options.dupeFactor ?? BUILD_DEFAULTS.dupeFactor;
   const tokenCacheMb = options.tokenCacheMb ?? BUILD_DEFAULTS.tokenCacheMb;
   validate(config, numJobs, numShards, dupeFactor, options.maxNgramSize, tokenCacheMb);
+  if (jobIndex !== undefined && !(Number.isInteger(jobIndex) && jobIndex >= 0 && jobIndex < numJobs))
+    throw new BuildError(`--job_index ${jobIndex} is not a job of --num_processes ${numJobs} (0 to ${numJobs - 1})`);
   const { signal } = options;
   signal?.throwIfAborted();
 
   const files = await findCorpusFiles(options.inputDir);
-  const inWorkers = !options.inProcess && numJobs > 1;
+  // The jobs this process runs: all of them, or one machine's.
+  const jobs = jobIndex === undefined ? Array.from({ length: numJobs }, (_, j) => j) : [jobIndex];
+  const ownsFile = (i: number): boolean => jobIndex === undefined || i % numJobs === jobIndex;
+  const inWorkers = jobIndex === undefined && !options.inProcess && numJobs > 1;
   // Job 0 runs on this thread and jobs 1.. in worker threads: a thread of its own for job 0 would
   // cost another isolate and another JIT warm-up, competing with the other jobs for the cores while
   // this thread only waited (measured: 2 workers 5-10% slower). The threads start first (an isolate
@@ -104,23 +107,26 @@ export async function buildPretrainingData(options: BuildOptions): Promise<Build
   // they begin only when told to (and are ended if a check fails).
   const workers = inWorkers ? await startWorkers(1, numJobs - 1, (job, bytes, examples) => report(job, bytes, examples)) : [];
   let tokenizer: WordPieceTokenizer;
-  let sizes: number[];
+  let sizes: (number | undefined)[];
   try {
     tokenizer = await loadTokenizer(options.tokenizerDir);
     if (workers.length > 0) {
       const state = tokenizer.state();
       for (const worker of workers) worker.setTokenizer(state);
     }
-    await prepareOutputDir(options.outputDir, options.overwrite ?? BUILD_DEFAULTS.overwrite);
-    sizes = await Promise.all(files.map(async (f) => (await stat(f)).size));
+    const overwrite = options.overwrite ?? BUILD_DEFAULTS.overwrite;
+    if (jobIndex === undefined) await prepareOutputDir(options.outputDir, overwrite);
+    else await prepareJobOutputDir(options.outputDir, overwrite, jobIndex, numJobs, numShards);
+    // A job measures only its own files: the others are another machine's.
+    sizes = await pMap(files, async (f, i) => (ownsFile(i) ? fileSize(f) : undefined), { concurrency: METADATA_REQUESTS_IN_FLIGHT });
     signal?.throwIfAborted();
   } catch (error) {
     await Promise.all(workers.map((worker) => worker.stop()));
     throw error;
   }
-  const totalBytes = sizes.reduce((a, b) => a + b, 0) * dupeFactor;
+  const totalBytes = sizes.reduce<number>((a, b) => a + (b ?? 0), 0) * dupeFactor;
 
-  const tokenCacheBytes = tokenCacheBytesPerJob(tokenCacheMb, numJobs);
+  const tokenCacheBytes = tokenCacheBytesPerJob(tokenCacheMb, jobIndex === undefined ? numJobs : 1);
   const jobOptions = (job: number) => ({ files, job, numJobs, seed, dupeFactor, numShards, outputDir: options.outputDir, config, tokenCacheBytes });
   const progressBytes = new Array<number>(numJobs).fill(0);
   const progressExamples = new Array<number>(numJobs).fill(0);
@@ -134,61 +140,80 @@ export async function buildPretrainingData(options: BuildOptions): Promise<Build
   try {
     results = inWorkers
       ? await runJobsInThreads(tokenizer, workers, jobOptions, report, signal)
-      : await runJobsInOrder(tokenizer, numJobs, jobOptions, report, signal);
+      : await runJobsInOrder(tokenizer, jobs, jobOptions, report, signal);
     // Cancelled after the last shard was renamed but before the manifest: still no output.
     signal?.throwIfAborted();
   } catch (error) {
     // Shards of jobs that did finish are complete files, but together they are not this build's
-    // output: without a manifest nobody can tell them from a finished build, so they go too.
-    await removeShards(options.outputDir, numShards);
+    // output: without a manifest nobody can tell them from a finished build, so they go too. A job
+    // of a multi-machine build removes only its own: the others belong to other machines.
+    const shards = jobs.flatMap((job) => ownedShards(job, numJobs, numShards)).map((i) => shardFileName(i, numShards));
+    await removeShardFiles(options.outputDir, shards);
     throw error;
   }
 
-  const statistics = emptyStats();
-  for (const r of results) mergeStats(statistics, r.stats);
+  const flags: Record<string, unknown> = {
+    input_dir: options.inputDir,
+    tokenizer_dir: options.tokenizerDir,
+    output_dir: options.outputDir,
+    max_seq_length: config.maxSeqLength,
+    max_predictions_per_seq: config.maxPredictionsPerSeq,
+    num_processes: numJobs,
+    sentence_pair_prob: config.sentencePairProb,
+    short_seq_prob: config.shortSeqProb,
+    do_whole_word_mask: config.doWholeWordMask,
+    max_ngram_size: options.maxNgramSize ?? null,
+    dupe_factor: dupeFactor,
+    masked_lm_prob: config.maskedLmProb,
+    seed,
+    long_seq_threshold: config.longSeqThreshold,
+    num_shards: numShards,
+    token_cache_mb: tokenCacheMb,
+  };
+  const tokenizerInfo = { dir: options.tokenizerDir, sha256: await tokenizerHash(options.tokenizerDir), vocab_size: tokenizer.vocabSize };
   const shardCounts = new Map<number, number>();
   for (const r of results) for (const [shard, count] of r.shardCounts) shardCounts.set(shard, count);
-  const shards = Array.from({ length: numShards }, (_, i) => ({ file: shardFileName(i, numShards), examples: shardCounts.get(i) ?? 0 }));
-  const manifest: BuildManifest = {
-    kbb_version: kbbVersion(),
-    flags: {
-      input_dir: options.inputDir,
-      tokenizer_dir: options.tokenizerDir,
-      output_dir: options.outputDir,
-      max_seq_length: config.maxSeqLength,
-      max_predictions_per_seq: config.maxPredictionsPerSeq,
-      num_processes: numJobs,
-      sentence_pair_prob: config.sentencePairProb,
-      short_seq_prob: config.shortSeqProb,
-      do_whole_word_mask: config.doWholeWordMask,
-      max_ngram_size: options.maxNgramSize ?? null,
-      dupe_factor: dupeFactor,
-      masked_lm_prob: config.maskedLmProb,
-      seed,
-      long_seq_threshold: config.longSeqThreshold,
-      num_shards: numShards,
-      token_cache_mb: tokenCacheMb,
-    },
-    tokenizer: { dir: options.tokenizerDir, sha256: await tokenizerHash(options.tokenizerDir), vocab_size: tokenizer.vocabSize },
-    input_files: files.map((path, i) => ({ path, bytes: sizes[i] })),
+  const shardIndexes = jobIndex === undefined ? Array.from({ length: numShards }, (_, i) => i) : ownedShards(jobIndex, numJobs, numShards);
+  const manifest = assembleManifest({
+    kbbVersion: kbbVersion(),
+    flags,
+    tokenizer: tokenizerInfo,
+    inputFiles: files.flatMap((path, i) => (ownsFile(i) ? [{ path, bytes: sizes[i]! }] : [])),
     jobs: results.map((r) => ({ job: r.job, seed: r.seed, files: r.fileOrder, examples: r.examples })),
-    shards,
-    totals: {
-      examples: statistics.examples,
-      shards: numShards,
-      nonempty_shards: shards.filter((s) => s.examples > 0).length,
-      seconds: Number(((performance.now() - started) / 1000).toFixed(3)),
-    },
-    statistics: {
-      ...statistics,
-      gramsByLength: Array.from(statistics.gramsByLength, (c) => c ?? 0),
-      tokens_per_example: statistics.examples ? statistics.tokens / statistics.examples : 0,
-      padding_fraction: statistics.examples ? statistics.paddingTokens / (statistics.examples * config.maxSeqLength) : 0,
-    },
+    shards: shardIndexes.map((i) => ({ file: shardFileName(i, numShards), examples: shardCounts.get(i) ?? 0 })),
+    stats: results.map((r) => r.stats),
+    seconds: Number(((performance.now() - started) / 1000).toFixed(3)),
+    maxSeqLength: config.maxSeqLength,
+  });
+  if (jobIndex === undefined) {
+    await fileSystemFor(options.outputDir).writeFile(joinPath(options.outputDir, MANIFEST_FILE), manifestText(manifest));
+    return manifest;
+  }
+  const [result] = results;
+  const jobManifest: JobManifest = {
+    kbb_version: manifest.kbb_version,
+    job: { index: jobIndex, of: numJobs },
+    flags: manifest.flags,
+    tokenizer: manifest.tokenizer,
+    input_listing: { files: files.length, sha256: listingHash(files) },
+    input_files: manifest.input_files,
+    jobs: manifest.jobs,
+    shards: manifest.shards.map((s, k) => ({ ...s, bytes: result.shardBytes.get(shardIndexes[k]) ?? 0 })),
+    totals: manifest.totals,
+    statistics: manifest.statistics,
   };
-  const manifestPath = join(options.outputDir, MANIFEST_FILE);
-  await writeBytesAtomically(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
-  return manifest;
+  // Last, after every shard of the job is in place: its presence says the job is done.
+  await fileSystemFor(options.outputDir).writeFile(joinPath(options.outputDir, jobManifestFileName(jobIndex, numJobs)), manifestText(jobManifest));
+  return jobManifest;
+}
+
+/** What every job of a multi-machine build must agree on: the corpus listing it split. */
+const listingHash = (files: readonly string[]): string => createHash('sha256').update(JSON.stringify(files)).digest('hex');
+
+async function fileSize(path: string): Promise<number> {
+  const info = await fileSystemFor(path).stat(path);
+  if (!info) throw new BuildError(`${path}: the corpus file has gone`);
+  return info.size;
 }
 
 type JobOptionsFor = (job: number) => JobWorkerStart;
@@ -196,14 +221,13 @@ type Report = (job: number, bytes: number, examples: number) => void;
 
 async function runJobsInOrder(
   tokenizer: WordPieceTokenizer,
-  numJobs: number,
+  jobs: readonly number[],
   jobOptions: JobOptionsFor,
   report: Report,
   signal: AbortSignal | undefined,
 ): Promise<JobResult[]> {
   const results: JobResult[] = [];
-  for (let job = 0; job < numJobs; job++)
-    results.push(await runJob(tokenizer, { ...jobOptions(job), signal, onProgress: (bytes, examples) => report(job, bytes, examples) }));
+  for (const job of jobs) results.push(await runJob(tokenizer, { ...jobOptions(job), signal, onProgress: (bytes, examples) => report(job, bytes, examples) }));
   return results;
 }
 
@@ -250,12 +274,6 @@ async function runJobsInThreads(
   }
 }
 
-async function removeShards(dir: string, numShards: number): Promise<void> {
-  const names = new Set(Array.from({ length: numShards }, (_, i) => shardFileName(i, numShards)));
-  const entries = await readdir(dir).catch(() => [] as string[]);
-  await Promise.all(entries.filter((e) => names.has(e)).map((e) => rm(join(dir, e), { force: true })));
-}
-
 function validate(config: PackingConfig, numJobs: number, numShards: number, dupeFactor: number, maxNgramSize: number | undefined, tokenCacheMb: number): void {
   const fail = (message: string): never => {
     throw new BuildError(message);
@@ -272,26 +290,17 @@ function validate(config: PackingConfig, numJobs: number, numShards: number, dup
   if (!(tokenCacheMb >= 0)) fail(`--token_cache_mb must be 0 or more (got ${tokenCacheMb})`);
 }
 
-/** Creates the output folder; refuses one that holds anything unless `overwrite`, then removes only earlier build output. */
-async function prepareOutputDir(dir: string, overwrite: boolean): Promise<void> {
-  if (existsSync(dir)) {
-    const entries = await readdir(dir);
-    if (entries.length > 0 && !overwrite)
-      throw new BuildError(`${dir}: the output folder is not empty (${entries.length} entries); pass --overwrite to replace earlier output`);
-    const foreign = entries.filter((e) => !isBuildOutput(e));
-    if (foreign.length > 0)
-      throw new BuildError(
-        `${dir}: holds files that are not build output (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}); refusing to mix outputs`,
-      );
-    await Promise.all(entries.map((e) => rm(join(dir, e), { force: true })));
-  }
-  await mkdir(dir, { recursive: true });
-}
-
 async function tokenizerHash(dir: string): Promise<string> {
   const hash = createHash('sha256');
   for (const name of ['vocab.txt', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json']) {
-    if (existsSync(join(dir, name))) hash.update(name).update(await readFile(join(dir, name)));
+    const path = joinPath(dir, name);
+    const bytes = await fileSystemFor(path)
+      .readFile(path)
+      .catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return undefined;
+        throw error;
+      });
+    if (bytes) hash.update(name).update(bytes);
   }
   return hash.digest('hex');
 }

@@ -1,5 +1,15 @@
 export { BUILD_DEFAULTS, SAMPLE_BUILD_SETTINGS } from './build-defaults.js';
-export { findShards, isBuildOutput, MANIFEST_FILE, shardFileName } from './build-files.js';
+export { BuildError } from './build-error.js';
+export {
+  findShards,
+  isBuildOutput,
+  jobManifestFileName,
+  MANIFEST_FILE,
+  parseJobManifestFileName,
+  parseShardFileName,
+  shardFileName,
+} from './build-files.js';
+export { type BuildManifest, isJobManifest, type JobManifest } from './build-manifest.js';
 export {
   type BuildOutputStatistics,
   type BuildOutputStatisticsOptions,
@@ -8,11 +18,14 @@ export {
   readBuildManifest,
   STATISTICS_DEFAULTS,
 } from './build-output-statistics.js';
-export { BuildError, type BuildManifest, type BuildOptions, buildPretrainingData } from './build-pretraining-data.js';
+export { type BuildOptions, buildPretrainingData } from './build-pretraining-data.js';
 export type { BuildStats } from './build-stats.js';
 export { builderVocab } from './builder-vocab.js';
 export { ExampleBuilder, type PackingConfig, type PretrainingExample } from './example-builder.js';
 export { toTfExample } from './features.js';
+export { finishBuild } from './finish-build.js';
+export { type BuildJobSettings, buildFinishCommandLine, buildJobCommandLine } from './job-command-line.js';
+export { JOB_INDEX_VARIABLES, type JobIndex, type JobIndexVariable, type ResolveJobIndexOptions, resolveJobIndex } from './job-index.js';
 export { createMaskedLmPredictions, type MaskingConfig, roundHalfEven, wordGrams } from './masking.js';
 export {
   type MaskingStatistics,

@@ -1,7 +1,7 @@
-import { stat } from 'node:fs/promises';
+import { fileSystemFor } from '../fs/file-system-for.js';
 import { decodeExample } from '../tfrecord/example.js';
 import { readTfRecords } from '../tfrecord/reader.js';
-import type { BuildManifest } from './build-pretraining-data.js';
+import type { BuildManifest } from './build-manifest.js';
 import { decodePretrainingRecord, type RecordVocab } from './pretraining-record.js';
 
 /** Masking and packing statistics of a build, from its manifest or from its shards. */
@@ -79,7 +79,13 @@ export interface ShardScan {
 
 /** Reads every record of the shards and computes the statistics (and target counts) from them. */
 export async function scanShards(shards: readonly string[], vocab: ShardScanVocab, options: ShardScanOptions = {}): Promise<ShardScan> {
-  const sizes = await Promise.all(shards.map(async (f) => (await stat(f)).size));
+  const sizes = await Promise.all(
+    shards.map(async (f) => {
+      const info = await fileSystemFor(f).stat(f);
+      if (!info) throw new Error(`${f}: the shard has gone`);
+      return info.size;
+    }),
+  );
   const totalBytes = sizes.reduce((a, b) => a + b, 0);
   let doneBytes = 0;
   let examples = 0;

@@ -39,6 +39,8 @@ export interface JobResult {
   readonly fileOrder: string[];
   readonly examples: number;
   readonly shardCounts: Map<number, number>;
+  /** Each shard's size in bytes. */
+  readonly shardBytes: Map<number, number>;
   readonly stats: BuildStats;
 }
 
@@ -102,7 +104,7 @@ export async function runJob(tokenizer: WordPieceTokenizer, options: JobOptions)
     throw error;
   }
   stats.unmaskableExamples = builder.unmaskableExamples;
-  return { job: options.job, seed, fileOrder, examples, shardCounts: writers.counts, stats };
+  return { job: options.job, seed, fileOrder, examples, shardCounts: writers.counts, shardBytes: writers.sizes(), stats };
 }
 
 const SCRATCH_IDS = 2 ** 16;

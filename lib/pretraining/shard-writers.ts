@@ -1,6 +1,9 @@
-import { join } from 'node:path';
+import { joinPath } from '../fs/paths.js';
 import { TfRecordWriter } from '../tfrecord/writer.js';
 import { shardFileName } from './build-files.js';
+
+/** Shards closed at once: each is an fsync locally, an upload on Cloud Storage. */
+const CLOSE_CONCURRENCY = 64;
 
 /** The shards job `job` of `numJobs` owns: every index i with i % numJobs == job, ascending. */
 export const ownedShards = (job: number, numJobs: number, numShards: number): number[] =>
@@ -30,7 +33,7 @@ export class ShardWriters {
     this.written++;
     let writer = this.writers.get(shard);
     if (!writer) {
-      writer = TfRecordWriter.open(join(this.outputDir, shardFileName(shard, this.numShards)));
+      writer = TfRecordWriter.open(joinPath(this.outputDir, shardFileName(shard, this.numShards)));
       this.writers.set(shard, writer);
     }
     await writer.write(record);
@@ -40,10 +43,23 @@ export class ShardWriters {
 
   async close(): Promise<void> {
     for (const shard of this.shards) {
-      if (!this.writers.has(shard)) this.writers.set(shard, TfRecordWriter.open(join(this.outputDir, shardFileName(shard, this.numShards))));
+      if (!this.writers.has(shard)) this.writers.set(shard, TfRecordWriter.open(joinPath(this.outputDir, shardFileName(shard, this.numShards))));
     }
-    // Each close flushes, fsyncs and renames; run them side by side rather than one after another.
-    await Promise.all([...this.writers.values()].map((writer) => writer.close()));
+    // Each close flushes, fsyncs and renames (or uploads); run them side by side rather than one after
+    // another, but not a thousand uploads at once.
+    const writers = [...this.writers.values()];
+    let next = 0;
+    const closeNext = async (): Promise<void> => {
+      while (next < writers.length) await writers[next++].close();
+    };
+    const results = await Promise.allSettled(Array.from({ length: Math.min(CLOSE_CONCURRENCY, writers.length) }, closeNext));
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  /** Each shard's size in bytes, once closed. */
+  sizes(): Map<number, number> {
+    return new Map(this.shards.map((shard) => [shard, this.writers.get(shard)?.bytes ?? 0]));
   }
 
   async abort(): Promise<void> {

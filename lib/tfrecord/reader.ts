@@ -1,10 +1,9 @@
-import { createReadStream } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
 import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { maskedCrc32c } from '../checksum/masked-crc32c.js';
+import { fileSystemFor } from '../fs/file-system-for.js';
 import { decodeExample, type Example } from './example.js';
-import { TfRecordError, type TfRecordProblem } from './tfrecord-error.js';
+import { reasonOf, TfRecordError, type TfRecordProblem } from './tfrecord-error.js';
 
 export type TfRecordCompression = 'none' | 'gzip';
 
@@ -68,7 +67,7 @@ const FOOTER_BYTES = 4; // u32 masked CRC of the payload
 const DEFAULT_MAX_RECORD_BYTES = 2 ** 31 - 1;
 const EMPTY = Buffer.alloc(0);
 
-/** Streams the records of a TFRecord file (uncompressed or GZIP) with bounded memory. */
+/** Streams the records of a TFRecord file (uncompressed or GZIP, local or `gs://`) with bounded memory. */
 export function readTfRecords(path: string, options: TfRecordReadOptions = {}): TfRecordStream {
   return new RecordStream(path, options);
 }
@@ -105,7 +104,9 @@ class RecordStream implements TfRecordStream {
     if (gzip && start > 0) throw new TfRecordError(path, 0, start, 'unreadable', 'a GZIP file can only be read from its start');
 
     const chunkSize = options.chunkSize ?? 1 << 20;
-    const file = createReadStream(path, { highWaterMark: chunkSize, start });
+    // From 0 the whole file is read, so Cloud Storage can check it against the object's CRC-32C; a
+    // ranged read cannot be, and relies on the records' own checksums.
+    const file = fileSystemFor(path).createReadStream(path, { highWaterMark: chunkSize, start: start > 0 ? start : undefined });
     // pipeline, not pipe: a read error on the file must reach the gunzip stream we read. Node's
     // zlib takes non-zero bytes after the last member for a bad member ("incorrect header check")
     // and drops the output of that last inflate step (at most one 64 KiB chunk) with the error.
@@ -152,7 +153,7 @@ class RecordStream implements TfRecordStream {
       // zlib's codes start Z_ (bad data, or a stream cut off): the file is corrupt, not unreadable.
       if (gzip && code.startsWith('Z_'))
         return problem(pendingOffset, 'bad-gzip', `GZIP data is corrupt after ${at} decompressed bytes (zlib: ${reason})`, error);
-      return problem(pendingOffset, 'unreadable', `${gzip ? 'GZIP file' : 'file'} could not be read (${reason})`, error);
+      return problem(pendingOffset, 'unreadable', `${gzip ? 'GZIP file' : 'file'} could not be read (${reasonOf(error, path)})`, error);
     };
 
     try {
@@ -225,20 +226,15 @@ class RecordStream implements TfRecordStream {
  * length happens to start 1f 8b would otherwise be taken for GZIP (1 in 2^32 the other way).
  */
 async function looksGzipped(path: string): Promise<boolean> {
-  let handle: FileHandle | undefined;
+  let head: Buffer;
   try {
-    handle = await open(path, 'r');
+    // One ranged read: on Cloud Storage the 12 bytes, not the object.
+    head = await fileSystemFor(path).readRange(path, 0, HEADER_BYTES);
   } catch (error) {
-    throw new TfRecordError(path, 0, 0, 'unreadable', `file could not be opened (${(error as Error).message})`, { cause: error });
+    throw new TfRecordError(path, 0, 0, 'unreadable', `file could not be opened (${reasonOf(error, path)})`, { cause: error });
   }
-  try {
-    const head = Buffer.alloc(HEADER_BYTES);
-    const { bytesRead } = await handle.read(head, 0, HEADER_BYTES, 0);
-    if (bytesRead < 2 || head[0] !== 0x1f || head[1] !== 0x8b) return false;
-    return bytesRead < HEADER_BYTES || maskedCrc32c(head.subarray(0, 8)) !== head.readUInt32LE(8);
-  } finally {
-    await handle.close();
-  }
+  if (head.length < 2 || head[0] !== 0x1f || head[1] !== 0x8b) return false;
+  return head.length < HEADER_BYTES || maskedCrc32c(head.subarray(0, 8)) !== head.readUInt32LE(8);
 }
 
 /**

@@ -25,3 +25,9 @@ export class TfRecordError extends Error {
     this.name = 'TfRecordError';
   }
 }
+
+/** An error's message without the path in front (storage errors start with it), which a TfRecordError names already. */
+export const reasonOf = (error: unknown, path: string): string => {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.startsWith(`${path}: `) ? message.slice(path.length + 2) : message;
+};

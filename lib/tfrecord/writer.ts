@@ -1,9 +1,12 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { rename, unlink, writeFile } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { maskedCrc32c } from '../checksum/masked-crc32c.js';
 import { temporaryPath } from '../fs/atomic-write.js';
+import type { AtomicWriteStream, FileSystem } from '../fs/file-system.js';
+import { fileSystemFor } from '../fs/file-system-for.js';
 
 export interface TfRecordWriteOptions {
   readonly compression?: 'none' | 'gzip';
@@ -15,8 +18,9 @@ export interface TfRecordWriteOptions {
    */
   readonly bufferSize?: number;
   /**
-   * fsync the data before the rename (default true), so that after a power loss the final name
-   * holds the whole file rather than a hole; the rename itself is what makes it atomic.
+   * Local files: fsync the data before the rename (default true), so that after a power loss the
+   * final name holds the whole file rather than a hole; the rename itself is what makes it atomic.
+   * (A Cloud Storage upload is durable once finalized.)
    */
   readonly fsync?: boolean;
 }
@@ -29,19 +33,26 @@ const NO_BYTES = Buffer.alloc(0);
 type State = 'open' | 'closing' | 'closed' | 'aborted';
 
 interface Streams {
-  readonly file: WriteStream;
+  /** The file's bytes: a local write stream to the temporary name, or an upload's stream. */
+  readonly file: Writable;
   /** Where records go: the file itself, or a gzip stream piped into it. */
   readonly sink: Writable;
+  /** A remote file: the upload, published by its `commit()`. */
+  readonly upload?: AtomicWriteStream;
+  /** A remote GZIP file: done once the gzip stream has handed all its output to the upload. */
+  readonly piped?: Promise<void>;
 }
 
 /**
- * Writes a TFRecord file under a temporary name in the same folder (`.NAME.tmp-PID-RANDOM`, hidden
- * so globs for the final names do not see it) and renames it to `path` on `close()`; an
- * interrupted run never leaves a half-written file under the final name. `abort()` removes it.
+ * Writes a TFRecord file that appears under `path` only when complete, on `close()`; an interrupted
+ * run never leaves a half-written file under the final name, and `abort()` leaves none. A local file
+ * is written under a temporary name in the same folder (`.NAME.tmp-PID-N`, hidden so globs for the
+ * final names do not see it) and renamed; a `gs://` one is an upload that Cloud Storage finalizes on
+ * `close()` (`FileSystem.createWriteStream`).
  *
  * The file is created only when the first buffer fills, or at `close()`: a pretraining build keeps
  * a thousand shards open, most of which hold a few records, and then each shard costs one open
- * (create, write, fsync, close) rather than a stream opened early and reopened to fsync.
+ * (create, write, fsync, close; or one upload with its CRC-32C) rather than a stream opened early.
  */
 export class TfRecordWriter {
   private state: State = 'open';
@@ -57,17 +68,24 @@ export class TfRecordWriter {
 
   private constructor(
     readonly path: string,
+    /** Where the bytes go until `close()`: the hidden temporary name of a local file, `path` itself for an upload. */
     readonly tempPath: string,
     private readonly options: TfRecordWriteOptions,
+    /** Set for a file on a remote store, which is uploaded rather than renamed. */
+    private readonly remote: FileSystem | undefined,
   ) {}
 
-  /** Starts a file; problems creating it (a missing folder, say) surface from `write` or `close`. */
+  /** Starts a file (local or `gs://`); problems creating it (a missing folder, say) surface from `write` or `close`. */
   static open(path: string, options: TfRecordWriteOptions = {}): TfRecordWriter {
-    return new TfRecordWriter(path, temporaryPath(path), options);
+    const fs = fileSystemFor(path);
+    // Local files keep their own path (a write stream sized for overlap, one writeFile for small
+    // shards): the build writes hundreds of shards per job, and this is where its time goes.
+    return fs.kind === 'local' ? new TfRecordWriter(path, temporaryPath(path), options, undefined) : new TfRecordWriter(path, path, options, fs);
   }
 
   private openStreams(): Streams {
     if (this.streams) return this.streams;
+    if (this.remote) return this.openUpload(this.remote);
     // Two buffers may be in flight before write() waits, so framing overlaps the disk write.
     // `flush` fsyncs before the close, so after a power loss the final name never holds a hole.
     const file = createWriteStream(this.tempPath, { highWaterMark: 2 * this.bufferSize, flush: this.options.fsync ?? true });
@@ -88,6 +106,38 @@ export class TfRecordWriter {
     file.on('error', keep);
     if (sink !== file) sink.on('error', keep);
     this.streams = { file, sink };
+    return this.streams;
+  }
+
+  /** The streams of an upload: records (or the gzip stream) into the upload's stream. */
+  private openUpload(fs: FileSystem): Streams {
+    const upload = fs.createWriteStream(this.path);
+    const file = upload.stream;
+    const keep = (error: Error): void => {
+      if (this.state === 'aborted') return;
+      this.failure ??= error;
+    };
+    file.on('error', keep);
+    // An upload that fails closes its stream without an error event; its reason comes from commit(),
+    // which has it at once (this listener runs before any write waiting for a drain resumes).
+    file.on('close', () => {
+      if (this.state === 'open' && !this.failure) {
+        this.failure = new Error('the upload ended early');
+        upload.commit().catch((error: Error) => {
+          this.failure = error;
+        });
+      }
+    });
+    if (this.options.compression !== 'gzip') {
+      this.streams = { file, sink: file, upload };
+      return this.streams;
+    }
+    const gzip = createGzip({ chunkSize: 1 << 16 });
+    gzip.on('error', keep);
+    // Not ended by the pipe: commit() ends the upload once the gzip stream has flushed into it.
+    const piped = pipeline(gzip, file, { end: false });
+    piped.catch(() => {}); // a failure is kept by `keep` and reported from write/close
+    this.streams = { file, sink: gzip, upload, piped };
     return this.streams;
   }
 
@@ -143,6 +193,8 @@ export class TfRecordWriter {
   /** Resolves on drain, or when the stream dies (whoever resumes checks `failure`). */
   private drained(): Promise<void> {
     const { sink } = this.openStreams();
+    // A stream already gone emits nothing more.
+    if (sink.destroyed) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const done = (): void => {
         sink.off('drain', done);
@@ -162,7 +214,9 @@ export class TfRecordWriter {
   }
 
   private failed(error: Error): Error {
-    return new Error(`${this.path}: writing ${this.tempPath} failed (${error.message})`, { cause: error });
+    const reason = error.message.startsWith(`${this.path}: `) ? error.message.slice(this.path.length + 2) : error.message;
+    const what = this.remote ? 'writing' : `writing ${this.tempPath}`;
+    return new Error(`${this.path}: ${what} failed (${reason})`, { cause: error });
   }
 
   /**
@@ -183,10 +237,22 @@ export class TfRecordWriter {
       this.batch = NO_BYTES;
       this.used = 0;
       if (!this.streams && this.options.compression !== 'gzip') {
-        // Everything is still in memory: one open, one write, one fsync.
-        await writeFile(this.tempPath, chunk, { flush: this.options.fsync ?? true }).catch((error: Error) => {
-          throw this.failed(error);
-        });
+        // Everything is still in memory: one open, one write, one fsync (or one upload, its CRC-32C sent with it).
+        if (this.remote) await this.remote.writeFile(this.path, chunk).catch((error: Error) => Promise.reject(this.failed(error)));
+        else
+          await writeFile(this.tempPath, chunk, { flush: this.options.fsync ?? true }).catch((error: Error) => {
+            throw this.failed(error);
+          });
+      } else if (this.remote) {
+        const { sink, upload, piped } = this.openStreams();
+        if (chunk.length > 0) sink.write(chunk);
+        if (piped) {
+          sink.end();
+          await piped.catch(() => {});
+        }
+        if (this.failure) throw this.failed(this.failure);
+        // Ends the upload and finalizes it; rejects with the upload's own failure if it had one.
+        await upload!.commit().catch((error: Error) => Promise.reject(this.failed(error)));
       } else {
         const { file, sink } = this.openStreams();
         if (!file.closed) {
@@ -198,7 +264,7 @@ export class TfRecordWriter {
         }
         if (this.failure) throw this.failed(this.failure);
       }
-      await rename(this.tempPath, this.path);
+      if (!this.remote) await rename(this.tempPath, this.path);
       this.state = 'closed';
     } catch (error) {
       this.state = 'aborted';
@@ -223,6 +289,12 @@ export class TfRecordWriter {
 
   private async discard(): Promise<void> {
     const streams = this.streams;
+    if (this.remote) {
+      // The upload is never finalized: no object appears.
+      streams?.sink.destroy();
+      await streams?.upload?.abort();
+      return;
+    }
     if (streams && !streams.file.closed) {
       await new Promise<void>((resolve) => {
         streams.file.once('close', resolve);

@@ -1,13 +1,35 @@
-import { BUILD_DEFAULTS, type BuildOptions } from '../../lib/pretraining/index.js';
+import {
+  BUILD_DEFAULTS,
+  BuildError,
+  type BuildOptions,
+  buildFinishCommandLine,
+  finishBuild,
+  isJobManifest,
+  type JobIndex,
+  type JobManifest,
+  jobManifestFileName,
+  resolveJobIndex,
+} from '../../lib/pretraining/index.js';
 import { buildWithProgress } from '../io/build-with-progress.js';
 import { defineCommand, type FlagDefinition, type ParsedArgs } from '../registry/command-definition.js';
 import { describeBuild } from '../views/build-summary.js';
 
-/** The reference's flags, same names and defaults, plus --num_shards, --overwrite and --token_cache_mb. */
+/** The reference's flags, same names and defaults, plus --num_shards, --overwrite, --token_cache_mb, and --job_index and --finish for builds on many machines. */
 const buildFlags = [
-  { name: 'input_dir', type: 'path', value: 'dir', required: true, description: 'corpus folder, searched recursively for *.txt and *.jsonl.zst' },
-  { name: 'tokenizer_dir', type: 'path', value: 'dir', required: true, description: 'Hugging Face tokenizer folder' },
-  { name: 'output_dir', type: 'path', value: 'dir', required: true, description: 'where the shards go (must be empty or new unless --overwrite)' },
+  {
+    name: 'input_dir',
+    type: 'path',
+    value: 'dir',
+    description: 'corpus folder (or gs://bucket/prefix), searched recursively for *.txt and *.jsonl.zst (required unless --finish)',
+  },
+  { name: 'tokenizer_dir', type: 'path', value: 'dir', description: 'Hugging Face tokenizer folder, local or gs:// (required unless --finish)' },
+  {
+    name: 'output_dir',
+    type: 'path',
+    value: 'dir',
+    required: true,
+    description: 'where the shards go, local or gs:// (must be empty or new unless --overwrite)',
+  },
   { name: 'max_seq_length', type: 'int', value: 'n', default: BUILD_DEFAULTS.maxSeqLength, description: 'tokens per example, [CLS]/[SEP] included' },
   {
     name: 'max_predictions_per_seq',
@@ -21,7 +43,19 @@ const buildFlags = [
     type: 'int',
     value: 'n',
     default: BUILD_DEFAULTS.numProcesses,
-    description: 'worker threads; 0 = one per CPU (set it for reproducible output)',
+    description: 'jobs: worker threads, or machines with --job_index; 0 = one per CPU (set it for reproducible output)',
+  },
+  {
+    name: 'job_index',
+    type: 'int',
+    value: 'k',
+    description:
+      'run only job k of --num_processes (one machine of many): its files and shards, and its job manifest; default: JOB_COMPLETION_INDEX, BATCH_TASK_INDEX or CLOUD_RUN_TASK_INDEX when set',
+  },
+  {
+    name: 'finish',
+    type: 'boolean',
+    description: `after every job has run: check their shards and merge their manifests into build_manifest.json (needs only --output_dir)`,
   },
   { name: 'sentence_pair_prob', type: 'float', value: 'p', default: BUILD_DEFAULTS.sentencePairProb, description: 'probability of a two-segment example' },
   { name: 'short_seq_prob', type: 'float', value: 'p', default: BUILD_DEFAULTS.shortSeqProb, description: 'probability that the next target length is random' },
@@ -49,11 +83,18 @@ const buildFlags = [
   { name: 'debug', type: 'boolean', hidden: true, description: 'accepted for compatibility with the reference script' },
 ] as const satisfies readonly FlagDefinition[];
 
+type BuildFlags = ParsedArgs<typeof buildFlags, readonly []>;
+
 /** The flags as the library's build options. */
-function buildOptions(flags: ParsedArgs<typeof buildFlags, readonly []>): BuildOptions {
+function buildOptions(flags: BuildFlags, job: JobIndex | undefined): BuildOptions {
+  const required = (name: 'input_dir' | 'tokenizer_dir'): string => {
+    const value = flags[name];
+    if (value === undefined) throw new BuildError(`--${name} is required (only --finish goes without it)`);
+    return value;
+  };
   return {
-    inputDir: flags.input_dir,
-    tokenizerDir: flags.tokenizer_dir,
+    inputDir: required('input_dir'),
+    tokenizerDir: required('tokenizer_dir'),
     outputDir: flags.output_dir,
     maxSeqLength: flags.max_seq_length,
     maxPredictionsPerSeq: flags.max_predictions_per_seq,
@@ -69,7 +110,20 @@ function buildOptions(flags: ParsedArgs<typeof buildFlags, readonly []>): BuildO
     numShards: flags.num_shards,
     overwrite: flags.overwrite ?? BUILD_DEFAULTS.overwrite,
     tokenCacheMb: flags.token_cache_mb,
+    jobIndex: job?.index,
   };
+}
+
+/** What one job of a multi-machine build did, and what comes next. */
+function describeJob(manifest: JobManifest, job: JobIndex): string {
+  const { index, of } = manifest.job;
+  const outputDir = String(manifest.flags.output_dir);
+  return [
+    `job       ${index} of ${of}${job.source === '--job_index' ? '' : ` (from ${job.source})`}: ${manifest.input_files.length} of ${manifest.input_listing.files} files × ${manifest.flags.dupe_factor} passes`,
+    `wrote     ${manifest.totals.examples.toLocaleString('en-US')} examples into its ${manifest.totals.nonempty_shards} of ${manifest.totals.shards} shards in ${outputDir} (${manifest.totals.seconds.toFixed(2)} s)`,
+    `manifest  ${outputDir}/${jobManifestFileName(index, of)}`,
+    `when all ${of} jobs are done: ${buildFinishCommandLine(outputDir).join(' ')}`,
+  ].join('\n');
 }
 
 export const buildTfrecordCommand = defineCommand({
@@ -77,6 +131,13 @@ export const buildTfrecordCommand = defineCommand({
   description: "build masked pretraining examples as TFRecord shards, seed for seed equal to KoBigBird's create_pretraining_data.py",
   flags: buildFlags,
   async run(flags, io) {
-    io.text(describeBuild(await buildWithProgress(buildOptions(flags), io)));
+    if (flags.finish) {
+      if (flags.job_index !== undefined) throw new BuildError('--finish merges the jobs once all have run; it takes no --job_index');
+      io.text(describeBuild(await finishBuild(flags.output_dir)));
+      return;
+    }
+    const job = resolveJobIndex({ jobIndex: flags.job_index, numProcesses: flags.num_processes });
+    const manifest = await buildWithProgress(buildOptions(flags, job), io);
+    io.text(job && isJobManifest(manifest) ? describeJob(manifest, job) : describeBuild(manifest));
   },
 });

@@ -44,7 +44,7 @@ export function describeStatistics(s: MaskingStatistics): string {
 export const statsCommand = defineCommand({
   path: ['stats'],
   description: 'masking statistics of a build-tfrecord output folder: from build_manifest.json, or computed from the shards when there is none',
-  arguments: [{ name: 'output_dir', type: 'path', description: 'the build output folder' }],
+  arguments: [{ name: 'output_dir', type: 'path', description: 'the build output folder (local or gs://)' }],
   flags: [
     { name: 'top', type: 'int', value: 'n', default: STATISTICS_DEFAULTS.top, description: 'most-masked tokens to list (read from the shards); 0 = none' },
     { name: 'tokenizer_dir', type: 'path', value: 'dir', description: "the build's tokenizer (default: the one build_manifest.json names)" },

@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { baseName, parentPath, pathExists } from '../../lib/fs/index.js';
 import { sampleTokenizerDir } from '../../lib/package/index.js';
 import { buildTokenizer, MARK_LEGEND, markedToken, readBuildManifest, readPretrainingRecords, recordTokens, recordVocab } from '../../lib/pretraining/index.js';
 import { loadTokenizer } from '../../lib/tokenizer/index.js';
@@ -8,7 +7,7 @@ import { defineCommand } from '../registry/command-definition.js';
 export const tfrecordShowCommand = defineCommand({
   path: ['tfrecord', 'show'],
   description: 'decode pretraining examples back to tokens: each prediction target with its original token and whether it was masked, kept or replaced',
-  arguments: [{ name: 'file', type: 'path', description: 'a TFRecord shard written by build-tfrecord' }],
+  arguments: [{ name: 'file', type: 'path', description: 'a TFRecord shard written by build-tfrecord (local or gs://)' }],
   flags: [
     { name: 'n', type: 'int', value: 'n', default: 1, description: 'examples to show' },
     { name: 'skip', type: 'int', value: 'k', default: 0, description: 'examples to pass over first' },
@@ -21,10 +20,10 @@ export const tfrecordShowCommand = defineCommand({
     { name: 'json', type: 'boolean', description: 'one JSON object per example: ids, tokens and predictions' },
   ],
   async run(args, io) {
-    if (!existsSync(args.file)) throw new Error(`${args.file}: no such file`);
-    const manifest = await readBuildManifest(dirname(args.file));
-    const tokenizer =
-      args.tokenizer_dir || manifest ? await buildTokenizer(manifest, args.tokenizer_dir, dirname(args.file)) : await loadTokenizer(sampleTokenizerDir);
+    if (!(await pathExists(args.file))) throw new Error(`${args.file}: no such file`);
+    const folder = parentPath(args.file);
+    const manifest = await readBuildManifest(folder);
+    const tokenizer = args.tokenizer_dir || manifest ? await buildTokenizer(manifest, args.tokenizer_dir, folder) : await loadTokenizer(sampleTokenizerDir);
     let shown = 0;
     for await (const record of readPretrainingRecords(args.file, recordVocab(tokenizer), { skip: args.skip, limit: args.n })) {
       io.signal.throwIfAborted();
@@ -38,7 +37,7 @@ export const tfrecordShowCommand = defineCommand({
       const padding = record.inputIds.length - record.length;
       if (shown > 0) io.text('');
       io.text(
-        `example ${record.index} of ${basename(args.file)}: ${record.length} tokens + ${padding} padding, ${record.twoSegments ? 'two segments' : 'one segment'}, ` +
+        `example ${record.index} of ${baseName(args.file)}: ${record.length} tokens + ${padding} padding, ${record.twoSegments ? 'two segments' : 'one segment'}, ` +
           `${record.predictions.length} predictions (${count('masked')} masked, ${count('kept')} kept, ${count('replaced')} replaced)`,
       );
       io.text(tokens.map(markedToken).join(' '));

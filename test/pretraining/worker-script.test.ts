@@ -19,6 +19,9 @@ describe('the builder worker bundle', () => {
     const code = readFileSync(fileURLToPath(script), 'utf8');
     expect(code).toContain('runJob');
     expect(code).not.toMatch(/^import type /m);
+    // The Cloud Storage client is loaded only when a gs:// path is used, never by a local build.
+    expect(code).toContain('await import("@google-cloud/storage")');
+    expect(code).not.toMatch(/^import [^;]*["']@google-cloud\/storage["']/m);
   });
 
   it('is reused while every recorded input is unchanged, and rebuilt after one changes or goes', async () => {

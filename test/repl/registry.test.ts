@@ -70,7 +70,7 @@ describe('the command registry', () => {
   it('help is generated from the same definitions', () => {
     const build = findCommand(registry, ['build-tfrecord']).command!;
     const text = commandHelp(build);
-    expect(text).toContain('usage: build-tfrecord --input_dir <dir> --tokenizer_dir <dir> --output_dir <dir> [flags]');
+    expect(text).toContain('usage: build-tfrecord --output_dir <dir> [flags]');
     expect(text).toMatch(/--max_seq_length <n> +int +512 +tokens per example/);
     expect(text).not.toContain('--debug');
     expect(helpText(registry, [])).toMatch(/tfrecord show +decode pretraining examples/);
