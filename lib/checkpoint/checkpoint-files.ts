@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { pathExists } from '../fs/file-system-for.js';
 import { CheckpointError } from './checkpoint-error.js';
 
 /** The text file naming a folder's checkpoints, newest first, as TensorFlow keeps it. */
@@ -13,7 +13,7 @@ export function checkpointStep(nameOrPath: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
-/** Refuses to replace the checkpoint at `prefix` (its `.index` exists) unless `overwrite`. */
-export function refuseExistingCheckpoint(prefix: string, overwrite: boolean): void {
-  if (!overwrite && existsSync(`${prefix}.index`)) throw new CheckpointError(`${prefix}.index exists; pass --overwrite to replace it`);
+/** Refuses to replace the checkpoint at `prefix`, local or `gs://` (its `.index` exists), unless `overwrite`. */
+export async function refuseExistingCheckpoint(prefix: string, overwrite: boolean): Promise<void> {
+  if (!overwrite && (await pathExists(`${prefix}.index`))) throw new CheckpointError(`${prefix}.index exists; pass --overwrite to replace it`);
 }

@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import { isAbsolute, join } from 'node:path';
-import { writeBytesAtomically } from '../fs/atomic-write.js';
+import { readTextFile, writeFileAt } from '../fs/file-system-for.js';
+import { isAbsolutePath, joinPath } from '../fs/paths.js';
 import { CheckpointError } from './checkpoint-error.js';
 import { CHECKPOINT_STATE_FILE } from './checkpoint-files.js';
 
@@ -35,22 +34,25 @@ export function formatCheckpointState(state: CheckpointState): string {
   ].join('\n')}\n`;
 }
 
-/** The newest checkpoint's prefix in a folder, as `tf.train.latest_checkpoint` finds it. */
+/** The newest checkpoint's prefix in a folder (local or `gs://`), as `tf.train.latest_checkpoint` finds it. */
 export async function latestCheckpoint(dir: string): Promise<string> {
-  const file = join(dir, CHECKPOINT_STATE_FILE);
+  const file = joinPath(dir, CHECKPOINT_STATE_FILE);
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readTextFile(file);
   } catch (error) {
     throw new CheckpointError(`${file}: cannot read the checkpoint state file (${(error as Error).message})`);
   }
   const { modelCheckpointPath } = parseCheckpointState(text, file);
-  return isAbsolute(modelCheckpointPath) ? modelCheckpointPath : join(dir, modelCheckpointPath);
+  return isAbsolutePath(modelCheckpointPath) ? modelCheckpointPath : joinPath(dir, modelCheckpointPath);
 }
 
+/**
+ * Writes the `checkpoint` file of a folder (local or `gs://`) whole, replacing the old one in one
+ * step. It names checkpoints that must already be complete: call it last, after `writeCheckpoint`.
+ */
 export async function writeCheckpointState(dir: string, state: CheckpointState): Promise<void> {
-  const file = join(dir, CHECKPOINT_STATE_FILE);
-  await writeBytesAtomically(file, formatCheckpointState(state));
+  await writeFileAt(joinPath(dir, CHECKPOINT_STATE_FILE), formatCheckpointState(state));
 }
 
 function unescapeText(s: string): string {

@@ -4,7 +4,7 @@ export { type CheckpointState, formatCheckpointState, latestCheckpoint, parseChe
 export { loadWeightsFromCheckpoint } from './checkpoint-weights.js';
 export { type CheckpointChange, type CheckpointDiffRow, diffCheckpoints } from './diff-checkpoints.js';
 export { DTYPE_BYTES, type DType, decodeValues, type TensorValues, TF_DTYPES } from './dtypes.js';
-export { CheckpointReader, type CheckpointVariable, dataFileName, type Tensor } from './tensor-bundle-reader.js';
+export { CheckpointReader, type CheckpointReaderOptions, type CheckpointVariable, dataFileName, type Tensor } from './tensor-bundle-reader.js';
 export { type CheckpointWriteOptions, type TensorToWrite, writeCheckpoint } from './tensor-bundle-writer.js';
 export {
   bigBirdVariables,

@@ -1,5 +1,7 @@
-import { type FileHandle, open, readFile } from 'node:fs/promises';
 import { maskedCrc32c } from '../checksum/masked-crc32c.js';
+import type { FileSystem } from '../fs/file-system.js';
+import { fileSystemFor } from '../fs/file-system-for.js';
+import { openRangedFile, type RangedFile } from '../fs/ranged-file.js';
 import { elementCount } from '../tensor/shape.js';
 import { type BundleHeader, decodeEntry, decodeHeader } from './bundle-proto.js';
 import { CheckpointError } from './checkpoint-error.js';
@@ -32,29 +34,37 @@ export interface Tensor {
 export const dataFileName = (prefix: string, shard: number, numShards: number): string =>
   `${prefix}.data-${String(shard).padStart(5, '0')}-of-${String(numShards).padStart(5, '0')}`;
 
+export interface CheckpointReaderOptions {
+  /** The file system to read through (default: the one the prefix lives on, local or `gs://`). */
+  readonly fileSystem?: FileSystem;
+}
+
 /**
- * A TensorFlow checkpoint (TensorBundle: `PREFIX.index` + `PREFIX.data-NNNNN-of-NNNNN`). Opening reads
- * only the index; each tensor is read on demand with one positioned read of its bytes, checked
- * against its CRC, so reading one variable of a 1.3 GB checkpoint reads just that variable.
+ * A TensorFlow checkpoint (TensorBundle: `PREFIX.index` + `PREFIX.data-NNNNN-of-NNNNN`), local or in
+ * a `gs://` bucket. Opening reads only the index; each tensor is read on demand with one ranged read
+ * of its bytes, checked against its CRC, so reading one variable of a 1.3 GB checkpoint reads just
+ * that variable, from a bucket as from the disk.
  */
 export class CheckpointReader {
   private readonly byName: Map<string, CheckpointVariable>;
-  private readonly handles = new Map<number, Promise<FileHandle>>();
+  private readonly shards = new Map<number, RangedFile>();
 
   private constructor(
     readonly prefix: string,
     readonly header: BundleHeader,
     /** In the index's order: sorted by name (bytewise). */
     readonly variables: readonly CheckpointVariable[],
+    private readonly fileSystem: FileSystem,
   ) {
     this.byName = new Map(variables.map((v) => [v.name, v]));
   }
 
-  static async open(prefix: string): Promise<CheckpointReader> {
+  static async open(prefix: string, options: CheckpointReaderOptions = {}): Promise<CheckpointReader> {
+    const fileSystem = options.fileSystem ?? fileSystemFor(prefix);
     const indexFile = `${prefix}.index`;
     let bytes: Uint8Array;
     try {
-      bytes = await readFile(indexFile);
+      bytes = await fileSystem.readFile(indexFile);
     } catch (error) {
       throw new CheckpointError(`${indexFile}: cannot read the checkpoint index (${(error as Error).message})`);
     }
@@ -95,7 +105,7 @@ export class CheckpointReader {
         crc32c: entry.crc32c,
       };
     });
-    return new CheckpointReader(prefix, header, variables);
+    return new CheckpointReader(prefix, header, variables, fileSystem);
   }
 
   has(name: string): boolean {
@@ -108,21 +118,27 @@ export class CheckpointReader {
     return v;
   }
 
-  /** The stored bytes of one tensor, checked against the index's CRC. */
+  /** The stored bytes of one tensor (one ranged read of its data shard), checked against the index's CRC. */
   async readBytes(name: string): Promise<Uint8Array> {
     const v = this.variable(name);
     const file = dataFileName(this.prefix, v.shardId, this.header.numShards);
-    const handle = await this.handle(v.shardId, file, name);
-    const bytes = Buffer.allocUnsafeSlow(v.byteLength);
-    let got = 0;
-    while (got < v.byteLength) {
-      const { bytesRead } = await handle.read(bytes, got, v.byteLength - got, v.offset + got);
-      if (bytesRead === 0) break;
-      got += bytesRead;
+    let shard = this.shards.get(v.shardId);
+    if (!shard) {
+      shard = openRangedFile(file, this.fileSystem);
+      this.shards.set(v.shardId, shard);
     }
-    if (got < v.byteLength)
+    let bytes: Buffer;
+    try {
+      bytes = await shard.read(v.offset, v.byteLength);
+    } catch (error) {
+      const e = error as NodeJS.ErrnoException;
       throw new CheckpointError(
-        `${file}: data shard too short for variable ${name} (needs bytes ${v.offset}–${v.offset + v.byteLength}, the file ends at ${v.offset + got})`,
+        e.code === 'ENOENT' ? `${file}: missing data shard (needed for variable ${name})` : `${file}: cannot read (${e.message}; needed for variable ${name})`,
+      );
+    }
+    if (bytes.length < v.byteLength)
+      throw new CheckpointError(
+        `${file}: data shard too short for variable ${name} (needs bytes ${v.offset}–${v.offset + v.byteLength}, the file ends at ${v.offset + bytes.length})`,
       );
     const actual = v.dtype === 'string' ? readStringTensor(bytes, v.size, `${file}: variable ${name}`).crc : maskedCrc32c(bytes);
     if (actual !== v.crc32c)
@@ -140,24 +156,8 @@ export class CheckpointReader {
   }
 
   async close(): Promise<void> {
-    const handles = [...this.handles.values()];
-    this.handles.clear();
-    await Promise.all(handles.map(async (h) => (await h.catch(() => undefined))?.close()));
-  }
-
-  private handle(shard: number, file: string, name: string): Promise<FileHandle> {
-    let handle = this.handles.get(shard);
-    if (!handle) {
-      handle = open(file, 'r').catch((error: NodeJS.ErrnoException) => {
-        this.handles.delete(shard);
-        throw new CheckpointError(
-          error.code === 'ENOENT'
-            ? `${file}: missing data shard (needed for variable ${name})`
-            : `${file}: cannot open (${error.message}; needed for variable ${name})`,
-        );
-      });
-      this.handles.set(shard, handle);
-    }
-    return handle;
+    const shards = [...this.shards.values()];
+    this.shards.clear();
+    await Promise.all(shards.map((shard) => shard.close()));
   }
 }

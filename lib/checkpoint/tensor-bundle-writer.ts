@@ -1,7 +1,8 @@
-import { type FileHandle, mkdir, open, rename, unlink, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { maskedCrc32c } from '../checksum/masked-crc32c.js';
-import { temporaryPath } from '../fs/atomic-write.js';
+import type { AtomicWriteStream } from '../fs/file-system.js';
+import { fileSystemFor } from '../fs/file-system-for.js';
+import { parentPath } from '../fs/paths.js';
+import { writeToStream } from '../fs/streamed-write.js';
 import { elementCount } from '../tensor/shape.js';
 import { type BundleHeader, encodeEntry, encodeHeader } from './bundle-proto.js';
 import { CheckpointError } from './checkpoint-error.js';
@@ -27,35 +28,40 @@ export interface CheckpointWriteOptions {
 }
 
 /**
- * Writes a TensorBundle checkpoint TensorFlow reads: data files in the order the tensors come (each
- * fetched when its turn comes, so at most two tensors are in memory: one being written, the next), then the index, sorted by name,
- * built as TensorFlow's writer builds it. Every file is written under a temporary name and renamed
- * when complete, the index last: a crash leaves no checkpoint rather than half of one.
+ * Writes a TensorBundle checkpoint TensorFlow reads, to a local folder or a `gs://` prefix: data files
+ * in the order the tensors come (each fetched when its turn comes, so at most two tensors are in
+ * memory: one being written, the next), then the index, sorted by name, built as TensorFlow's writer
+ * builds it. Every file appears under its final name only when complete (locally a temporary name
+ * renamed, in a bucket an upload finalized whole), the data files before the index: the index is
+ * what makes the checkpoint exist, so a crash or an error leaves no index rather than half a
+ * checkpoint.
  */
 export async function writeCheckpoint(
   prefix: string,
   tensors: Iterable<TensorToWrite> | AsyncIterable<TensorToWrite>,
   options: CheckpointWriteOptions = {},
 ): Promise<void> {
+  const fileSystem = fileSystemFor(prefix);
   const numShards = options.numShards ?? 1;
   const files = Array.from({ length: numShards }, (_, shard) => dataFileName(prefix, shard, numShards));
-  const temp = new Map([...files, `${prefix}.index`].map((file) => [file, temporaryPath(file)]));
-  const handles: FileHandle[] = [];
+  const shards: AtomicWriteStream[] = [];
   const offsets = new Array<number>(numShards).fill(0);
   const entries = new Map<string, Uint8Array>();
-  await mkdir(dirname(prefix), { recursive: true });
-  let writing: Promise<unknown> = Promise.resolve();
+  let writing: Promise<void> = Promise.resolve();
   try {
-    for (const file of files) handles.push(await open(temp.get(file)!, 'w'));
+    await fileSystem.mkdir(parentPath(prefix));
+    for (const file of files) shards.push(fileSystem.createWriteStream(file));
     // One tensor is written while the next is fetched and checksummed: the write runs on libuv's
-    // thread pool, the fetch (a copy out of the backend) and the CRC on this thread.
+    // thread pool (or goes up to the bucket), the fetch (a copy out of the backend) and the CRC on this thread.
     for await (const tensor of tensors) {
       const shard = tensor.shard ?? 0;
       if (!(shard >= 0 && shard < numShards)) throw new CheckpointError(`${prefix}: variable ${tensor.name} is for shard ${shard}, but there are ${numShards}`);
       if (entries.has(tensor.name)) throw new CheckpointError(`${prefix}: variable ${tensor.name} given twice`);
       const { bytes, crc } = encodeTensorData(prefix, tensor, typeof tensor.data === 'function' ? await tensor.data() : tensor.data);
       await writing;
-      writing = handles[shard].write(bytes);
+      writing = writeToStream(shards[shard].stream, bytes);
+      // Seen when awaited; until then a failure must not count as unhandled.
+      writing.catch(() => {});
       entries.set(
         tensor.name,
         encodeEntry({ dtype: TF_DTYPES[tensor.dtype], shape: tensor.shape, shardId: shard, offset: offsets[shard], size: bytes.length, crc32c: crc }),
@@ -63,22 +69,18 @@ export async function writeCheckpoint(
       offsets[shard] += bytes.length;
     }
     await writing;
-    for (const handle of handles.splice(0)) {
-      await handle.sync();
-      await handle.close();
-    }
     const table = new TableBuilder();
     table.add(new Uint8Array(0), encodeHeader({ numShards, endianness: 0, version: options.version ?? { producer: 1, minConsumer: 0, badConsumers: [] } }));
     const encoder = new TextEncoder();
     const keyed = [...entries].map(([name, entry]) => [encoder.encode(name), entry] as const).sort(([a], [b]) => Buffer.compare(a, b));
     for (const [key, entry] of keyed) table.add(key, entry);
-    await writeFile(temp.get(`${prefix}.index`)!, table.finish(), { flush: true });
+    const index = table.finish();
     // The data files first, the index last: the index is what makes the checkpoint exist.
-    for (const [file, tempFile] of temp) await rename(tempFile, file);
+    await Promise.all(shards.map((shard) => shard.commit()));
+    await fileSystem.writeFile(`${prefix}.index`, index);
   } catch (error) {
     await writing.catch(() => {});
-    await Promise.all(handles.map((h) => h.close().catch(() => {})));
-    await Promise.all([...temp.values()].map((f) => unlink(f).catch(() => {})));
+    await Promise.all(shards.map((shard) => shard.abort()));
     throw error;
   }
 }

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { joinPath } from '../fs/paths.js';
 import type { BigBirdShapeConfig } from '../model/bigbird-config.js';
 import { readBigBirdConfig } from '../model/config-files.js';
 import type { SkippedVariable } from '../model/variables.js';
@@ -140,8 +140,8 @@ export function warmStartTensors(plan: WarmStartPlan, source: CheckpointReader, 
  * then the `checkpoint` state file. Optimizer slots are left to the trainer, which creates them at zero.
  */
 export async function materialiseWarmStart(plan: WarmStartPlan, source: CheckpointReader, outputDir: string, options: MaterialiseOptions): Promise<string> {
-  const prefix = join(outputDir, WARM_START_CHECKPOINT);
-  refuseExistingCheckpoint(prefix, options.overwrite ?? false);
+  const prefix = joinPath(outputDir, WARM_START_CHECKPOINT);
+  await refuseExistingCheckpoint(prefix, options.overwrite ?? false);
   const tensors = warmStartTensors(plan, source, options);
   tensors.push({ name: 'global_step', dtype: 'int64', shape: [], data: new Uint8Array(8) });
   await writeCheckpoint(prefix, tensors);
@@ -150,11 +150,11 @@ export async function materialiseWarmStart(plan: WarmStartPlan, source: Checkpoi
 }
 
 export interface WarmStartRun {
-  /** The BERT checkpoint prefix (`path/bert_model.ckpt`). */
+  /** The BERT checkpoint prefix (`path/bert_model.ckpt`, or `gs://bucket/…`). */
   readonly initCheckpoint: string;
-  /** BigBird config: an HF `config.json` or the reference's `pretrain_config.json`. */
+  /** BigBird config: an HF `config.json` or the reference's `pretrain_config.json` (local or `gs://`). */
   readonly configFile: string;
-  /** Where `model.ckpt-0` and the `checkpoint` file go. */
+  /** Where `model.ckpt-0` and the `checkpoint` file go: a folder or a `gs://` prefix. */
   readonly outputDir: string;
   /** Seed of the fresh variables (default `WARM_START_DEFAULTS.seed`). */
   readonly seed?: number;
@@ -174,7 +174,7 @@ export interface WarmStartRun {
  * `model.ckpt-0` with the `checkpoint` file. Returns the plan and the written prefix.
  */
 export async function warmStart(run: WarmStartRun): Promise<{ readonly plan: WarmStartPlan; readonly prefix: string }> {
-  refuseExistingCheckpoint(join(run.outputDir, WARM_START_CHECKPOINT), run.overwrite ?? false);
+  await refuseExistingCheckpoint(joinPath(run.outputDir, WARM_START_CHECKPOINT), run.overwrite ?? false);
   const config = await readBigBirdConfig(run.configFile);
   const reader = await CheckpointReader.open(run.initCheckpoint);
   try {

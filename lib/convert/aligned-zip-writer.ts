@@ -1,5 +1,5 @@
-import type { FileHandle } from 'node:fs/promises';
 import { crc32 } from '../checksum/crc32.js';
+import type { ByteSink } from '../fs/streamed-write.js';
 
 /*
  * A ZIP writer by hand, rather than a zip library, because a PyTorch archive needs two things
@@ -56,7 +56,7 @@ function crcOf(data: Uint8Array): number {
 }
 
 /**
- * Appends entries to an open, empty file: each one's local header and data as it is added, the
+ * Appends entries to an open, empty file (any sink that takes bytes in order): each one's local header and data as it is added, the
  * central directory on `finish`. ZIP64 fields appear only where a size, offset or count needs
  * them, as miniz (the library inside torch) does; the file is otherwise plain ZIP 2.0.
  */
@@ -68,7 +68,8 @@ export class AlignedZipWriter {
   private finished = false;
 
   constructor(
-    private readonly handle: FileHandle,
+    /** An open, empty file (a file handle, or the sink of a streamed write, local or `gs://`). */
+    private readonly sink: ByteSink,
     options: AlignedZipWriterOptions = {},
   ) {
     this.alignment = options.alignment ?? 64;
@@ -209,11 +210,7 @@ export class AlignedZipWriter {
   }
 
   private async write(bytes: Uint8Array): Promise<void> {
-    let done = 0;
-    while (done < bytes.length) {
-      const { bytesWritten } = await this.handle.write(bytes, done, Math.min(bytes.length - done, IO_CHUNK_BYTES));
-      done += bytesWritten;
-    }
+    for (let start = 0; start < bytes.length; start += IO_CHUNK_BYTES) await this.sink.write(bytes.subarray(start, start + IO_CHUNK_BYTES));
     this.position += bytes.length;
   }
 }

@@ -1,12 +1,10 @@
-import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
 import { CheckpointError } from '../checkpoint/checkpoint-error.js';
 import { CHECKPOINT_STATE_FILE, checkpointStep } from '../checkpoint/checkpoint-files.js';
 import { latestCheckpoint, parseCheckpointState } from '../checkpoint/checkpoint-state.js';
 import type { DType } from '../checkpoint/dtypes.js';
 import { CheckpointReader, type CheckpointVariable } from '../checkpoint/tensor-bundle-reader.js';
-import { writeBytesAtomically } from '../fs/atomic-write.js';
+import { fileSystemFor, pathExists, readTextFile, writeFileAt } from '../fs/file-system-for.js';
+import { isAbsolutePath, joinPath } from '../fs/paths.js';
 import type { BigBirdConfig, BigBirdShapeConfig } from '../model/bigbird-config.js';
 import { PRETRAIN_CONFIG_FILE, readBigBirdConfig } from '../model/config-files.js';
 import type { SkippedVariable } from '../model/variables.js';
@@ -124,8 +122,9 @@ export const HF_EXPORT_DEFAULTS = Object.freeze({
 });
 
 export interface HfExportOptions {
-  /** A TF checkpoint folder; its `checkpoint` state file names the checkpoint (the newest). */
+  /** A TF checkpoint folder, local or `gs://` (export straight from the bucket); its `checkpoint` state file names the checkpoint (the newest). */
   readonly checkpointDir: string;
+  /** The Hugging Face folder to write, local or `gs://`. */
   readonly outputDir: string;
   /** Default `pretrain_config.json`; a relative path is resolved against `checkpointDir`, as the converter joins it. An HF `config.json` works too. */
   readonly bigBirdConfigFile?: string;
@@ -162,8 +161,14 @@ export interface HfExportResult {
  * step is written out in full (`-1500`) instead of truncated.
  */
 export async function outputDirWithStep(outputDir: string, checkpointDir: string): Promise<string> {
-  const file = join(checkpointDir, CHECKPOINT_STATE_FILE);
-  const state = parseCheckpointState(await readFile(file, 'utf8'), file);
+  const file = joinPath(checkpointDir, CHECKPOINT_STATE_FILE);
+  let text: string;
+  try {
+    text = await readTextFile(file);
+  } catch (error) {
+    throw new CheckpointError(`${file}: cannot read the checkpoint state file (${(error as Error).message})`);
+  }
+  const state = parseCheckpointState(text, file);
   const step = checkpointStep(state.modelCheckpointPath);
   if (step === undefined) throw new CheckpointError(`${file}: model_checkpoint_path ${JSON.stringify(state.modelCheckpointPath)} does not end in -STEP`);
   return `${outputDir}${step > 0 && step % 1000 === 0 ? `-${step / 1000}k` : `-${step}`}`;
@@ -176,20 +181,22 @@ const MODEL_FILES = ['config.json', 'model.safetensors', 'model.safetensors.inde
  * `convert_bigbird_tf_to_pt.py` without Python: a KoBigBird TF checkpoint folder becomes a Hugging
  * Face folder (`model.safetensors`, optionally `pytorch_model.bin`, `config.json`, tokenizer files).
  * Tensors stream one at a time from the checkpoint to the file (kernels transposed on the way), so
- * memory stays near the largest tensor. Each file is written under a temporary name and renamed;
+ * memory stays near the largest tensor; from a `gs://` folder each tensor is one ranged read. Each
+ * file appears only when complete (a temporary name renamed, or an upload finalized whole);
  * `config.json` goes last, so a folder with a config is a complete one.
  */
 export async function exportToHuggingFace(options: HfExportOptions): Promise<HfExportResult> {
   const checkpointDir = options.checkpointDir;
   const outputDir = options.stepOnOutput ? await outputDirWithStep(options.outputDir, checkpointDir) : options.outputDir;
   const checkpointPrefix = options.checkpoint ?? (await latestCheckpoint(checkpointDir));
-  const configFile = resolve(checkpointDir, options.bigBirdConfigFile ?? HF_EXPORT_DEFAULTS.bigBirdConfigFile);
-  if (!existsSync(configFile))
+  const configName = options.bigBirdConfigFile ?? HF_EXPORT_DEFAULTS.bigBirdConfigFile;
+  const configFile = isAbsolutePath(configName) ? configName : joinPath(checkpointDir, configName);
+  if (!(await pathExists(configFile)))
     throw new CheckpointError(`${configFile}: no BigBird config (pass --big_bird_config_file: a pretrain_config.json or an HF config.json)`);
   const baseConfig = await readBigBirdConfig(configFile);
-  const tokenizerDir = options.tokenizerDir === undefined ? join(checkpointDir, 'tokenizer') : options.tokenizerDir;
+  const tokenizerDir = options.tokenizerDir === undefined ? joinPath(checkpointDir, 'tokenizer') : options.tokenizerDir;
   const notes: string[] = [];
-  if (tokenizerDir !== null && !existsSync(join(tokenizerDir, 'vocab.txt')) && !existsSync(join(tokenizerDir, 'tokenizer.json'))) {
+  if (tokenizerDir !== null && !(await pathExists(joinPath(tokenizerDir, 'vocab.txt'))) && !(await pathExists(joinPath(tokenizerDir, 'tokenizer.json')))) {
     if (options.tokenizerDir !== undefined) throw new CheckpointError(`${tokenizerDir}: no vocab.txt or tokenizer.json in the tokenizer folder`);
     notes.push(`no tokenizer folder at ${tokenizerDir}: no tokenizer files written (pass --tokenizer_dir)`);
   }
@@ -200,8 +207,9 @@ export async function exportToHuggingFace(options: HfExportOptions): Promise<HfE
     const plan = planHfExport(reader.variables, baseConfig, checkpointPrefix);
     const config = { ...baseConfig, architectures: [plan.architecture], torch_dtype: plan.torchDtype } as BigBirdConfig;
 
-    await mkdir(outputDir, { recursive: true });
-    const existing = new Set(await readdir(outputDir));
+    const output = fileSystemFor(outputDir);
+    await output.mkdir(outputDir);
+    const existing = new Set((await output.list(outputDir)).map((entry) => entry.name));
     const clashing = MODEL_FILES.filter((f) => existing.has(f));
     if (clashing.length > 0 && !options.overwrite)
       throw new CheckpointError(`${outputDir}: already holds ${clashing.join(', ')}; pass --overwrite to replace the model there`);
@@ -216,7 +224,7 @@ export async function exportToHuggingFace(options: HfExportOptions): Promise<HfE
       options.onProgress?.(done, total);
       return out;
     };
-    const safetensorsFile = join(outputDir, 'model.safetensors');
+    const safetensorsFile = joinPath(outputDir, 'model.safetensors');
     const sources: SafetensorsTensorSource[] = plan.rows.map((row) => ({ name: row.hfName, dtype: row.dtype, shape: row.hfShape, data: fetch(row) }));
     await writeSafetensors(safetensorsFile, sources);
     files.push(safetensorsFile);
@@ -233,7 +241,7 @@ export async function exportToHuggingFace(options: HfExportOptions): Promise<HfE
         const row = byName.get(target)!;
         binSources.push({ name: alias, dtype: row.dtype, shape: row.hfShape, tiedTo: target });
       }
-      const binFile = join(outputDir, 'pytorch_model.bin');
+      const binFile = joinPath(outputDir, 'pytorch_model.bin');
       await writePytorchBin(binFile, binSources);
       files.push(binFile);
     }
@@ -241,11 +249,11 @@ export async function exportToHuggingFace(options: HfExportOptions): Promise<HfE
     if (withTokenizer) {
       files.push(...(await saveTokenizerFolder(tokenizerDir!, outputDir, { modelMaxLength: config.max_position_embeddings })));
     }
-    const configJson = join(outputDir, 'config.json');
-    await writeBytesAtomically(configJson, formatHfConfigJson(config));
+    const configJson = joinPath(outputDir, 'config.json');
+    await writeFileAt(configJson, formatHfConfigJson(config));
     files.push(configJson);
-    for (const stale of MODEL_FILES.filter((f) => existing.has(f) && !files.includes(join(outputDir, f)))) {
-      notes.push(`${join(outputDir, stale)} was there before and is not from this export (left alone; Hugging Face may load it)`);
+    for (const stale of MODEL_FILES.filter((f) => existing.has(f) && !files.includes(joinPath(outputDir, f)))) {
+      notes.push(`${joinPath(outputDir, stale)} was there before and is not from this export (left alone; Hugging Face may load it)`);
     }
     return { outputDir, checkpointPrefix, plan, config, files, notes };
   } finally {

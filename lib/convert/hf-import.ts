@@ -1,12 +1,11 @@
-import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { CheckpointError } from '../checkpoint/checkpoint-error.js';
 import { CHECKPOINT_STATE_FILE, checkpointName, refuseExistingCheckpoint } from '../checkpoint/checkpoint-files.js';
 import { writeCheckpointState } from '../checkpoint/checkpoint-state.js';
 import type { DType } from '../checkpoint/dtypes.js';
 import { type TensorToWrite, writeCheckpoint } from '../checkpoint/tensor-bundle-writer.js';
-import { writeBytesAtomically } from '../fs/atomic-write.js';
+import { copyFile } from '../fs/copy-file.js';
+import { pathExists, readTextFile, writeFileAt } from '../fs/file-system-for.js';
+import { joinPath } from '../fs/paths.js';
 import type { BigBirdConfig } from '../model/bigbird-config.js';
 import { formatTfConfigJson, PRETRAIN_CONFIG_FILE, readBigBirdConfig, tfActivationNote, tfConfigFromHf } from '../model/config-files.js';
 import type { SkippedVariable } from '../model/variables.js';
@@ -53,24 +52,29 @@ export interface HfWeights {
  * reading pickles is code execution in the general case.
  */
 export async function openHfWeights(hfDir: string): Promise<HfWeights> {
-  const single = join(hfDir, 'model.safetensors');
-  const indexFile = join(hfDir, 'model.safetensors.index.json');
+  const single = joinPath(hfDir, 'model.safetensors');
+  const indexFile = joinPath(hfDir, 'model.safetensors.index.json');
   let shardNames: string[];
   let weightMap: Record<string, string> | undefined;
-  if (existsSync(single)) shardNames = ['model.safetensors'];
-  else if (existsSync(indexFile)) {
-    const index = JSON.parse(await readFile(indexFile, 'utf8')) as { weight_map?: Record<string, string> };
+  if (await pathExists(single)) shardNames = ['model.safetensors'];
+  else if (await pathExists(indexFile)) {
+    let index: { weight_map?: Record<string, string> };
+    try {
+      index = JSON.parse(await readTextFile(indexFile)) as typeof index;
+    } catch (error) {
+      throw new CheckpointError(`${indexFile}: not valid JSON (${(error as Error).message})`);
+    }
     if (!index.weight_map || typeof index.weight_map !== 'object') throw new CheckpointError(`${indexFile}: no "weight_map"`);
     weightMap = index.weight_map;
     shardNames = [...new Set(Object.values(weightMap))];
-  } else if (existsSync(join(hfDir, 'pytorch_model.bin'))) {
+  } else if (await pathExists(joinPath(hfDir, 'pytorch_model.bin'))) {
     throw new CheckpointError(
       `${hfDir}: only pytorch_model.bin, no model.safetensors; save it with safe_serialization=True (the default since transformers 4.35) and import that`,
     );
   } else throw new CheckpointError(`${hfDir}: no model.safetensors or model.safetensors.index.json`);
   const files: SafetensorsFile[] = [];
   try {
-    for (const name of shardNames) files.push(await openSafetensors(join(hfDir, name)));
+    for (const name of shardNames) files.push(await openSafetensors(joinPath(hfDir, name)));
   } catch (error) {
     await Promise.all(files.map((f) => f.close()));
     throw error;
@@ -79,7 +83,7 @@ export async function openHfWeights(hfDir: string): Promise<HfWeights> {
   for (const file of files) {
     for (const name of file.tensors.keys()) {
       if (tensors.has(name)) throw new CheckpointError(`${file.path}: tensor ${name} is also in ${tensors.get(name)!.path}`);
-      if (weightMap && weightMap[name] !== undefined && join(hfDir, weightMap[name]) !== file.path)
+      if (weightMap && weightMap[name] !== undefined && joinPath(hfDir, weightMap[name]) !== file.path)
         throw new CheckpointError(`${indexFile}: says ${name} is in ${weightMap[name]}, but it is in ${file.path}`);
       tensors.set(name, file);
     }
@@ -153,8 +157,9 @@ export const HF_IMPORT_DEFAULTS = Object.freeze({
 });
 
 export interface HfImportOptions {
-  /** A Hugging Face BigBird folder: config.json and model.safetensors (or sharded safetensors). */
+  /** A Hugging Face BigBird folder, local or `gs://`: config.json and model.safetensors (or sharded safetensors). */
   readonly hfDir: string;
+  /** The TF checkpoint folder to write, local or `gs://`. */
   readonly outputDir: string;
   /** The global step the checkpoint gets (its name `model.ckpt-STEP` and `global_step`); default 0. */
   readonly step?: number;
@@ -178,18 +183,19 @@ const TOKENIZER_FILES = ['vocab.txt', 'tokenizer_config.json', 'special_tokens_m
  * A Hugging Face BigBird folder as a KoBigBird TF checkpoint folder, to continue pretraining a
  * published model: `model.ckpt-STEP` (+ `global_step`), the `checkpoint` state file, a
  * `pretrain_config.json` in the TF trainer's terms, and the tokenizer files under `tokenizer/`,
- * where `kbb export` looks for them by default. Tensors stream one at a time.
+ * where `kbb export` looks for them by default. Tensors stream one at a time. Either folder may be
+ * `gs://`; the `checkpoint` state file is written last, once everything it points to is complete.
  */
 export async function importFromHuggingFace(options: HfImportOptions): Promise<HfImportResult> {
   const step = options.step ?? HF_IMPORT_DEFAULTS.step;
   if (!Number.isSafeInteger(step) || step < 0) throw new RangeError(`step must be a non-negative integer, got ${step}`);
-  const configFile = join(options.hfDir, 'config.json');
-  if (!existsSync(configFile)) throw new CheckpointError(`${configFile}: missing (a Hugging Face model folder has one)`);
+  const configFile = joinPath(options.hfDir, 'config.json');
+  if (!(await pathExists(configFile))) throw new CheckpointError(`${configFile}: missing (a Hugging Face model folder has one)`);
   const config = await readBigBirdConfig(configFile);
   const tfConfig = tfConfigFromHf(config);
   const notes = [tfActivationNote(config)].filter((n): n is string => n !== undefined);
-  const prefix = join(options.outputDir, checkpointName(step));
-  refuseExistingCheckpoint(prefix, options.overwrite ?? false);
+  const prefix = joinPath(options.outputDir, checkpointName(step));
+  await refuseExistingCheckpoint(prefix, options.overwrite ?? false);
 
   const weights = await openHfWeights(options.hfDir);
   try {
@@ -221,20 +227,18 @@ export async function importFromHuggingFace(options: HfImportOptions): Promise<H
     await writeCheckpoint(prefix, tensors);
     const files = [`${prefix}.index`, `${prefix}.data-00000-of-00001`];
 
-    const configOut = join(options.outputDir, PRETRAIN_CONFIG_FILE);
-    await writeBytesAtomically(configOut, formatTfConfigJson(tfConfig));
+    const configOut = joinPath(options.outputDir, PRETRAIN_CONFIG_FILE);
+    await writeFileAt(configOut, formatTfConfigJson(tfConfig));
     files.push(configOut);
-    const tokenizerFiles = TOKENIZER_FILES.filter((f) => existsSync(join(options.hfDir, f)));
-    if (tokenizerFiles.length > 0) {
-      const tokenizerDir = join(options.outputDir, 'tokenizer');
-      await mkdir(tokenizerDir, { recursive: true });
-      for (const f of tokenizerFiles) {
-        await writeBytesAtomically(join(tokenizerDir, f), await readFile(join(options.hfDir, f)));
-        files.push(join(tokenizerDir, f));
-      }
+    const tokenizerDir = joinPath(options.outputDir, 'tokenizer');
+    for (const f of TOKENIZER_FILES) {
+      if (!(await pathExists(joinPath(options.hfDir, f)))) continue;
+      await copyFile(joinPath(options.hfDir, f), joinPath(tokenizerDir, f));
+      files.push(joinPath(tokenizerDir, f));
     }
+    // Last: the state file names the checkpoint, which is complete by now.
     await writeCheckpointState(options.outputDir, { modelCheckpointPath: checkpointName(step), allModelCheckpointPaths: [checkpointName(step)] });
-    files.push(join(options.outputDir, CHECKPOINT_STATE_FILE));
+    files.push(joinPath(options.outputDir, CHECKPOINT_STATE_FILE));
     return { checkpointPrefix: prefix, plan, files, notes };
   } finally {
     await weights.close();

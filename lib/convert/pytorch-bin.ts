@@ -1,4 +1,4 @@
-import { writeFileAtomically } from '../fs/atomic-write.js';
+import { writeFileStreamed } from '../fs/streamed-write.js';
 import { sameShape } from '../tensor/shape.js';
 import { AlignedZipWriter } from './aligned-zip-writer.js';
 import { SAFETENSORS_DTYPE_BYTES, type SafetensorsDtype } from './safetensors.js';
@@ -152,16 +152,16 @@ async function storageBytes(path: string, { owner, byteLength }: StorageToWrite)
  * `data.pkl`, `byteorder`, `data/0`, `data/1`, … (one per storage, keys in order of first use),
  * `version`, each stored uncompressed with its data on a 64-byte boundary; ZIP64 where the archive
  * passes 4 GiB. The pickle needs only names and shapes, so it goes first; each storage's data is
- * then fetched only when its turn comes, so at most one tensor is in memory. The file is written
- * under a hidden temporary name in the same folder and renamed when complete, so an error never
- * leaves a half-written file under `path`.
+ * then fetched only when its turn comes, so at most one tensor is in memory. The file (local or
+ * `gs://`) appears under `path` only when complete (a hidden temporary name renamed, or an upload
+ * finalized whole), so an error never leaves a half-written file under `path`.
  */
 export async function writePytorchBin(path: string, tensors: Iterable<PytorchTensorSource>, options: PytorchBinWriteOptions = {}): Promise<void> {
   const { pickled, storages } = planArchive(path, [...tensors]);
-  await writeFileAtomically(
+  await writeFileStreamed(
     path,
-    async (handle) => {
-      const zip = new AlignedZipWriter(handle);
+    async (sink) => {
+      const zip = new AlignedZipWriter(sink);
       await zip.add(`${ARCHIVE}/data.pkl`, stateDictPickle(pickled));
       // The data is little-endian by contract, whatever machine writes it.
       await zip.add(`${ARCHIVE}/byteorder`, new TextEncoder().encode('little'));

@@ -1,5 +1,6 @@
-import { type FileHandle, open } from 'node:fs/promises';
-import { writeFileAtomically } from '../fs/atomic-write.js';
+import { fileSystemFor } from '../fs/file-system-for.js';
+import { openRangedFile, type RangedFile } from '../fs/ranged-file.js';
+import { type ByteSink, writeFileStreamed } from '../fs/streamed-write.js';
 import { byCodePoints } from '../text/compare-code-points.js';
 
 /** The element types this reader and writer handle, with their sizes in bytes. */
@@ -27,7 +28,7 @@ export interface SafetensorsTensorInfo {
   readonly byteLength: number;
 }
 
-/** An open `.safetensors` file: the header is parsed and checked, the data stays on disk until `read`. */
+/** An open `.safetensors` file (local or `gs://`): the header is parsed and checked, the data stays where it is until `read`. */
 export interface SafetensorsFile {
   readonly path: string;
   /** The `__metadata__` map (empty when the header has none). */
@@ -76,8 +77,6 @@ export class SafetensorsError extends Error {
 const LENGTH_BYTES = 8;
 /** The limit the reference (Rust) implementation puts on the header, so a corrupt length cannot make us allocate gigabytes. */
 const MAX_HEADER_BYTES = 100_000_000;
-/** Node refuses single reads and writes of 2 GiB or more; larger tensors go in pieces. */
-const IO_CHUNK_BYTES = 1 << 30;
 const METADATA_KEY = '__metadata__';
 const DEFAULT_METADATA: Readonly<Record<string, string>> = Object.freeze({ format: 'pt' });
 
@@ -95,72 +94,53 @@ function expectedBytes(dtype: SafetensorsDtype, shape: unknown): number | string
   return Number.isSafeInteger(bytes) ? bytes : `shape ${JSON.stringify(shape)} is too large`;
 }
 
-/** Reads exactly `length` bytes at `position`, however few each call returns. */
-async function readFully(handle: FileHandle, target: Uint8Array, position: number): Promise<number> {
-  let done = 0;
-  while (done < target.length) {
-    const { bytesRead } = await handle.read(target, done, Math.min(target.length - done, IO_CHUNK_BYTES), position + done);
-    if (bytesRead === 0) break;
-    done += bytesRead;
-  }
-  return done;
-}
-
-async function writeFully(handle: FileHandle, bytes: Uint8Array): Promise<void> {
-  let done = 0;
-  while (done < bytes.length) {
-    const { bytesWritten } = await handle.write(bytes, done, Math.min(bytes.length - done, IO_CHUNK_BYTES));
-    done += bytesWritten;
-  }
-}
-
 /**
  * Opens a `.safetensors` file and checks its header: the length is sane and inside the file, the
  * JSON parses, every tensor has a known dtype, its byte range lies inside the data and matches its
  * shape, and no two ranges overlap. Gaps between tensors are allowed (the Rust reader refuses them,
- * but nothing is ambiguous about them). Tensor data is read only on `read`, with positioned reads,
- * so a multi-gigabyte checkpoint costs only its header until then.
+ * but nothing is ambiguous about them). Tensor data is read only on `read`, with ranged reads,
+ * so a multi-gigabyte checkpoint costs only its header until then (from a `gs://` bucket too: one ranged read per tensor).
  */
 export async function openSafetensors(path: string): Promise<SafetensorsFile> {
-  const handle = await open(path, 'r');
+  const info = await fileSystemFor(path).stat(path);
+  if (!info || info.isDirectory) throw new SafetensorsError(path, undefined, info ? 'is a folder, not a file' : 'no such file');
+  const file = openRangedFile(path);
   try {
-    const parsed = await readHeader(path, handle);
+    const parsed = await readHeader(path, file, info.size);
     return {
       path,
       ...parsed,
       async read(name: string): Promise<Uint8Array> {
-        const info = parsed.tensors.get(name);
-        if (info === undefined) throw new SafetensorsError(path, name, 'no such tensor in the file');
-        const bytes = new Uint8Array(info.byteLength);
-        const got = await readFully(handle, bytes, info.byteOffset);
-        if (got !== info.byteLength)
-          throw new SafetensorsError(path, name, `file ended after ${got} of ${info.byteLength} bytes (was it truncated since it was opened?)`);
-        return bytes;
+        const tensor = parsed.tensors.get(name);
+        if (tensor === undefined) throw new SafetensorsError(path, name, 'no such tensor in the file');
+        const bytes = await file.read(tensor.byteOffset, tensor.byteLength);
+        if (bytes.length !== tensor.byteLength)
+          throw new SafetensorsError(path, name, `file ended after ${bytes.length} of ${tensor.byteLength} bytes (was it truncated since it was opened?)`);
+        return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       },
-      close: () => handle.close(),
+      close: () => file.close(),
     };
   } catch (error) {
-    await handle.close();
+    await file.close();
     throw error;
   }
 }
 
-async function readHeader(path: string, handle: FileHandle): Promise<Omit<SafetensorsFile, 'path' | 'read' | 'close'>> {
-  const fileBytes = (await handle.stat()).size;
+async function readHeader(path: string, file: RangedFile, fileBytes: number): Promise<Omit<SafetensorsFile, 'path' | 'read' | 'close'>> {
   const fail = (problem: string, tensor?: string): never => {
     throw new SafetensorsError(path, tensor, problem);
   };
   if (fileBytes < LENGTH_BYTES) fail(`${fileBytes} bytes is too short for a safetensors file (expected at least the 8-byte header length)`);
-  const lengthBytes = new Uint8Array(LENGTH_BYTES);
-  await readFully(handle, lengthBytes, 0);
-  const headerLength64 = new DataView(lengthBytes.buffer).getBigUint64(0, true);
+  const lengthBytes = await file.read(0, LENGTH_BYTES);
+  if (lengthBytes.length < LENGTH_BYTES) fail(`file ended after ${lengthBytes.length} bytes (was it truncated while being opened?)`);
+  const headerLength64 = lengthBytes.readBigUInt64LE(0);
   if (headerLength64 > BigInt(fileBytes - LENGTH_BYTES)) {
     fail(`header length ${headerLength64} runs past the end of the file (expected at most ${fileBytes - LENGTH_BYTES}: the file is ${fileBytes} bytes)`);
   }
   if (headerLength64 > BigInt(MAX_HEADER_BYTES)) fail(`header length ${headerLength64} is over the ${MAX_HEADER_BYTES}-byte limit`);
   const headerLength = Number(headerLength64);
-  const headerBytes = new Uint8Array(headerLength);
-  await readFully(handle, headerBytes, LENGTH_BYTES);
+  const headerBytes = await file.read(LENGTH_BYTES, headerLength);
+  if (headerBytes.length < headerLength) fail(`file ended inside the ${headerLength}-byte header (was it truncated while being opened?)`);
 
   let header: unknown;
   try {
@@ -256,18 +236,19 @@ export function safetensorsHeader(
 }
 
 /**
- * Writes a `.safetensors` file: the header first, then each tensor's bytes in header order. Data
- * given as a function is fetched only when its turn comes, so at most one tensor is in memory. The
- * file is written under a hidden temporary name in the same folder and renamed when complete, so
- * an error never leaves a half-written file under `path`.
+ * Writes a `.safetensors` file, local or `gs://`: the header first, then each tensor's bytes in
+ * header order. Data given as a function is fetched only when its turn comes, so at most one tensor
+ * is in memory. The file appears under `path` only when complete (locally a hidden temporary name in
+ * the same folder, renamed; in a bucket an upload finalized whole), so an error never leaves a
+ * half-written file under `path`.
  */
 export async function writeSafetensors(path: string, tensors: Iterable<SafetensorsTensorSource>, options: SafetensorsWriteOptions = {}): Promise<void> {
   const list = [...tensors];
   const { header, order } = safetensorsHeader(list, options.metadata ?? DEFAULT_METADATA, path);
-  await writeFileAtomically(
+  await writeFileStreamed(
     path,
-    async (handle) => {
-      await writeFully(handle, header);
+    async (sink: ByteSink) => {
+      await sink.write(header);
       for (const i of order) {
         const { name, dtype, shape, data } = list[i];
         const size = expectedBytes(dtype, shape) as number;
@@ -276,7 +257,7 @@ export async function writeSafetensors(path: string, tensors: Iterable<Safetenso
         if (!(bytes instanceof Uint8Array)) throw new SafetensorsError(path, name, 'data is not a Uint8Array');
         if (bytes.byteLength !== size)
           throw new SafetensorsError(path, name, `data is ${bytes.byteLength} bytes, but ${dtype} ${JSON.stringify(shape)} needs ${size}`);
-        await writeFully(handle, bytes);
+        await sink.write(bytes);
       }
     },
     { fsync: options.fsync },

@@ -6,7 +6,7 @@ import { defineCommand } from '../registry/command-definition.js';
 export const checkpointLsCommand = defineCommand({
   path: ['ckpt', 'ls'],
   description: 'list variables: name, dtype, shape',
-  arguments: [{ name: 'prefix', type: 'path', description: 'checkpoint prefix' }],
+  arguments: [{ name: 'prefix', type: 'path', description: 'checkpoint prefix (local or gs://bucket/…)' }],
   flags: [{ name: 'json', type: 'boolean', description: 'one JSON object per variable instead of a table' }],
   async run({ prefix, json }, io) {
     const reader = await CheckpointReader.open(prefix);
@@ -33,8 +33,8 @@ export const checkpointDiffCommand = defineCommand({
   path: ['ckpt', 'diff'],
   description: 'compare two checkpoints: variables added, removed, reshaped, and the largest absolute difference of each shared one',
   arguments: [
-    { name: 'a', type: 'path', description: 'first checkpoint prefix' },
-    { name: 'b', type: 'path', description: 'second checkpoint prefix' },
+    { name: 'a', type: 'path', description: 'first checkpoint prefix (local or gs://bucket/…)' },
+    { name: 'b', type: 'path', description: 'second checkpoint prefix (local or gs://bucket/…)' },
   ],
   async run({ a, b }, io) {
     const [left, right] = await Promise.all([CheckpointReader.open(a), CheckpointReader.open(b)]);

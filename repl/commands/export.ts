@@ -21,9 +21,9 @@ export const exportCommand = defineCommand({
       type: 'path',
       value: 'dir',
       required: true,
-      description: "TF checkpoint folder; its newest checkpoint (the 'checkpoint' file) is exported",
+      description: "TF checkpoint folder, local or gs://bucket/prefix; its newest checkpoint (the 'checkpoint' file) is exported",
     },
-    { name: 'output_dir', type: 'path', value: 'dir', required: true, description: 'the Hugging Face folder to write' },
+    { name: 'output_dir', type: 'path', value: 'dir', required: true, description: 'the Hugging Face folder to write (local or gs://)' },
     {
       name: 'big_bird_config_file',
       type: 'path',

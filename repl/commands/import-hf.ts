@@ -8,13 +8,13 @@ export const importHfCommand = defineCommand({
   path: ['import-hf'],
   description: 'Hugging Face BigBird folder (config.json + model.safetensors) → TF checkpoint folder the KoBigBird trainer and kbb export read',
   flags: [
-    { name: 'hf_dir', type: 'path', value: 'dir', required: true, description: 'the Hugging Face model folder' },
+    { name: 'hf_dir', type: 'path', value: 'dir', required: true, description: 'the Hugging Face model folder (local or gs://)' },
     {
       name: 'output_dir',
       type: 'path',
       value: 'dir',
       required: true,
-      description: 'where model.ckpt-STEP, checkpoint, pretrain_config.json and tokenizer/ go',
+      description: 'where model.ckpt-STEP, checkpoint, pretrain_config.json and tokenizer/ go (a folder or gs://bucket/prefix)',
     },
     { name: 'step', type: 'int', value: 'n', default: HF_IMPORT_DEFAULTS.step, description: 'global step of the written checkpoint' },
     { name: 'overwrite', type: 'boolean', description: 'replace a checkpoint of that step already there' },

@@ -7,7 +7,7 @@ export const warmStartCommand = defineCommand({
   path: ['warm-start'],
   description: 'start BigBird from a BERT TF v1 checkpoint as KoBigBird does: show what maps to what, write DIR/model.ckpt-0',
   flags: [
-    { name: 'init_checkpoint', type: 'path', value: 'prefix', required: true, description: 'BERT checkpoint prefix (path/bert_model.ckpt)' },
+    { name: 'init_checkpoint', type: 'path', value: 'prefix', required: true, description: 'BERT checkpoint prefix (path/bert_model.ckpt, or gs://bucket/…)' },
     {
       name: 'config',
       type: 'path',
@@ -15,7 +15,13 @@ export const warmStartCommand = defineCommand({
       required: true,
       description: "BigBird config: Hugging Face config.json or the reference's pretrain_config.json",
     },
-    { name: 'output_dir', type: 'path', value: 'dir', required: true, description: 'where model.ckpt-0 and the checkpoint state file go' },
+    {
+      name: 'output_dir',
+      type: 'path',
+      value: 'dir',
+      required: true,
+      description: 'where model.ckpt-0 and the checkpoint state file go (a folder or gs://bucket/prefix)',
+    },
     { name: 'seed', type: 'int', value: 'n', default: WARM_START_DEFAULTS.seed, description: 'seed for the freshly initialised variables' },
     { name: 'overwrite', type: 'boolean', description: 'replace a model.ckpt-0 already in --output_dir' },
     {

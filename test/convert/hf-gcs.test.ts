@@ -1,0 +1,178 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TensorToWrite, writeCheckpoint, writeCheckpointState } from '../../lib/checkpoint/index.js';
+import { exportToHuggingFace, importFromHuggingFace, openSafetensors } from '../../lib/convert/index.js';
+import { copyFile, fileSystemFor, joinPath } from '../../lib/fs/index.js';
+import { bigBirdTfVariables, hfConfigFromTf } from '../../lib/model/index.js';
+import { elementCount } from '../../lib/tensor/index.js';
+import { type GcsEmulator, hasGcsEmulator, SKIP_NO_GCS_EMULATOR, startGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
+
+if (!hasGcsEmulator) console.warn(`[kbb tests] ${SKIP_NO_GCS_EMULATOR}`);
+
+const dir = mkdtempSync(join(tmpdir(), 'kbb-hf-gcs-'));
+let emulator: GcsEmulator | undefined;
+beforeAll(async () => {
+  if (hasGcsEmulator) {
+    emulator = await startGcsEmulator();
+    process.env.STORAGE_EMULATOR_HOST = emulator.host;
+  }
+});
+afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await emulator?.stop();
+});
+
+/** A tiny KoBigBird `pretrain_config.json` (TF flag names). */
+const TINY_TF_CONFIG = {
+  attention_probs_dropout_prob: 0.1,
+  attention_type: 'block_sparse',
+  block_size: 4,
+  bos_token_id: 5,
+  eos_token_id: 6,
+  hidden_act: 'gelu',
+  hidden_dropout_prob: 0.1,
+  hidden_size: 8,
+  initializer_range: 0.02,
+  intermediate_size: 12,
+  max_position_embeddings: 32,
+  num_attention_heads: 2,
+  num_hidden_layers: 2,
+  num_rand_blocks: 2,
+  pad_token_id: 0,
+  rescale_embedding: false,
+  sep_token_id: 3,
+  type_vocab_size: 2,
+  use_bias: true,
+  use_gradient_checkpointing: false,
+  vocab_size: 10,
+};
+const TINY_VOCAB = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', '<s>', '</s>', '안녕', '##하세요', 'hello'];
+
+/** Distinct values per variable, so a misplaced element shows. */
+function values(name: string, count: number): Float32Array {
+  let seed = [...name].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7);
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i++) {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    out[i] = ((seed >>> 8) % 65536) / 1024 - 32;
+  }
+  return out;
+}
+
+/** A KoBigBird TF checkpoint folder as training leaves it (optimizer slots, global_step, config, tokenizer), on disk. */
+async function trainedFolder(out: string, step: number): Promise<void> {
+  const tensors: TensorToWrite[] = [];
+  for (const v of bigBirdTfVariables(hfConfigFromTf(TINY_TF_CONFIG))) {
+    tensors.push({ name: v.name, dtype: 'float32', shape: v.shape, data: new Uint8Array(values(v.name, elementCount(v.shape)).buffer) });
+    for (const slot of ['AdamWeightDecayOptimizer', 'AdamWeightDecayOptimizer_1'])
+      tensors.push({ name: `${v.name}/${slot}`, dtype: 'float32', shape: v.shape, data: new Uint8Array(elementCount(v.shape) * 4) });
+  }
+  const stepBytes = new Uint8Array(8);
+  new DataView(stepBytes.buffer).setBigInt64(0, BigInt(step), true);
+  tensors.push({ name: 'global_step', dtype: 'int64', shape: [], data: stepBytes });
+  await writeCheckpoint(join(out, `model.ckpt-${step}`), tensors);
+  await writeCheckpointState(out, { modelCheckpointPath: `model.ckpt-${step}`, allModelCheckpointPaths: [`model.ckpt-${step}`] });
+  writeFileSync(join(out, 'pretrain_config.json'), JSON.stringify(TINY_TF_CONFIG, null, 4));
+  mkdirSync(join(out, 'tokenizer'), { recursive: true });
+  writeFileSync(join(out, 'tokenizer', 'vocab.txt'), `${TINY_VOCAB.join('\n')}\n`);
+  writeFileSync(
+    join(out, 'tokenizer', 'special_tokens_map.json'),
+    JSON.stringify({
+      bos_token: '<s>',
+      eos_token: '</s>',
+      unk_token: '[UNK]',
+      sep_token: '[SEP]',
+      pad_token: '[PAD]',
+      cls_token: '[CLS]',
+      mask_token: '[MASK]',
+    }),
+  );
+  writeFileSync(
+    join(out, 'tokenizer', 'tokenizer_config.json'),
+    JSON.stringify({ do_lower_case: false, model_max_length: 512, tokenizer_class: 'BertTokenizer' }),
+  );
+}
+
+/** Every file under a local folder, as paths relative to it with `/`. */
+const localFiles = (root: string): string[] =>
+  readdirSync(root, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => relative(root, join(e.parentPath, e.name)).split('\\').join('/'))
+    .sort();
+
+/** Uploads a local folder under a gs:// prefix, file by file. */
+async function upload(local: string, remote: string): Promise<void> {
+  for (const file of localFiles(local)) await copyFile(join(local, file), joinPath(remote, file));
+}
+
+/** The folders (local or gs://) hold the same files, byte for byte, and at least `atLeast` of them. */
+async function expectSameFiles(expected: string, actual: string, atLeast: number): Promise<void> {
+  const names = localFiles(expected);
+  expect(names.length).toBeGreaterThanOrEqual(atLeast);
+  expect((await fileSystemFor(actual).listRecursive(actual)).sort()).toEqual(names);
+  for (const name of names) {
+    const path = joinPath(actual, name);
+    expect((await fileSystemFor(path).readFile(path)).equals(readFileSync(join(expected, name))), name).toBe(true);
+  }
+}
+
+describe.skipIf(!hasGcsEmulator)('kbb export and import-hf with gs:// paths (Storage emulator)', () => {
+  it('export --checkpoint_dir gs://… gives the files export from the same folder on disk gives, byte for byte, to a local folder and to gs://', async () => {
+    const local = join(dir, 'trained');
+    await trainedFolder(local, 3000);
+    const remote = `gs://${uniqueBucket('export')}/trained`;
+    await upload(local, remote);
+
+    const fromDisk = await exportToHuggingFace({ checkpointDir: local, outputDir: join(dir, 'hf-from-disk'), pytorchBin: true });
+    const fromBucket = await exportToHuggingFace({ checkpointDir: remote, outputDir: join(dir, 'hf-from-bucket'), pytorchBin: true });
+    expect(fromBucket.checkpointPrefix).toBe(`${remote}/model.ckpt-3000`);
+    expect(fromBucket.plan).toEqual(fromDisk.plan);
+    expect(fromBucket.notes).toEqual([]);
+    // model.safetensors, pytorch_model.bin, config.json and the four tokenizer files.
+    await expectSameFiles(join(dir, 'hf-from-disk'), join(dir, 'hf-from-bucket'), 7);
+
+    const bucketToBucket = await exportToHuggingFace({ checkpointDir: remote, outputDir: `${remote}-hf`, stepOnOutput: true, pytorchBin: true });
+    expect(bucketToBucket.outputDir).toBe(`${remote}-hf-3k`);
+    expect(bucketToBucket.files.at(-1)).toBe(`${remote}-hf-3k/config.json`);
+    await expectSameFiles(join(dir, 'hf-from-disk'), `${remote}-hf-3k`, 7);
+    await expect(exportToHuggingFace({ checkpointDir: remote, outputDir: `${remote}-hf-3k` })).rejects.toThrow(
+      `${remote}-hf-3k: already holds config.json, model.safetensors, pytorch_model.bin; pass --overwrite`,
+    );
+    await expect(exportToHuggingFace({ checkpointDir: `${remote}-missing`, outputDir: join(dir, 'never') })).rejects.toThrow(
+      `${remote}-missing/checkpoint: cannot read the checkpoint state file`,
+    );
+  });
+
+  it('import-hf writes to gs:// what it writes to disk, from an HF folder on disk or in the bucket; exported again it gives back the same model.safetensors', async () => {
+    const trained = join(dir, 'trained-import');
+    await trainedFolder(trained, 600);
+    const hf = join(dir, 'hf-source');
+    await exportToHuggingFace({ checkpointDir: trained, outputDir: hf });
+    const bucket = `gs://${uniqueBucket('import')}`;
+    await upload(hf, `${bucket}/hf`);
+
+    const toDisk = await importFromHuggingFace({ hfDir: hf, outputDir: join(dir, 'imported'), step: 600 });
+    const toBucket = await importFromHuggingFace({ hfDir: hf, outputDir: `${bucket}/imported`, step: 600 });
+    const bucketToBucket = await importFromHuggingFace({ hfDir: `${bucket}/hf`, outputDir: `${bucket}/imported-again`, step: 600 });
+    expect(toBucket.checkpointPrefix).toBe(`${bucket}/imported/model.ckpt-600`);
+    expect(toBucket.files.at(-1)).toBe(`${bucket}/imported/checkpoint`);
+    expect(bucketToBucket.plan.rows.map((r) => ({ ...r, file: '' }))).toEqual(toDisk.plan.rows.map((r) => ({ ...r, file: '' })));
+    // model.ckpt-600 (index, data), checkpoint, pretrain_config.json and the tokenizer files.
+    await expectSameFiles(join(dir, 'imported'), `${bucket}/imported`, 8);
+    await expectSameFiles(join(dir, 'imported'), `${bucket}/imported-again`, 8);
+    await expect(importFromHuggingFace({ hfDir: hf, outputDir: `${bucket}/imported`, step: 600 })).rejects.toThrow(
+      `${bucket}/imported/model.ckpt-600.index exists; pass --overwrite`,
+    );
+
+    const back = await exportToHuggingFace({ checkpointDir: `${bucket}/imported-again`, outputDir: `${bucket}/hf-back` });
+    const safetensors = `${back.outputDir}/model.safetensors`;
+    expect((await fileSystemFor(safetensors).readFile(safetensors)).equals(readFileSync(join(hf, 'model.safetensors')))).toBe(true);
+    const opened = await openSafetensors(safetensors);
+    const local = await openSafetensors(join(hf, 'model.safetensors'));
+    expect([...opened.tensors]).toEqual([...local.tensors]);
+    for (const name of local.tensors.keys()) expect(Buffer.from(await opened.read(name)).equals(Buffer.from(await local.read(name))), name).toBe(true);
+    await Promise.all([opened.close(), local.close()]);
+  });
+});
