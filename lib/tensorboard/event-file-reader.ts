@@ -1,5 +1,6 @@
-import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { fileSystemFor } from '../fs/file-system-for.js';
+import { joinPath } from '../fs/paths.js';
+import { StorageError } from '../fs/storage-error.js';
 import { compareCodePoints } from '../text/compare-code-points.js';
 import { readTfRecords } from '../tfrecord/reader.js';
 import { decodeEvent, type TfEvent, tensorScalarValue } from './event-proto.js';
@@ -58,9 +59,13 @@ export function readEvents(path: string, options: EventReadOptions = {}): EventS
   };
   const report = (offset: number, problem: string): void => options.onSkip?.(new Error(`${path}: record at byte ${offset}: ${problem}`));
   async function* read(): AsyncGenerator<EventRecord> {
-    const { size } = await stat(path);
+    const info = await fileSystemFor(path).stat(path);
+    if (!info) throw new StorageError(path, 'ENOENT', 'no such event file');
+    const { size } = info;
     const requested = options.start ?? 0;
     stream.end = requested <= size ? requested : 0; // a shorter file was replaced: read it whole
+    // Nothing appended since: no read at all (on Cloud Storage, no request, and no empty range for a server to misread).
+    if (stream.end === size) return;
     /** A payload whose checksum failed: damage once anything follows it, else perhaps a write still landing. */
     let damaged: number | undefined;
     /** Whatever follows a damaged payload, at `offset`, makes it damage: reported and passed over. */
@@ -122,18 +127,20 @@ export function scalarPoints(event: TfEvent): ScalarPoint[] {
 }
 
 /**
- * The event files at `path`: the file itself, or the files of a folder whose names contain
- * `tfevents` (TensorBoard's own test), not recursive, in name order, which is time order for the
- * files of one host.
+ * The event files at `path` (local or `gs://`): the file itself, or the files of a folder whose names
+ * contain `tfevents` (TensorBoard's own test), not recursive, in name order, which is time order for
+ * the files of one host.
  */
 export async function eventFiles(path: string): Promise<string[]> {
-  if (!(await stat(path)).isDirectory()) return [path];
-  const entries = await readdir(path, { withFileTypes: true });
-  return entries
-    .filter((entry) => (entry.isFile() || entry.isSymbolicLink()) && entry.name.includes('tfevents'))
+  const fs = fileSystemFor(path);
+  const info = await fs.stat(path);
+  if (!info) throw new StorageError(path, 'ENOENT', 'no such file or folder');
+  if (!info.isDirectory) return [path];
+  return (await fs.list(path))
+    .filter((entry) => !entry.isDirectory && entry.name.includes('tfevents'))
     .map((entry) => entry.name)
     .sort(compareCodePoints)
-    .map((name) => join(path, name));
+    .map((name) => joinPath(path, name));
 }
 
 /** Options for reading scalars from a file or a folder. */

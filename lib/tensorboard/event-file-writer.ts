@@ -1,6 +1,7 @@
-import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import type { AppendableFile } from '../fs/file-system.js';
+import { fileSystemFor } from '../fs/file-system-for.js';
+import { joinPath } from '../fs/paths.js';
 import { frameTfRecord } from '../tfrecord/writer.js';
 import { EVENT_FILE_VERSION, encodeEvent, type SummaryValue, type TfEvent } from './event-proto.js';
 
@@ -22,22 +23,41 @@ export interface EventFileWriterOptions {
    * surviving a power loss, at the price of a disk sync per flush.
    */
   readonly fsyncOnFlush?: boolean;
+  /**
+   * The least seconds between two flushes that `flushIfDue()` makes; `flush()` always flushes.
+   * Default: 0 on a local disk, where a flush is one append, and `REMOTE_FLUSH_SECONDS` on Cloud
+   * Storage, where every flush uploads the whole file again.
+   */
+  readonly flushIntervalSeconds?: number;
 }
 
 const DEFAULT_MAX_PENDING_BYTES = 1 << 20;
 
 /**
- * Writes one TensorBoard event file, `events.out.tfevents.<seconds>.<host><suffix>` in a folder,
- * as TensorFlow's EventsWriter names it; a second writer in the same second gets `.1`, `.2`… added
- * rather than overwriting the first. The file starts with the `file_version` event.
+ * `flushIfDue`'s default interval on Cloud Storage. It has no append, so each flush uploads the whole
+ * event file again (as TensorFlow's GCS file system does at every flush of its summary writer, whose
+ * own default interval is 120 s): a flush costs the file's size, not the events added. Every 30 s
+ * keeps `kbb watch gs://…` close behind the run while a long run's file (about 150 bytes a step) stays
+ * far from costing more than the steps between two flushes.
+ */
+export const REMOTE_FLUSH_SECONDS = 30;
+
+/**
+ * Writes one TensorBoard event file, `events.out.tfevents.<seconds>.<host><suffix>` in a folder
+ * (local or `gs://`), as TensorFlow's EventsWriter names it; a second writer in the same second gets
+ * `.1`, `.2`… added rather than overwriting the first. The file starts with the `file_version` event.
  *
  * Unlike TfRecordWriter there is no temporary name: TensorBoard and `kbb watch --follow` read the
- * file while training runs, so it is created under its final name and only ever appended to.
- * Events are framed (TFRecord framing) into memory as they come; `flush()` appends them with one
- * write, after which any reader sees them. So a crash (an exception, kill -9) loses only the events
- * not yet flushed, and a kill in the middle of a flush leaves at most one record cut short at the
- * end, which the readers take for the end of the file (as TensorBoard's do). A power loss can also
- * lose flushed events unless `fsyncOnFlush` is set; `close()` always syncs.
+ * file while training runs, so it is created under its final name and only ever grows (an
+ * `AppendableFile`). Events are framed (TFRecord framing) into memory as they come; `flush()` appends
+ * them, after which any reader sees them. Locally that is one write at the end, so a crash (an
+ * exception, kill -9) loses only the events not yet flushed, and a kill in the middle of a flush
+ * leaves at most one record cut short at the end, which the readers take for the end of the file
+ * (as TensorBoard's do). A power loss can also lose flushed events unless `fsyncOnFlush` is set;
+ * `close()` always syncs. On Cloud Storage a flush uploads the whole file again, each upload
+ * finalized whole, so a reader sees the previous flush's file or this one's, never a cut record:
+ * hence `flushIfDue()`, which the trainer calls often and which flushes there only every
+ * `flushIntervalSeconds`.
  *
  * After a failed write nothing more is written (appending after a partial record would put a
  * corrupt record in the middle of the file): the error is thrown by every later call.
@@ -49,12 +69,16 @@ export class EventFileWriter {
   private writing: Promise<void> = Promise.resolve();
   private failure: Error | undefined;
   private closing: Promise<void> | undefined;
+  /** `performance.now()` of the last flush. */
+  private flushedAt = performance.now();
 
   private constructor(
     /** The event file's path. */
     readonly path: string,
-    private readonly handle: FileHandle,
+    private readonly file: AppendableFile,
     private readonly options: EventFileWriterOptions,
+    /** Milliseconds `flushIfDue` waits between flushes. */
+    private readonly flushIntervalMs: number,
   ) {}
 
   /** Creates the folder if needed and a new event file in it, with its `file_version` event written. */
@@ -62,18 +86,20 @@ export class EventFileWriter {
     const time = options.time ?? Date.now() / 1000;
     // TensorFlow's name: whole seconds, zero-padded to 10 digits (`%010lld`).
     const name = `events.out.tfevents.${String(Math.floor(time)).padStart(10, '0')}.${options.hostname ?? hostname()}${options.suffix ?? ''}`;
-    await mkdir(dir, { recursive: true });
+    const fs = fileSystemFor(dir);
+    await fs.mkdir(dir);
+    const interval = options.flushIntervalSeconds ?? (fs.kind === 'gcs' ? REMOTE_FLUSH_SECONDS : 0);
     for (let n = 0; ; n++) {
-      const path = join(dir, n === 0 ? name : `${name}.${n}`);
-      let handle: FileHandle;
+      const path = joinPath(dir, n === 0 ? name : `${name}.${n}`);
+      let file: AppendableFile;
       try {
-        // O_APPEND as well as O_EXCL: every write lands at the end, whatever the file position.
-        handle = await open(path, 'ax');
+        // A new file only (O_EXCL locally), appended to at its end.
+        file = await fs.createAppendable(path);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
         throw error;
       }
-      const writer = new EventFileWriter(path, handle, options);
+      const writer = new EventFileWriter(path, file, options, interval * 1000);
       writer.event({ wallTime: time, step: 0, fileVersion: EVENT_FILE_VERSION });
       await writer.flush();
       return writer;
@@ -114,10 +140,17 @@ export class EventFileWriter {
   async flush(): Promise<void> {
     this.assertWritable();
     this.push();
+    this.flushedAt = performance.now();
     await this.writing;
     if (this.failure) throw this.failure;
-    if (this.options.fsyncOnFlush) await this.handle.sync().catch((error: Error) => this.fail(error));
+    await this.file.flush(this.options.fsyncOnFlush ?? false).catch((error: Error) => this.fail(error));
     if (this.failure) throw this.failure;
+  }
+
+  /** `flush()` if `flushIntervalSeconds` have passed since the last flush; otherwise the events wait (a later flush writes them). */
+  async flushIfDue(): Promise<void> {
+    this.assertWritable();
+    if (performance.now() - this.flushedAt >= this.flushIntervalMs) await this.flush();
   }
 
   /** Flushes, syncs to disk and closes the file. Calling it again returns the same promise. */
@@ -129,11 +162,9 @@ export class EventFileWriter {
   private async finish(): Promise<void> {
     this.push();
     await this.writing;
-    try {
-      if (!this.failure) await this.handle.sync().catch((error: Error) => this.fail(error));
-    } finally {
-      await this.handle.close();
-    }
+    // The file's close syncs (locally) or uploads what is left (Cloud Storage); after a failure it only lets go of the file.
+    if (this.failure) await this.file.close().catch(() => undefined);
+    else await this.file.close().catch((error: Error) => this.fail(error));
     if (this.failure) throw this.failure;
   }
 
@@ -155,10 +186,7 @@ export class EventFileWriter {
   private async append(chunk: Buffer): Promise<void> {
     if (this.failure) return;
     try {
-      for (let at = 0; at < chunk.length; ) {
-        const { bytesWritten } = await this.handle.write(chunk, at, chunk.length - at);
-        at += bytesWritten;
-      }
+      await this.file.append(chunk);
     } catch (error) {
       this.fail(error as Error);
     }

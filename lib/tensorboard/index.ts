@@ -13,7 +13,7 @@ export {
   type ScalarUpdate,
   scalarPoints,
 } from './event-file-reader.js';
-export { EventFileWriter, type EventFileWriterOptions } from './event-file-writer.js';
+export { EventFileWriter, type EventFileWriterOptions, REMOTE_FLUSH_SECONDS } from './event-file-writer.js';
 export {
   DATA_CLASS_SCALAR,
   DT_DOUBLE,

@@ -1,5 +1,5 @@
-import { readdir } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { fileSystemFor } from '../fs/file-system-for.js';
+import { baseName, joinPath } from '../fs/paths.js';
 import type { MersenneTwisterState } from '../random/mersenne-twister.js';
 import { PyRandom } from '../random/py-random.js';
 import { compareCodePoints } from '../text/compare-code-points.js';
@@ -115,12 +115,18 @@ export class PretrainingInput {
   static async open(options: PretrainingInputOptions): Promise<PretrainingInput> {
     let names: string[];
     try {
-      names = (await readdir(options.dataDir)).filter((name) => name.startsWith(TRAINING_FILE_PREFIX)).sort(compareCodePoints);
+      names = (await fileSystemFor(options.dataDir).list(options.dataDir))
+        .filter((entry) => !entry.isDirectory && entry.name.startsWith(TRAINING_FILE_PREFIX))
+        .map((entry) => entry.name)
+        .sort(compareCodePoints);
     } catch (error) {
       throw new Error(`${options.dataDir}: cannot list the training data (${(error as Error).message})`, { cause: error });
     }
-    if (names.length === 0) throw new Error(`${options.dataDir}: no ${TRAINING_FILE_PREFIX}* files (build them with kbb build-tfrecord)`);
-    const files = names.map((name) => join(options.dataDir, name));
+    if (names.length === 0) {
+      if (!(await fileSystemFor(options.dataDir).stat(options.dataDir))) throw new Error(`${options.dataDir}: no such folder (the training data)`);
+      throw new Error(`${options.dataDir}: no ${TRAINING_FILE_PREFIX}* files (build them with kbb build-tfrecord)`);
+    }
+    const files = names.map((name) => joinPath(options.dataDir, name));
     const input = new PretrainingInput(options, files, new PyRandom(options.seed));
     let records = 0;
     for (let file = 0; file < files.length; file++) {
@@ -171,7 +177,7 @@ export class PretrainingInput {
   /** Where the input is now, to continue from exactly here (`options.state`). */
   state(): PretrainingInputState {
     return {
-      files: this.files.map((file) => basename(file)),
+      files: this.files.map((file) => baseName(file)),
       epoch: this.epoch,
       rng: this.rng.getState(),
       order: [...this.order],

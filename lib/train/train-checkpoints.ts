@@ -1,12 +1,10 @@
-import { existsSync } from 'node:fs';
-import { readdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
 import { CHECKPOINT_STATE_FILE, checkpointName } from '../checkpoint/checkpoint-files.js';
 import { parseCheckpointState, writeCheckpointState } from '../checkpoint/checkpoint-state.js';
 import { CheckpointReader, dataFileName } from '../checkpoint/tensor-bundle-reader.js';
 import { type TensorToWrite, writeCheckpoint } from '../checkpoint/tensor-bundle-writer.js';
-import { writeBytesAtomically } from '../fs/atomic-write.js';
+import { fileSystemFor, readOptionalText, writeFileAt } from '../fs/file-system-for.js';
+import { isAbsolutePath, joinPath } from '../fs/paths.js';
 import type { NamedArray } from '../model/weights.js';
 
 /*
@@ -39,7 +37,7 @@ export interface SaveCheckpointOptions {
  */
 export async function saveTrainingCheckpoint(options: SaveCheckpointOptions): Promise<string> {
   const name = checkpointName(options.step);
-  const prefix = join(options.outputDir, name);
+  const prefix = joinPath(options.outputDir, name);
   const tensors: TensorToWrite[] = [...options.variables].map(([variable, value]) => ({
     name: variable,
     dtype: 'float32',
@@ -53,27 +51,30 @@ export async function saveTrainingCheckpoint(options: SaveCheckpointOptions): Pr
   new DataView(step.buffer).setBigInt64(0, BigInt(options.step), true);
   tensors.push({ name: 'global_step', dtype: 'int64', shape: [], data: step });
   await writeCheckpoint(prefix, tensors);
-  await writeBytesAtomically(`${prefix}${TRAIN_STATE_SUFFIX}`, `${JSON.stringify(options.state)}\n`);
+  await writeFileAt(`${prefix}${TRAIN_STATE_SUFFIX}`, `${JSON.stringify(options.state)}\n`);
 
   const earlier = (await listedCheckpoints(options.outputDir)).filter((n) => n !== name);
   const kept = [...earlier, name].slice(-options.keep);
   await writeCheckpointState(options.outputDir, { modelCheckpointPath: name, allModelCheckpointPaths: kept });
-  for (const old of earlier.filter((n) => !kept.includes(n))) await removeCheckpoint(join(options.outputDir, old));
+  // TensorFlow may have named them by full path (a `gs://` one, say) rather than relative to the folder.
+  for (const old of earlier.filter((n) => !kept.includes(n))) await removeCheckpoint(isAbsolutePath(old) ? old : joinPath(options.outputDir, old));
   return prefix;
 }
 
 /**
  * Removes the temporary files a killed save left in the folder (hidden `.NAME.tmp-PID-N` files of
  * checkpoints, kbb state and the `checkpoint` file, whose process is gone), so that kill -9 does not
- * leave litter that grows with every interrupted run.
+ * leave litter that grows with every interrupted run. Only local folders have them: an unfinished
+ * Cloud Storage upload never becomes an object.
  */
 export async function removeStaleTemporaries(outputDir: string): Promise<string[]> {
   const stale = /^\.(model\.ckpt-\d+\..+|checkpoint)\.tmp-(\d+)-\d+$/;
+  const fs = fileSystemFor(outputDir);
   const removed: string[] = [];
-  for (const name of existsSync(outputDir) ? await readdir(outputDir) : []) {
+  for (const { name, isDirectory } of await fs.list(outputDir)) {
     const match = stale.exec(name);
-    if (!match || processIsAlive(Number(match[2]))) continue;
-    await rm(join(outputDir, name), { force: true });
+    if (isDirectory || !match || processIsAlive(Number(match[2]))) continue;
+    await fs.remove(joinPath(outputDir, name));
     removed.push(name);
   }
   return removed;
@@ -94,10 +95,11 @@ const TRAINING_OUTPUT = /^(\.?model\.ckpt-\d+\..+|\.?checkpoint(\.tmp-.*)?|event
 
 /** Removes an earlier run's checkpoints, kbb state, event files, results and config from `outputDir`; other files stay. */
 export async function removeTrainingOutput(outputDir: string): Promise<string[]> {
+  const fs = fileSystemFor(outputDir);
   const removed: string[] = [];
-  for (const name of existsSync(outputDir) ? await readdir(outputDir) : []) {
-    if (!TRAINING_OUTPUT.test(name)) continue;
-    await rm(join(outputDir, name), { force: true });
+  for (const { name, isDirectory } of await fs.list(outputDir)) {
+    if (isDirectory || !TRAINING_OUTPUT.test(name)) continue;
+    await fs.remove(joinPath(outputDir, name));
     removed.push(name);
   }
   return removed;
@@ -105,9 +107,10 @@ export async function removeTrainingOutput(outputDir: string): Promise<string[]>
 
 /** The checkpoints the folder's `checkpoint` file lists, oldest first; none when there is no file. */
 export async function listedCheckpoints(outputDir: string): Promise<string[]> {
-  const file = join(outputDir, CHECKPOINT_STATE_FILE);
-  if (!existsSync(file)) return [];
-  const state = parseCheckpointState(await readFile(file, 'utf8'), file);
+  const file = joinPath(outputDir, CHECKPOINT_STATE_FILE);
+  const text = await readOptionalText(file);
+  if (text === undefined) return [];
+  const state = parseCheckpointState(text, file);
   const all = state.allModelCheckpointPaths.length > 0 ? [...state.allModelCheckpointPaths] : [state.modelCheckpointPath];
   return all.includes(state.modelCheckpointPath) ? all : [...all, state.modelCheckpointPath];
 }
@@ -122,7 +125,8 @@ async function removeCheckpoint(prefix: string): Promise<void> {
     // Already gone or unreadable: remove what the usual names find.
   }
   const files = [`${prefix}.index`, `${prefix}${TRAIN_STATE_SUFFIX}`, ...Array.from({ length: shards }, (_, i) => dataFileName(prefix, i, shards))];
-  await Promise.all(files.map((file) => rm(file, { force: true })));
+  const fs = fileSystemFor(prefix);
+  await Promise.all(files.map((file) => fs.remove(file)));
 }
 
 /** What a training checkpoint holds, read back. */
@@ -162,8 +166,8 @@ export async function readTrainingCheckpoint(prefix: string, names: readonly str
       const values = (await reader.read('global_step')).values;
       step = Number(values[0]);
     }
-    const stateFile = `${prefix}${TRAIN_STATE_SUFFIX}`;
-    const state = existsSync(stateFile) ? (JSON.parse(await readFile(stateFile, 'utf8')) as unknown) : undefined;
+    const stateText = await readOptionalText(`${prefix}${TRAIN_STATE_SUFFIX}`);
+    const state = stateText === undefined ? undefined : (JSON.parse(stateText) as unknown);
     return { prefix, step, variables, slots, ...(state === undefined ? {} : { state }) };
   } finally {
     await reader.close();

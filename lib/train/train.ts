@@ -1,13 +1,12 @@
-import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { type BackendPreference, type BackendSelection, selectBackend } from '../backend/select-backend.js';
 import { CHECKPOINT_STATE_FILE } from '../checkpoint/checkpoint-files.js';
 import { latestCheckpoint } from '../checkpoint/checkpoint-state.js';
 import { CheckpointReader } from '../checkpoint/tensor-bundle-reader.js';
 import { bigBirdVariables, planWarmStart, warmStartTensors } from '../checkpoint/warm-start.js';
-import { writeBytesAtomically } from '../fs/atomic-write.js';
+import { copyFile } from '../fs/copy-file.js';
+import { fileSystemFor, pathExists, writeFileAt } from '../fs/file-system-for.js';
+import { joinPath } from '../fs/paths.js';
 import { BigBirdModel, tfAttentionType } from '../model/bigbird.js';
 import type { BigBirdConfig } from '../model/bigbird-config.js';
 import { formatTfConfigJson, hfConfigFromTf, PRETRAIN_CONFIG_FILE } from '../model/config-files.js';
@@ -117,15 +116,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   const outputDir = flags.output_dir;
   if (flags.do_train) {
-    await mkdir(outputDir, { recursive: true });
+    await fileSystemFor(outputDir).mkdir(outputDir);
     if (flags.overwrite) {
       const removed = await removeTrainingOutput(outputDir);
       if (removed.length > 0) note(`--overwrite: removed ${removed.length} file(s) of an earlier run from ${outputDir}`);
     }
     const litter = await removeStaleTemporaries(outputDir);
     if (litter.length > 0) note(`removed ${litter.length} temporary file(s) an interrupted save left`);
-    await writeBytesAtomically(join(outputDir, PRETRAIN_CONFIG_FILE), formatTfConfigJson(tfConfig));
-    await copyTokenizer(flags.tokenizer_dir, join(outputDir, 'tokenizer'), flags.overwrite);
+    await writeFileAt(joinPath(outputDir, PRETRAIN_CONFIG_FILE), formatTfConfigJson(tfConfig));
+    await copyTokenizer(flags.tokenizer_dir, joinPath(outputDir, 'tokenizer'), flags.overwrite);
   }
 
   // The starting point: this folder's newest checkpoint (resume), else --init_checkpoint, else fresh weights.
@@ -198,7 +197,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           });
           options.onProgress?.(progress);
           if (step % flags.save_checkpoints_steps === 0 || step === flags.num_train_steps) await save();
-          else if (step % SUMMARY_FLUSH_STEPS === 0) await events.flush();
+          else if (step % SUMMARY_FLUSH_STEPS === 0) await events.flushIfDue();
         }
         if (step < flags.num_train_steps) {
           stopped = true;
@@ -217,7 +216,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   }
 }
 
-/** Events are appended to the file at every checkpoint and at least this often. */
+/**
+ * Events are flushed at every checkpoint, and every this many steps when due: always on a local disk,
+ * where a flush is one append; on Cloud Storage, where each flush uploads the whole event file again,
+ * at most every `REMOTE_FLUSH_SECONDS` (see `EventFileWriter.flushIfDue`).
+ */
 const SUMMARY_FLUSH_STEPS = 10;
 
 /**
@@ -297,7 +300,7 @@ interface StartingPoint {
  * BERT one warm-started by the reference's rules (spec §3.6), at step 0; else fresh weights.
  */
 async function startingPoint(flags: TrainFlags, config: BigBirdConfig, names: readonly string[], note: (message: string) => void): Promise<StartingPoint> {
-  if (existsSync(join(flags.output_dir, CHECKPOINT_STATE_FILE))) {
+  if (await pathExists(joinPath(flags.output_dir, CHECKPOINT_STATE_FILE))) {
     const prefix = await latestCheckpoint(flags.output_dir);
     const slotNames = names.flatMap((name) => Object.values(adamSlotNames(name)));
     const saved = await readTrainingCheckpoint(prefix, names, slotNames);
@@ -366,12 +369,12 @@ function fillMissing(
   return values;
 }
 
-/** Copies the tokenizer's files once, as the reference does (again with `overwrite`). */
+/** Copies the tokenizer's files once, as the reference does (again with `overwrite`); either folder may be local or `gs://`. */
 async function copyTokenizer(from: string, to: string, again: boolean): Promise<void> {
-  if (existsSync(to) && !again) return;
-  await mkdir(to, { recursive: true });
-  for (const name of await readdir(from)) {
-    if ((await stat(join(from, name))).isFile()) await writeBytesAtomically(join(to, name), await readFile(join(from, name)));
+  if (!again && (await pathExists(to))) return;
+  await fileSystemFor(to).mkdir(to);
+  for (const { name, isDirectory } of await fileSystemFor(from).list(from)) {
+    if (!isDirectory) await copyFile(joinPath(from, name), joinPath(to, name));
   }
 }
 
@@ -423,7 +426,7 @@ async function evaluate(model: BigBirdModel, flags: TrainFlags, padId: number, s
     masked_lm_accuracy: weighted > 0 ? weightedCorrect / weighted : 0,
     masked_lm_loss: weighted > 0 ? weightedLoss / weighted : 0,
   };
-  await writeBytesAtomically(join(outputDir, 'eval_results.txt'), formatEvalResults(results));
+  await writeFileAt(joinPath(outputDir, 'eval_results.txt'), formatEvalResults(results));
   return results;
 }
 

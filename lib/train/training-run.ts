@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { checkpointStep } from '../checkpoint/checkpoint-files.js';
+import { fileSystemFor, readOptionalText } from '../fs/file-system-for.js';
+import { joinPath } from '../fs/paths.js';
 import { PRETRAIN_CONFIG_FILE } from '../model/config-files.js';
 import { addScalarPoint, readNewScalars, type ScalarPoint } from '../tensorboard/event-file-reader.js';
 import { listedCheckpoints } from './train-checkpoints.js';
@@ -37,16 +36,24 @@ const RATE_WINDOW = 20;
  * a previous read, only what the event files gained since is read (`kbb watch --follow`).
  */
 export async function readTrainingRun(dir: string, cursor?: TrainingRunCursor): Promise<{ status: TrainingRunStatus; cursor: TrainingRunCursor }> {
-  if (!existsSync(dir)) throw new Error(`${dir}: no such folder`);
+  const fs = fileSystemFor(dir);
+  // On Cloud Storage a folder is a prefix with objects under it: a run that has written nothing yet is not there.
+  if (!(await fs.stat(dir))) throw new Error(`${dir}: no such folder`);
   const series = cursor?.series ?? new Map<string, ScalarPoint[]>();
   const update = await readNewScalars(dir, cursor?.offsets ?? new Map());
   for (const point of update.points) addScalarPoint(series, point);
 
   const checkpoints = (await listedCheckpoints(dir)).map((name) => ({ name, step: checkpointStep(name) ?? Number.NaN }));
   let totalSteps: number | undefined;
-  const configFile = join(dir, PRETRAIN_CONFIG_FILE);
-  if (existsSync(configFile)) {
-    const config = JSON.parse(await readFile(configFile, 'utf8')) as { num_train_steps?: unknown };
+  const configFile = joinPath(dir, PRETRAIN_CONFIG_FILE);
+  const configText = await readOptionalText(configFile);
+  if (configText !== undefined) {
+    let config: { num_train_steps?: unknown };
+    try {
+      config = JSON.parse(configText) as { num_train_steps?: unknown };
+    } catch (error) {
+      throw new Error(`${configFile}: not JSON (${(error as Error).message})`, { cause: error });
+    }
     if (typeof config.num_train_steps === 'number') totalSteps = config.num_train_steps;
   }
   const progress = series.get('loss') ?? [...series.values()].find((points) => points.length > 0) ?? [];

@@ -1,4 +1,4 @@
-import { basename } from 'node:path';
+import { baseName } from '../../lib/fs/index.js';
 import { TRAIN_DEFAULTS, TRAIN_PROGRESS_FIELDS, type TrainFlags, train, trainProgressFields } from '../../lib/train/index.js';
 import { CancelledWithNote } from '../io/command-io.js';
 import { deferredProgress } from '../io/deferred-progress.js';
@@ -7,7 +7,7 @@ import { defineCommand, type FlagDefinition } from '../registry/command-definiti
 const d = TRAIN_DEFAULTS;
 
 /** run_pretraining.py's and kobigbird/flags.py's flags, same names and defaults, and kbb's --gradient_accumulation_steps. */
-const trainFlags = [
+export const trainFlags = [
   { name: 'data_dir', type: 'path', value: 'dir', default: d.data_dir, description: 'folder of pretrain_data.tfrecord* files (build-tfrecord output)' },
   {
     name: 'output_dir',
@@ -141,7 +141,7 @@ export const trainCommand = defineCommand({
       }
       for (const prefix of result.checkpoints) io.text(`wrote     ${prefix}`);
       if (result.stopped) {
-        const saved = basename(result.checkpoints.at(-1) ?? '');
+        const saved = baseName(result.checkpoints.at(-1) ?? '');
         throw new CancelledWithNote(`training stopped at step ${result.finalStep} (${saved} saved); run the same command to resume`);
       }
       if (result.evalResults) {

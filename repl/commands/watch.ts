@@ -43,7 +43,7 @@ const formatValue = (value: number): string => (Math.abs(value) >= 1e-3 && Math.
 export const watchCommand = defineCommand({
   path: ['watch'],
   description: 'show a training run: checkpoints, step of num_train_steps, loss and learning-rate curves, steps/s and ETA; --follow keeps watching',
-  arguments: [{ name: 'output_dir', type: 'path', description: 'the training folder (kbb train --output_dir, or the TF trainer’s)' }],
+  arguments: [{ name: 'output_dir', type: 'path', description: 'the training folder, local or gs:// (kbb train --output_dir, or the TF trainer’s)' }],
   flags: [
     { name: 'follow', type: 'boolean', description: 'keep reading as the run writes, until Ctrl-C' },
     { name: 'interval', type: 'float', value: 'seconds', default: 5, description: 'how often --follow looks again' },
