@@ -6,6 +6,7 @@ export * from './autodiff/index.js';
 export * from './backend/index.js';
 export * from './checkpoint/index.js';
 export * from './checksum/index.js';
+export * from './cloud/index.js';
 export * from './convert/index.js';
 export * from './corpus/index.js';
 export * from './fs/index.js';

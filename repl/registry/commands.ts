@@ -5,9 +5,11 @@ import { corpusStatsCommand } from '../commands/corpus-stats.js';
 import { demoCommand } from '../commands/demo.js';
 import { exportCommand } from '../commands/export.js';
 import { importHfCommand } from '../commands/import-hf.js';
+import { stageCommand } from '../commands/stage.js';
 import { statsCommand } from '../commands/stats.js';
 import { tfrecordShowCommand } from '../commands/tfrecord-show.js';
 import { tokenizeCommand } from '../commands/tokenize.js';
+import { tpuDeleteCommand, tpuLaunchCommand, tpuPlanCommand } from '../commands/tpu.js';
 import { trainCommand } from '../commands/train.js';
 import { warmStartCommand } from '../commands/warm-start.js';
 import { watchCommand } from '../commands/watch.js';
@@ -30,6 +32,10 @@ const commands: AnyCommand[] = [
   warmStartCommand,
   trainCommand,
   watchCommand,
+  stageCommand,
+  tpuPlanCommand,
+  tpuLaunchCommand,
+  tpuDeleteCommand,
   exportCommand,
   importHfCommand,
   backendCommand,
@@ -41,6 +47,7 @@ export const registry: Registry = {
     { name: 'corpus', description: 'inspect a corpus folder (.txt and ko_lm_dataformat .jsonl.zst)' },
     { name: 'tfrecord', description: 'inspect TFRecord shards written by build-tfrecord' },
     { name: 'ckpt', description: 'inspect TensorFlow checkpoints (PREFIX = path/model.ckpt-N, without .index)' },
+    { name: 'tpu', description: 'train on a Cloud TPU: plan (check and write launch.sh), launch, delete' },
   ],
   commands,
 };
