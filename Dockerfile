@@ -1,0 +1,19 @@
+# kbb in a container, for data builds on many machines (Kubernetes Indexed Jobs, Cloud Batch, Cloud
+# Run jobs): `kbb build-tfrecord --emit_job k8s|batch` writes a job that runs this image.
+#
+#   docker build -t REGION-docker.pkg.dev/PROJECT/REPO/kbb:TAG .
+#   docker push REGION-docker.pkg.dev/PROJECT/REPO/kbb:TAG
+#
+# Credentials come from the machine's service account (Application Default Credentials), so the
+# image holds none. Only the runtime dependencies are installed; the optional native TensorFlow
+# backend (@tensorflow/tfjs-node) is left out: building data needs no TensorFlow.
+FROM node:20-bookworm-slim
+WORKDIR /kbb
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --omit=optional && npm cache clean --force
+COPY bin ./bin
+COPY lib ./lib
+COPY repl ./repl
+COPY data ./data
+COPY tsconfig.json ./
+ENTRYPOINT ["node", "/kbb/bin/kbb.js"]
