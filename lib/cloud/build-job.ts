@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { protos } from '@google-cloud/batch';
 import type { V1Job } from '@kubernetes/client-node';
+import { isGcsPath } from '../fs/gcs-path.js';
 import { type BuildJobSettings, buildFinishCommandLine, buildJobCommandLine } from '../pretraining/job-command-line.js';
 
 /*
@@ -45,6 +46,8 @@ export const BUILD_JOB_DEFAULTS = Object.freeze({
   cpu: 2,
   memoryMib: 4096,
   retries: 3,
+  /** Where `--emit_job` writes the job, by kind. */
+  file: Object.freeze({ k8s: 'kbb-build-job.yaml', batch: 'kbb-build-job.json' } satisfies Record<BuildJobKind, string>),
 });
 
 /**
@@ -69,6 +72,15 @@ interface JobShape {
 
 /** The options checked and defaulted; an error names the option. */
 function jobShape(options: BuildJobOptions): JobShape {
+  // Every machine reads the same corpus and tokenizer and writes into the same folder: a path on
+  // one machine's disk would be a different (empty) folder on each of the others.
+  for (const [flag, path] of [
+    ['input_dir', options.build.inputDir],
+    ['tokenizer_dir', options.build.tokenizerDir],
+    ['output_dir', options.build.outputDir],
+  ] as const) {
+    if (!isGcsPath(path)) throw new Error(`--${flag} ${path} is on this machine's disk; a build on many machines needs it in a bucket (gs://…)`);
+  }
   const argv = buildJobArgs(options.build);
   const tasks = options.build.numProcesses;
   const parallelism = options.parallelism ?? tasks;
@@ -159,12 +171,13 @@ export function buildJobNextSteps(kind: BuildJobKind, options: BuildJobOptions, 
 /**
  * The job for `kbb build-tfrecord --emit_job k8s|batch`: a Kubernetes Indexed Job as YAML, or a Cloud
  * Batch job config as JSON, each checked against its engine's model first (the Kubernetes client's
- * serializer, the Batch API's protobuf). The engines' packages are loaded only here.
+ * serializer, the Batch API's protobuf). The engines' packages are loaded only here. `file` is where
+ * it will be written, for the submit line in the YAML's header.
  */
-export async function emitBuildJob(kind: BuildJobKind, options: BuildJobOptions): Promise<string> {
+export async function emitBuildJob(kind: BuildJobKind, options: BuildJobOptions, file: string = BUILD_JOB_DEFAULTS.file[kind]): Promise<string> {
   if (kind === 'k8s') {
     const { dumpYaml } = await import('@kubernetes/client-node');
-    const steps = buildJobNextSteps(kind, options, 'job.yaml').map((line) => `# ${line}`);
+    const steps = buildJobNextSteps(kind, options, file).map((line) => `# ${line}`);
     return `# Written by kbb build-tfrecord --emit_job k8s.\n${steps.join('\n')}\n${dumpYaml(kubernetesBuildJob(options))}`;
   }
   if (kind === 'batch') {

@@ -1,3 +1,5 @@
+import { BUILD_JOB_DEFAULTS, BUILD_JOB_KINDS, type BuildJobKind, buildJobNextSteps, emitBuildJob } from '../../lib/cloud/index.js';
+import { writeFileAt } from '../../lib/fs/index.js';
 import {
   BUILD_DEFAULTS,
   BuildError,
@@ -11,6 +13,7 @@ import {
   resolveJobIndex,
 } from '../../lib/pretraining/index.js';
 import { buildWithProgress } from '../io/build-with-progress.js';
+import type { CommandIo } from '../io/command-io.js';
 import { defineCommand, type FlagDefinition, type ParsedArgs } from '../registry/command-definition.js';
 import { describeBuild } from '../views/build-summary.js';
 
@@ -81,6 +84,23 @@ const buildFlags = [
     description: 'memory (all workers) for token ids kept from pass 1 for the other dupe passes; 0 = tokenize every pass',
   },
   { name: 'debug', type: 'boolean', hidden: true, description: 'accepted for compatibility with the reference script' },
+  {
+    name: 'emit_job',
+    type: 'string',
+    value: 'k8s|batch',
+    description:
+      'instead of building: write a Kubernetes Indexed Job or a Cloud Batch job running the --num_processes jobs of this build on that many machines',
+  },
+  { name: 'image', type: 'string', value: 'uri', description: 'with --emit_job: the container image with kbb (see the Dockerfile)' },
+  { name: 'parallelism', type: 'int', value: 'n', description: 'with --emit_job: machines at once (default: all)' },
+  { name: 'job_name', type: 'string', value: 'name', default: BUILD_JOB_DEFAULTS.name, description: 'with --emit_job: the job’s name' },
+  { name: 'service_account', type: 'string', value: 'name', description: 'with --emit_job: the account the machines run as (bucket access)' },
+  {
+    name: 'job_file',
+    type: 'path',
+    value: 'file',
+    description: `with --emit_job: where the job goes (default ${Object.values(BUILD_JOB_DEFAULTS.file).join(' or ')})`,
+  },
 ] as const satisfies readonly FlagDefinition[];
 
 type BuildFlags = ParsedArgs<typeof buildFlags, readonly []>;
@@ -126,6 +146,25 @@ function describeJob(manifest: JobManifest, job: JobIndex): string {
   ].join('\n');
 }
 
+/** `--emit_job`: the build's jobs as a Kubernetes Indexed Job or a Cloud Batch job, written to a file, and what to run next. */
+async function emitJob(flags: BuildFlags, io: CommandIo): Promise<void> {
+  const kind = flags.emit_job as BuildJobKind;
+  if (!BUILD_JOB_KINDS.includes(kind)) throw new BuildError(`--emit_job ${flags.emit_job}: expected one of ${BUILD_JOB_KINDS.join(', ')}`);
+  if (flags.job_index !== undefined) throw new BuildError('--emit_job writes a job for every index; it takes no --job_index');
+  if (flags.image === undefined) throw new BuildError('--emit_job needs --image, a container image with kbb (see the Dockerfile)');
+  const { jobIndex: _, ...build } = buildOptions(flags, undefined);
+  const options = {
+    build: { ...build, numProcesses: flags.num_processes },
+    image: flags.image,
+    parallelism: flags.parallelism,
+    name: flags.job_name,
+    serviceAccount: flags.service_account,
+  };
+  const file = flags.job_file ?? BUILD_JOB_DEFAULTS.file[kind];
+  await writeFileAt(file, await emitBuildJob(kind, options, file));
+  io.text([`wrote     ${file}: ${flags.num_processes} tasks of kbb build-tfrecord`, ...buildJobNextSteps(kind, options, file)].join('\n'));
+}
+
 export const buildTfrecordCommand = defineCommand({
   path: ['build-tfrecord'],
   description: "build masked pretraining examples as TFRecord shards, seed for seed equal to KoBigBird's create_pretraining_data.py",
@@ -136,6 +175,7 @@ export const buildTfrecordCommand = defineCommand({
       io.text(describeBuild(await finishBuild(flags.output_dir)));
       return;
     }
+    if (flags.emit_job !== undefined) return emitJob(flags, io);
     const job = resolveJobIndex({ jobIndex: flags.job_index, numProcesses: flags.num_processes });
     const manifest = await buildWithProgress(buildOptions(flags, job), io);
     io.text(job && isJobManifest(manifest) ? describeJob(manifest, job) : describeBuild(manifest));

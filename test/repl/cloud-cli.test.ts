@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildJobArgs } from '../../lib/cloud/index.js';
 import { fileSystemFor } from '../../lib/fs/index.js';
-import { buildFinishCommandLine, buildPretrainingData, SAMPLE_BUILD_SETTINGS } from '../../lib/pretraining/index.js';
+import { BUILD_DEFAULTS, buildFinishCommandLine, buildPretrainingData, SAMPLE_BUILD_SETTINGS } from '../../lib/pretraining/index.js';
 import { projectRoot } from '../helpers/fixtures.js';
 import { type GcsEmulator, hasGcsEmulator, SKIP_NO_GCS_EMULATOR, startGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
 import { kbbBin } from './kbb-process.js';
@@ -138,4 +138,74 @@ describe("the build job's command line, run as the schedulers run it", () => {
       for (const name of shards) expect(readFileSync(join(outputDir, name)).equals(readFileSync(join(reference, name))), name).toBe(true);
     }
   }, 120_000);
+});
+
+describe('kbb build-tfrecord --emit_job', () => {
+  const flags = ['--input_dir', 'gs://corpus-bucket/ko', '--tokenizer_dir', 'gs://corpus-bucket/tokenizer', '--output_dir', 'gs://corpus-bucket/tfrecords'];
+
+  it('writes a Kubernetes Indexed Job whose pods run the build, one index each, and says how to submit and finish it', async () => {
+    const file = join(root, 'job.yaml');
+    const run = await kbb([
+      'build-tfrecord',
+      ...flags,
+      '--num_processes',
+      '6',
+      '--dupe_factor',
+      '2',
+      '--emit_job',
+      'k8s',
+      '--image',
+      'registry.example/kbb:1',
+      '--job_file',
+      file,
+    ]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toContain(`kubectl apply -f ${file}`);
+    expect(run.stdout).toContain('kbb build-tfrecord --finish --output_dir gs://corpus-bucket/tfrecords');
+    const { loadYaml } = await import('@kubernetes/client-node');
+    const job = loadYaml<import('@kubernetes/client-node').V1Job>(readFileSync(file, 'utf8'));
+    expect(job.spec?.completionMode).toBe('Indexed');
+    expect(job.spec?.completions).toBe(6);
+    const container = job.spec?.template.spec?.containers[0];
+    expect(container?.image).toBe('registry.example/kbb:1');
+    // The pods' arguments are the build's own command line, which a task runs with JOB_COMPLETION_INDEX (tested above).
+    expect(container?.args).toEqual(
+      buildJobArgs({
+        ...BUILD_DEFAULTS,
+        inputDir: 'gs://corpus-bucket/ko',
+        tokenizerDir: 'gs://corpus-bucket/tokenizer',
+        outputDir: 'gs://corpus-bucket/tfrecords',
+        numProcesses: 6,
+        dupeFactor: 2,
+      }),
+    );
+    expect(container?.args).not.toContain('--job_index');
+  });
+
+  it('writes a Cloud Batch job of P tasks, and refuses paths on this machine’s disk', async () => {
+    const file = join(root, 'job.json');
+    const run = await kbb(['build-tfrecord', ...flags, '--num_processes', '3', '--emit_job', 'batch', '--image', 'registry.example/kbb:1', '--job_file', file]);
+    expect(run.status, run.stderr).toBe(0);
+    const job = JSON.parse(readFileSync(file, 'utf8'));
+    expect(job.taskGroups[0].taskCount).toBe(3);
+    expect(job.taskGroups[0].taskSpec.runnables[0].container.commands.slice(0, 3)).toEqual(['build-tfrecord', '--input_dir', 'gs://corpus-bucket/ko']);
+    const local = await kbb([
+      'build-tfrecord',
+      ...flags.slice(0, 4),
+      '--output_dir',
+      join(root, 'out'),
+      '--num_processes',
+      '3',
+      '--emit_job',
+      'batch',
+      '--image',
+      'i',
+    ]);
+    expect(local.status).toBe(1);
+    expect(local.stderr.trim()).toBe(
+      `kbb: --output_dir ${join(root, 'out')} is on this machine's disk; a build on many machines needs it in a bucket (gs://…)`,
+    );
+    const noImage = await kbb(['build-tfrecord', ...flags, '--num_processes', '3', '--emit_job', 'k8s']);
+    expect(noImage.stderr.trim()).toBe('kbb: --emit_job needs --image, a container image with kbb (see the Dockerfile)');
+  });
 });
