@@ -18,10 +18,22 @@ import { trainFlags } from './train.js';
 /** kbb train's own: accepted so a kbb train line pastes, then refused by the checks with the reason. */
 const KBB_ONLY: ReadonlySet<string> = new Set(['gradient_accumulation_steps', 'overwrite']);
 
-/** `kbb train`'s flags themselves (the trainer's names, types and defaults), kbb's own hidden. */
-const trainerFlags: FlagDefinition[] = trainFlags.map((flag) =>
-  KBB_ONLY.has(flag.name) ? { ...flag, hidden: true, description: "kbb train's own; the TPU trainer has no such flag" } : flag,
-);
+/** What the TPU flags mean here, where they are used (kbb train only accepts them). */
+const TPU_FLAG_DESCRIPTIONS: Readonly<Record<string, string>> = {
+  tpu_name: 'the TPU VM to create (the trainer runs on it with --tpu_name=local)',
+  tpu_zone: 'its zone (KoBigBird: europe-west4-a)',
+  gcp_project: 'the Google Cloud project it is billed to',
+  num_tpu_cores: 'TPU cores the trainer spreads over; global batch = train_batch_size × this',
+  iterations_per_loop: 'training steps per TPU loop, before the host looks in',
+};
+
+/** `kbb train`'s flags themselves (the trainer's names, types and defaults), kbb's own hidden, the TPU's explained. */
+const trainerFlags: FlagDefinition[] = trainFlags.map((flag) => {
+  if (KBB_ONLY.has(flag.name)) return { ...flag, hidden: true, description: "kbb train's own; the TPU trainer has no such flag" };
+  if (flag.name === 'use_tpu') return { ...flag, hidden: true, description: 'the plan always trains on the TPU (--use_tpu=True)' };
+  const tpu = TPU_FLAG_DESCRIPTIONS[flag.name];
+  return tpu ? { ...flag, hidden: false, description: tpu } : flag;
+});
 
 const tpuFlags = [
   { name: 'accelerator_type', type: 'string', value: 'type', default: TPU_DEFAULTS.accelerator_type, description: 'TPU type (v3-8: 8 cores, as KoBigBird)' },

@@ -43,7 +43,7 @@ describe('the build job for many machines', () => {
 
     const yaml = await emitBuildJob('k8s', options);
     expect(yaml).toMatch(
-      /^# Written by kbb build-tfrecord --emit_job k8s\.\n# kubectl apply -f job\.yaml\n# when every task has finished: kbb build-tfrecord --finish/,
+      /^# Written by kbb build-tfrecord --emit_job k8s\.\n# kubectl apply -f kbb-build-job\.yaml\n# when every task has finished: kbb build-tfrecord --finish/,
     );
     // The client's serializer writes only fields its V1Job model knows: a misspelt one would be lost here.
     const read = loadYaml<V1Job>(yaml);
