@@ -1,12 +1,15 @@
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { rename, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { maskedCrc32c } from '../checksum/masked-crc32c.js';
 import { temporaryPath } from '../fs/atomic-write.js';
-import type { AtomicWriteStream, FileSystem } from '../fs/file-system.js';
+import { copyFile } from '../fs/copy-file.js';
+import type { FileSystem } from '../fs/file-system.js';
 import { fileSystemFor } from '../fs/file-system-for.js';
+import { baseName } from '../fs/paths.js';
 
 export interface TfRecordWriteOptions {
   readonly compression?: 'none' | 'gzip';
@@ -33,22 +36,22 @@ const NO_BYTES = Buffer.alloc(0);
 type State = 'open' | 'closing' | 'closed' | 'aborted';
 
 interface Streams {
-  /** The file's bytes: a local write stream to the temporary name, or an upload's stream. */
-  readonly file: Writable;
+  /** The local file being written: the hidden temporary name, or the spool file of an upload. */
+  readonly file: WriteStream;
   /** Where records go: the file itself, or a gzip stream piped into it. */
   readonly sink: Writable;
-  /** A remote file: the upload, published by its `commit()`. */
-  readonly upload?: AtomicWriteStream;
-  /** A remote GZIP file: done once the gzip stream has handed all its output to the upload. */
-  readonly piped?: Promise<void>;
 }
+
+let spoolCounter = 0;
 
 /**
  * Writes a TFRecord file that appears under `path` only when complete, on `close()`; an interrupted
  * run never leaves a half-written file under the final name, and `abort()` leaves none. A local file
  * is written under a temporary name in the same folder (`.NAME.tmp-PID-N`, hidden so globs for the
- * final names do not see it) and renamed; a `gs://` one is an upload that Cloud Storage finalizes on
- * `close()` (`FileSystem.createWriteStream`).
+ * final names do not see it) and renamed. A `gs://` one is written the same way to a spool file in
+ * the local temporary folder (TMPDIR) and uploaded on `close()`, an upload Cloud Storage finalizes
+ * whole, as TensorFlow's own GCS file system writes: a build keeps a thousand shards open, and a
+ * thousand uploads held open for the whole build would hold a thousand connections and their buffers.
  *
  * The file is created only when the first buffer fills, or at `close()`: a pretraining build keeps
  * a thousand shards open, most of which hold a few records, and then each shard costs one open
@@ -68,7 +71,7 @@ export class TfRecordWriter {
 
   private constructor(
     readonly path: string,
-    /** Where the bytes go until `close()`: the hidden temporary name of a local file, `path` itself for an upload. */
+    /** Where the bytes go until `close()`: the hidden temporary name of a local file, or the spool file of an upload. */
     readonly tempPath: string,
     private readonly options: TfRecordWriteOptions,
     /** Set for a file on a remote store, which is uploaded rather than renamed. */
@@ -80,12 +83,13 @@ export class TfRecordWriter {
     const fs = fileSystemFor(path);
     // Local files keep their own path (a write stream sized for overlap, one writeFile for small
     // shards): the build writes hundreds of shards per job, and this is where its time goes.
-    return fs.kind === 'local' ? new TfRecordWriter(path, temporaryPath(path), options, undefined) : new TfRecordWriter(path, path, options, fs);
+    if (fs.kind === 'local') return new TfRecordWriter(path, temporaryPath(path), options, undefined);
+    const spool = join(tmpdir(), `.kbb-spool-${process.pid}-${++spoolCounter}-${baseName(path)}`);
+    return new TfRecordWriter(path, spool, options, fs);
   }
 
   private openStreams(): Streams {
     if (this.streams) return this.streams;
-    if (this.remote) return this.openUpload(this.remote);
     // Two buffers may be in flight before write() waits, so framing overlaps the disk write.
     // `flush` fsyncs before the close, so after a power loss the final name never holds a hole.
     const file = createWriteStream(this.tempPath, { highWaterMark: 2 * this.bufferSize, flush: this.options.fsync ?? true });
@@ -106,38 +110,6 @@ export class TfRecordWriter {
     file.on('error', keep);
     if (sink !== file) sink.on('error', keep);
     this.streams = { file, sink };
-    return this.streams;
-  }
-
-  /** The streams of an upload: records (or the gzip stream) into the upload's stream. */
-  private openUpload(fs: FileSystem): Streams {
-    const upload = fs.createWriteStream(this.path);
-    const file = upload.stream;
-    const keep = (error: Error): void => {
-      if (this.state === 'aborted') return;
-      this.failure ??= error;
-    };
-    file.on('error', keep);
-    // An upload that fails closes its stream without an error event; its reason comes from commit(),
-    // which has it at once (this listener runs before any write waiting for a drain resumes).
-    file.on('close', () => {
-      if (this.state === 'open' && !this.failure) {
-        this.failure = new Error('the upload ended early');
-        upload.commit().catch((error: Error) => {
-          this.failure = error;
-        });
-      }
-    });
-    if (this.options.compression !== 'gzip') {
-      this.streams = { file, sink: file, upload };
-      return this.streams;
-    }
-    const gzip = createGzip({ chunkSize: 1 << 16 });
-    gzip.on('error', keep);
-    // Not ended by the pipe: commit() ends the upload once the gzip stream has flushed into it.
-    const piped = pipeline(gzip, file, { end: false });
-    piped.catch(() => {}); // a failure is kept by `keep` and reported from write/close
-    this.streams = { file, sink: gzip, upload, piped };
     return this.streams;
   }
 
@@ -215,7 +187,7 @@ export class TfRecordWriter {
 
   private failed(error: Error): Error {
     const reason = error.message.startsWith(`${this.path}: `) ? error.message.slice(this.path.length + 2) : error.message;
-    const what = this.remote ? 'writing' : `writing ${this.tempPath}`;
+    const what = this.remote ? 'writing (spooled in TMPDIR, uploaded on close)' : `writing ${this.tempPath}`;
     return new Error(`${this.path}: ${what} failed (${reason})`, { cause: error });
   }
 
@@ -236,35 +208,32 @@ export class TfRecordWriter {
       const chunk = this.batch.subarray(0, this.used);
       this.batch = NO_BYTES;
       this.used = 0;
-      if (!this.streams && this.options.compression !== 'gzip') {
-        // Everything is still in memory: one open, one write, one fsync (or one upload, its CRC-32C sent with it).
-        if (this.remote) await this.remote.writeFile(this.path, chunk).catch((error: Error) => Promise.reject(this.failed(error)));
-        else
+      if (!this.streams && this.options.compression !== 'gzip' && this.remote) {
+        // Everything is still in memory: one upload, its CRC-32C sent with it.
+        await this.remote.writeFile(this.path, chunk).catch((error: Error) => Promise.reject(this.failed(error)));
+      } else {
+        if (!this.streams && this.options.compression !== 'gzip') {
+          // Everything is still in memory: one open, one write, one fsync.
           await writeFile(this.tempPath, chunk, { flush: this.options.fsync ?? true }).catch((error: Error) => {
             throw this.failed(error);
           });
-      } else if (this.remote) {
-        const { sink, upload, piped } = this.openStreams();
-        if (chunk.length > 0) sink.write(chunk);
-        if (piped) {
-          sink.end();
-          await piped.catch(() => {});
+        } else {
+          const { file, sink } = this.openStreams();
+          if (!file.closed) {
+            await new Promise<void>((resolve) => {
+              file.once('close', resolve);
+              if (chunk.length > 0) sink.end(chunk);
+              else sink.end();
+            });
+          }
+          if (this.failure) throw this.failed(this.failure);
         }
-        if (this.failure) throw this.failed(this.failure);
-        // Ends the upload and finalizes it; rejects with the upload's own failure if it had one.
-        await upload!.commit().catch((error: Error) => Promise.reject(this.failed(error)));
-      } else {
-        const { file, sink } = this.openStreams();
-        if (!file.closed) {
-          await new Promise<void>((resolve) => {
-            file.once('close', resolve);
-            if (chunk.length > 0) sink.end(chunk);
-            else sink.end();
-          });
-        }
-        if (this.failure) throw this.failed(this.failure);
+        if (this.remote) {
+          // The spool file is complete: one upload, finalized whole and checked with CRC-32C.
+          await copyFile(this.tempPath, this.path).catch((error: Error) => Promise.reject(this.failed(error)));
+          await unlink(this.tempPath).catch(() => {});
+        } else await rename(this.tempPath, this.path);
       }
-      if (!this.remote) await rename(this.tempPath, this.path);
       this.state = 'closed';
     } catch (error) {
       this.state = 'aborted';
@@ -289,12 +258,6 @@ export class TfRecordWriter {
 
   private async discard(): Promise<void> {
     const streams = this.streams;
-    if (this.remote) {
-      // The upload is never finalized: no object appears.
-      streams?.sink.destroy();
-      await streams?.upload?.abort();
-      return;
-    }
     if (streams && !streams.file.closed) {
       await new Promise<void>((resolve) => {
         streams.file.once('close', resolve);

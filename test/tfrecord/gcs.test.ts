@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -81,6 +81,8 @@ describe.skipIf(!hasGcsEmulator)('TFRecords on gs:// (emulator)', () => {
     await small.write(new Uint8Array([1, 2, 3]));
     await small.abort();
     expect((await fs.list(root)).map((e) => e.name)).toEqual(['shard']);
+    // The local spool files of the uploads are gone, closed or aborted.
+    expect(readdirSync(tmpdir()).filter((name) => name.startsWith(`.kbb-spool-${process.pid}-`))).toEqual([]);
   });
 
   it('reads from an offset, detects gzip with a ranged read, and names a missing object', async () => {
