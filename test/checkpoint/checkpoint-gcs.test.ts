@@ -3,7 +3,7 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   CheckpointReader,
   dataFileName,
@@ -15,21 +15,13 @@ import {
 } from '../../lib/checkpoint/index.js';
 import { copyFile, type FileSystem, fileSystemFor, joinPath, parentPath } from '../../lib/fs/index.js';
 import { fixture, hasFixtures, SKIP_NO_FIXTURES } from '../helpers/fixtures.js';
-import { type GcsEmulator, hasGcsEmulator, SKIP_NO_GCS_EMULATOR, startGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
+import { hasGcsEmulator, setUpGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
 
-if (!hasGcsEmulator) console.warn(`[kbb tests] ${SKIP_NO_GCS_EMULATOR}`);
+const emulator = setUpGcsEmulator();
 
 const dir = mkdtempSync(join(tmpdir(), 'kbb-ckpt-gcs-'));
-let emulator: GcsEmulator | undefined;
-beforeAll(async () => {
-  if (hasGcsEmulator) {
-    emulator = await startGcsEmulator();
-    process.env.STORAGE_EMULATOR_HOST = emulator.host;
-  }
-});
 afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
-  await emulator?.stop();
 });
 
 /** Deterministic bytes, different for every seed. */
@@ -195,7 +187,7 @@ describe.skipIf(!hasGcsEmulator)('TensorFlow checkpoints in a gs:// bucket (Stor
     await reader.close();
 
     // Over the wire too: the bytes the emulator sends for that read are the variable's, not 24 MB.
-    const proxy = await countingProxy(emulator!.host);
+    const proxy = await countingProxy(emulator.host());
     process.env.STORAGE_EMULATOR_HOST = proxy.host;
     try {
       const overProxy = await CheckpointReader.open(prefix);
@@ -207,7 +199,7 @@ describe.skipIf(!hasGcsEmulator)('TensorFlow checkpoints in a gs:// bucket (Stor
       expect(proxy.downloaded() - afterIndex).toBe(dataSize);
       await overProxy.close();
     } finally {
-      process.env.STORAGE_EMULATOR_HOST = emulator!.host;
+      process.env.STORAGE_EMULATOR_HOST = emulator.host();
       await proxy.close();
     }
   });

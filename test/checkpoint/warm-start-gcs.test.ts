@@ -1,26 +1,18 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { bigBirdVariables, CheckpointReader, latestCheckpoint, type TensorToWrite, warmStart, writeCheckpoint } from '../../lib/checkpoint/index.js';
 import { copyFile, fileSystemFor, joinPath } from '../../lib/fs/index.js';
 import { elementCount } from '../../lib/tensor/index.js';
 import { fixture, hasFixtures, SKIP_NO_FIXTURES } from '../helpers/fixtures.js';
-import { type GcsEmulator, hasGcsEmulator, SKIP_NO_GCS_EMULATOR, startGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
+import { hasGcsEmulator, setUpGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
 
-if (!hasGcsEmulator) console.warn(`[kbb tests] ${SKIP_NO_GCS_EMULATOR}`);
+setUpGcsEmulator();
 
 const dir = mkdtempSync(join(tmpdir(), 'kbb-warm-gcs-'));
-let emulator: GcsEmulator | undefined;
-beforeAll(async () => {
-  if (hasGcsEmulator) {
-    emulator = await startGcsEmulator();
-    process.env.STORAGE_EMULATOR_HOST = emulator.host;
-  }
-});
 afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
-  await emulator?.stop();
 });
 
 const WARM_OBJECTS = ['checkpoint', 'model.ckpt-0.data-00000-of-00001', 'model.ckpt-0.index'];

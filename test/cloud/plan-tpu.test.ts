@@ -9,11 +9,11 @@ import { buildPretrainingData, SAMPLE_BUILD_SETTINGS } from '../../lib/pretraini
 import { elementCount } from '../../lib/tensor/index.js';
 import { SAMPLE_TRAIN_FLAGS, type TrainFlags } from '../../lib/train/index.js';
 import { projectRoot } from '../helpers/fixtures.js';
-import { type GcsEmulator, hasGcsEmulator, SKIP_NO_GCS_EMULATOR, startGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
+import { hasGcsEmulator, setUpGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
+
+setUpGcsEmulator();
 
 /** `kbb tpu plan` end to end on the sample build, a small BERT and the sample tokenizer: on this disk, then in a bucket. */
-
-if (!hasGcsEmulator) console.warn(`[kbb tests] ${SKIP_NO_GCS_EMULATOR}`);
 
 const root = mkdtempSync(join(tmpdir(), 'kbb-plan-tpu-'));
 const dataDir = join(root, 'data');
@@ -29,12 +29,7 @@ const run = (more: Partial<TrainFlags>): Partial<TrainFlags> => ({
   ...more,
 });
 
-let emulator: GcsEmulator | undefined;
 beforeAll(async () => {
-  if (hasGcsEmulator) {
-    emulator = await startGcsEmulator();
-    process.env.STORAGE_EMULATOR_HOST = emulator.host;
-  }
   await buildPretrainingData({ ...SAMPLE_BUILD_SETTINGS, inputDir: join(projectRoot, 'data', 'sample-corpus'), tokenizerDir, outputDir: dataDir });
   // A BERT of the sample model's sizes over the sample vocabulary: BERT's LayerNorm name, 512 positions, the step.
   const sizes = { vocab_size: 3000, hidden_size: 32, num_hidden_layers: 2, intermediate_size: 64, max_position_embeddings: 512, type_vocab_size: 2 };
@@ -52,7 +47,6 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
-  await emulator?.stop();
 });
 
 describe('kbb tpu plan reads what it checks', () => {

@@ -7,9 +7,9 @@ import { crc32c } from '../../lib/checksum/index.js';
 import { type StageProgress, stage, stagedPaths, verifyStaged } from '../../lib/cloud/index.js';
 import { fileSystemFor, joinPath } from '../../lib/fs/index.js';
 import { projectRoot } from '../helpers/fixtures.js';
-import { type GcsEmulator, hasGcsEmulator, SKIP_NO_GCS_EMULATOR, startGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
+import { hasGcsEmulator, setUpGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
 
-if (!hasGcsEmulator) console.warn(`[kbb tests] ${SKIP_NO_GCS_EMULATOR}`);
+setUpGcsEmulator();
 
 const root = mkdtempSync(join(tmpdir(), 'kbb-stage-'));
 const dataDir = join(root, 'build');
@@ -27,12 +27,7 @@ const bytes = (n: number, seed: number): Buffer => {
   return b;
 };
 
-let emulator: GcsEmulator | undefined;
 beforeAll(async () => {
-  if (hasGcsEmulator) {
-    emulator = await startGcsEmulator();
-    process.env.STORAGE_EMULATOR_HOST = emulator.host;
-  }
   // A build folder: shards of a few MB (several chunks each), the manifest, and a temporary file an
   // interrupted build left, which is not staged.
   mkdirSync(dataDir);
@@ -48,7 +43,6 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
-  await emulator?.stop();
 });
 
 const stores = [

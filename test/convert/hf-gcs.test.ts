@@ -1,27 +1,19 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { type TensorToWrite, writeCheckpoint, writeCheckpointState } from '../../lib/checkpoint/index.js';
 import { exportToHuggingFace, importFromHuggingFace, openSafetensors } from '../../lib/convert/index.js';
 import { copyFile, fileSystemFor, joinPath } from '../../lib/fs/index.js';
 import { bigBirdTfVariables, hfConfigFromTf } from '../../lib/model/index.js';
 import { elementCount } from '../../lib/tensor/index.js';
-import { type GcsEmulator, hasGcsEmulator, SKIP_NO_GCS_EMULATOR, startGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
+import { hasGcsEmulator, setUpGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
 
-if (!hasGcsEmulator) console.warn(`[kbb tests] ${SKIP_NO_GCS_EMULATOR}`);
+setUpGcsEmulator();
 
 const dir = mkdtempSync(join(tmpdir(), 'kbb-hf-gcs-'));
-let emulator: GcsEmulator | undefined;
-beforeAll(async () => {
-  if (hasGcsEmulator) {
-    emulator = await startGcsEmulator();
-    process.env.STORAGE_EMULATOR_HOST = emulator.host;
-  }
-});
 afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
-  await emulator?.stop();
 });
 
 /** A tiny KoBigBird `pretrain_config.json` (TF flag names). */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   CorpusError,
   corpusStats,
@@ -16,26 +16,15 @@ import {
 import { copyFile, fileSystemFor, relativePath, writeFileAt } from '../../lib/fs/index.js';
 import { sampleCorpusDir } from '../../lib/package/index.js';
 import { fixture, hasFixtures } from '../helpers/fixtures.js';
-import { type GcsEmulator, hasGcsEmulator, SKIP_NO_GCS_EMULATOR, startGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
+import { hasGcsEmulator, setUpGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
 import { collect, put, uploadFolder, useTempDir } from './support.js';
+
+setUpGcsEmulator();
 
 /*
  * A corpus in a bucket reads exactly as the same files on disk: the same files found in the same
  * order, the same lines, sentences, documents and ko_lm_dataformat records, the same statistics.
  */
-
-if (!hasGcsEmulator) console.warn(`[kbb tests] ${SKIP_NO_GCS_EMULATOR}`);
-
-let emulator: GcsEmulator | undefined;
-beforeAll(async () => {
-  if (hasGcsEmulator) {
-    emulator = await startGcsEmulator();
-    process.env.STORAGE_EMULATOR_HOST = emulator.host;
-  }
-});
-afterAll(async () => {
-  await emulator?.stop();
-});
 
 /** Everything `readCorpusFile` gives, without the file name and the batch boundaries (a store's reads may cut elsewhere). */
 async function sentencesOf(path: string): Promise<{ sentences: [string, number, number][]; documents: number; lastBatches: number; bytesRead: number }> {

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 
 /*
  * A real Cloud Storage emulator, started in this process: firebase-tools' Storage emulator, which
@@ -87,3 +88,28 @@ let bucketCounter = 0;
 
 /** A bucket name no other test in this run uses (buckets are implicit in the emulator). */
 export const uniqueBucket = (label: string): string => `kbb-${label}-${process.pid}-${++bucketCounter}`.toLowerCase().replace(/[^a-z0-9-]/g, '-');
+
+/**
+ * One emulator for the calling test file: started before its tests (and before the file's own
+ * beforeAll hooks registered after this call), with STORAGE_EMULATOR_HOST pointing at it, and
+ * stopped after them. Without firebase-tools it says so once and starts nothing; the file's
+ * Cloud Storage tests skip on `hasGcsEmulator`.
+ */
+export function setUpGcsEmulator(): { readonly host: () => string } {
+  let emulator: GcsEmulator | undefined;
+  if (!hasGcsEmulator) console.warn(`[kbb tests] ${SKIP_NO_GCS_EMULATOR}`);
+  beforeAll(async () => {
+    if (!hasGcsEmulator) return;
+    emulator = await startGcsEmulator();
+    process.env.STORAGE_EMULATOR_HOST = emulator.host;
+  }, 60_000);
+  afterAll(async () => {
+    await emulator?.stop();
+  });
+  return {
+    host: () => {
+      if (!emulator) throw new Error('the Storage emulator is not running');
+      return emulator.host;
+    },
+  };
+}

@@ -1,28 +1,20 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { formatHfConfigJson } from '../../lib/convert/hf-config-json.js';
 import { copyFile, writeFileAt } from '../../lib/fs/index.js';
 import { formatTfConfigJson, hfConfigFromJson, readBigBirdConfig, tfConfigFromHf } from '../../lib/model/config-files.js';
 import { fixture, GOLDEN_BIGBIRD_CASES, hasFixtures } from '../helpers/fixtures.js';
-import { type GcsEmulator, hasGcsEmulator, SKIP_NO_GCS_EMULATOR, startGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
+import { hasGcsEmulator, setUpGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
+
+setUpGcsEmulator();
 
 /* A BigBird config read from a bucket is the config read from disk. */
 
-if (!hasGcsEmulator) console.warn(`[kbb tests] ${SKIP_NO_GCS_EMULATOR}`);
-
 const localRoot = mkdtempSync(join(tmpdir(), 'kbb-config-gcs-'));
-let emulator: GcsEmulator | undefined;
-beforeAll(async () => {
-  if (hasGcsEmulator) {
-    emulator = await startGcsEmulator();
-    process.env.STORAGE_EMULATOR_HOST = emulator.host;
-  }
-});
 afterAll(async () => {
   rmSync(localRoot, { recursive: true, force: true });
-  await emulator?.stop();
 });
 
 describe.skipIf(!hasGcsEmulator)('readBigBirdConfig from gs:// (emulator)', () => {

@@ -1,27 +1,19 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { copyFile, fileSystemFor, joinPath } from '../../lib/fs/index.js';
 import { type BuildOptions, buildOutputStatistics, buildPretrainingData, MANIFEST_FILE } from '../../lib/pretraining/index.js';
 import { projectRoot } from '../helpers/fixtures.js';
-import { type GcsEmulator, hasGcsEmulator, SKIP_NO_GCS_EMULATOR, startGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
+import { hasGcsEmulator, setUpGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
 
-if (!hasGcsEmulator) console.warn(`[kbb tests] ${SKIP_NO_GCS_EMULATOR}`);
+setUpGcsEmulator();
 
 const SAMPLE_CORPUS = join(projectRoot, 'data', 'sample-corpus');
 const SAMPLE_TOKENIZER = join(projectRoot, 'data', 'sample-tokenizer');
 const local = mkdtempSync(join(tmpdir(), 'kbb-build-gcs-'));
-let emulator: GcsEmulator | undefined;
-beforeAll(async () => {
-  if (hasGcsEmulator) {
-    emulator = await startGcsEmulator();
-    process.env.STORAGE_EMULATOR_HOST = emulator.host;
-  }
-});
 afterAll(async () => {
   rmSync(local, { recursive: true, force: true });
-  await emulator?.stop();
 });
 
 const options = (outputDir: string, extra: Partial<BuildOptions> = {}): BuildOptions => ({

@@ -2,13 +2,13 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { fileSystemFor, joinPath } from '../../lib/fs/index.js';
 import { buildFinishCommandLine, buildJobCommandLine, JOB_INDEX_VARIABLES } from '../../lib/pretraining/index.js';
 import { projectRoot } from '../helpers/fixtures.js';
-import { type GcsEmulator, hasGcsEmulator, SKIP_NO_GCS_EMULATOR, startGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
+import { hasGcsEmulator, setUpGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
 
-if (!hasGcsEmulator) console.warn(`[kbb tests] ${SKIP_NO_GCS_EMULATOR}`);
+setUpGcsEmulator();
 
 interface Run {
   readonly status: number | null;
@@ -81,16 +81,8 @@ async function outputOf(dir: string): Promise<Record<string, string>> {
 }
 
 const root = mkdtempSync(join(tmpdir(), 'kbb-build-cli-'));
-let emulator: GcsEmulator | undefined;
-beforeAll(async () => {
-  if (hasGcsEmulator) {
-    emulator = await startGcsEmulator();
-    process.env.STORAGE_EMULATOR_HOST = emulator.host;
-  }
-});
 afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
-  await emulator?.stop();
 });
 
 describe('kbb build-tfrecord on many machines', () => {

@@ -2,26 +2,18 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { bigBirdVariables, type TensorToWrite, writeCheckpoint } from '../../lib/checkpoint/index.js';
 import { fileSystemFor, joinPath } from '../../lib/fs/index.js';
 import { elementCount } from '../../lib/tensor/index.js';
 import { projectRoot } from '../helpers/fixtures.js';
-import { type GcsEmulator, hasGcsEmulator, SKIP_NO_GCS_EMULATOR, startGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
+import { hasGcsEmulator, setUpGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
 
-if (!hasGcsEmulator) console.warn(`[kbb tests] ${SKIP_NO_GCS_EMULATOR}`);
+setUpGcsEmulator();
 
 const dir = mkdtempSync(join(tmpdir(), 'kbb-ckpt-cli-'));
-let emulator: GcsEmulator | undefined;
-beforeAll(async () => {
-  if (hasGcsEmulator) {
-    emulator = await startGcsEmulator();
-    process.env.STORAGE_EMULATOR_HOST = emulator.host;
-  }
-});
 afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
-  await emulator?.stop();
 });
 
 /**

@@ -2,13 +2,15 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { buildJobArgs } from '../../lib/cloud/index.js';
 import { fileSystemFor } from '../../lib/fs/index.js';
 import { BUILD_DEFAULTS, buildFinishCommandLine, buildPretrainingData, SAMPLE_BUILD_SETTINGS } from '../../lib/pretraining/index.js';
 import { projectRoot } from '../helpers/fixtures.js';
-import { type GcsEmulator, hasGcsEmulator, SKIP_NO_GCS_EMULATOR, startGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
+import { hasGcsEmulator, setUpGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
 import { kbbBin } from './kbb-process.js';
+
+setUpGcsEmulator();
 
 /**
  * `kbb stage`, `kbb tpu plan|launch|delete` and the build job's command line, through the real
@@ -16,21 +18,11 @@ import { kbbBin } from './kbb-process.js';
  * the emulator through the STORAGE_EMULATOR_HOST it inherits.
  */
 
-if (!hasGcsEmulator) console.warn(`[kbb tests] ${SKIP_NO_GCS_EMULATOR}`);
-
 const root = mkdtempSync(join(tmpdir(), 'kbb-cloud-cli-'));
 const tokenizerDir = join(projectRoot, 'data', 'sample-tokenizer');
 const corpusDir = join(projectRoot, 'data', 'sample-corpus');
-let emulator: GcsEmulator | undefined;
-beforeAll(async () => {
-  if (hasGcsEmulator) {
-    emulator = await startGcsEmulator();
-    process.env.STORAGE_EMULATOR_HOST = emulator.host;
-  }
-}, 60_000);
 afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
-  await emulator?.stop();
 });
 
 function kbb(args: readonly string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {

@@ -1,29 +1,18 @@
 import { execFile } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sampleCorpusDir, sampleTokenizerDir } from '../../lib/package/index.js';
 import { uploadFolder } from '../corpus/support.js';
 import { projectRoot } from '../helpers/fixtures.js';
-import { type GcsEmulator, hasGcsEmulator, SKIP_NO_GCS_EMULATOR, startGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
+import { hasGcsEmulator, setUpGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
 import { kbbBin } from './kbb-process.js';
+
+setUpGcsEmulator();
 
 /*
  * `kbb corpus stats` and `kbb tokenize` on gs:// paths print what they print for the same files on
  * disk. The emulator runs in this process, so the CLI is spawned asynchronously: a synchronous spawn
  * would block the emulator the child is talking to.
  */
-
-if (!hasGcsEmulator) console.warn(`[kbb tests] ${SKIP_NO_GCS_EMULATOR}`);
-
-let emulator: GcsEmulator | undefined;
-beforeAll(async () => {
-  if (hasGcsEmulator) {
-    emulator = await startGcsEmulator();
-    process.env.STORAGE_EMULATOR_HOST = emulator.host;
-  }
-});
-afterAll(async () => {
-  await emulator?.stop();
-});
 
 /** Runs the real `kbb` entry point; the child inherits STORAGE_EMULATOR_HOST. */
 const kbb = (...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> =>

@@ -1,19 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { writeFileAt } from '../../lib/fs/index.js';
 import { complete, completeAsync, completeStoredPath, listStoredEntries } from '../../repl/interactive/complete.js';
 import { registry } from '../../repl/registry/commands.js';
-import { type GcsEmulator, hasGcsEmulator, SKIP_NO_GCS_EMULATOR, startGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
+import { hasGcsEmulator, setUpGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
+
+setUpGcsEmulator();
 
 /* Tab completion of gs:// paths, listed with a delimiter from a real (emulated) bucket. */
 
-if (!hasGcsEmulator) console.warn(`[kbb tests] ${SKIP_NO_GCS_EMULATOR}`);
-
-let emulator: GcsEmulator | undefined;
 let bucket = '';
 beforeAll(async () => {
   if (!hasGcsEmulator) return;
-  emulator = await startGcsEmulator();
-  process.env.STORAGE_EMULATOR_HOST = emulator.host;
   bucket = `gs://${uniqueBucket('complete')}`;
   for (const name of [
     'corpus/a.txt',
@@ -27,9 +24,6 @@ beforeAll(async () => {
     'top.txt',
   ])
     await writeFileAt(`${bucket}/${name}`, 'x\n');
-});
-afterAll(async () => {
-  await emulator?.stop();
 });
 
 const candidates = async (text: string): Promise<readonly string[]> => (await completeAsync(text, registry, { cwd: '/nowhere', listDir: () => [] })).candidates;

@@ -5,12 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFile } from '../../lib/fs/index.js';
 import { sampleCorpusDir } from '../../lib/package/index.js';
 import { projectRoot } from '../helpers/fixtures.js';
-import { type GcsEmulator, hasGcsEmulator, SKIP_NO_GCS_EMULATOR, startGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
+import { hasGcsEmulator, setUpGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
 import { hasTmux, promptIsBack, startTmuxSession, type TmuxSession } from '../helpers/tmux-session.js';
 import { kbbBin } from './kbb-process.js';
 
+const emulator = setUpGcsEmulator();
+
 if (!hasTmux) console.warn('skipping the kbb> gs:// end-to-end test: tmux is not installed (.ci/run installs it with apt-get)');
-if (!hasGcsEmulator) console.warn(`[kbb tests] ${SKIP_NO_GCS_EMULATOR}`);
 
 /*
  * The kbb> prompt in a real terminal against the Storage emulator (which runs in this process and
@@ -19,24 +20,20 @@ if (!hasGcsEmulator) console.warn(`[kbb tests] ${SKIP_NO_GCS_EMULATOR}`);
  */
 describe.skipIf(!hasTmux || !hasGcsEmulator)('kbb> with gs:// paths in a real terminal (tmux)', () => {
   let dir = '';
-  let emulator: GcsEmulator;
   let session: TmuxSession;
   const bucket = uniqueBucket('tmux');
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'kbb-e2e-gcs-'));
-    emulator = await startGcsEmulator();
-    process.env.STORAGE_EMULATOR_HOST = emulator.host;
     await copyFile(join(sampleCorpusDir, 'essays.txt'), `gs://${bucket}/korean-corpus/essays.txt`);
     await copyFile(join(sampleCorpusDir, 'essays.txt'), `gs://${bucket}/korean-corpus/more/essays-2.txt`);
     await copyFile(join(sampleCorpusDir, 'essays.txt'), `gs://${bucket}/kept/readme.txt`);
     session = startTmuxSession(
       'kbb-gcs',
-      `cd ${projectRoot} && env HOME=${dir} CI=true STORAGE_EMULATOR_HOST=${emulator.host} ${process.execPath} ${kbbBin}; echo "[kbb exited with status $?]"`,
+      `cd ${projectRoot} && env HOME=${dir} CI=true STORAGE_EMULATOR_HOST=${emulator.host()} ${process.execPath} ${kbbBin}; echo "[kbb exited with status $?]"`,
     );
   });
   afterAll(async () => {
     session?.kill();
-    await emulator?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 

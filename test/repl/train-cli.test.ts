@@ -7,8 +7,10 @@ import { copyFile, fileSystemFor, joinPath } from '../../lib/fs/index.js';
 import { buildPretrainingData, SAMPLE_BUILD_SETTINGS } from '../../lib/pretraining/index.js';
 import { EventFileWriter } from '../../lib/tensorboard/index.js';
 import { projectRoot } from '../helpers/fixtures.js';
-import { type GcsEmulator, hasGcsEmulator, SKIP_NO_GCS_EMULATOR, startGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
+import { hasGcsEmulator, setUpGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
 import { kbbBin } from './kbb-process.js';
+
+setUpGcsEmulator();
 
 /**
  * `kbb train` and `kbb watch` on gs:// paths, through the real command line. The emulator runs in this
@@ -16,19 +18,13 @@ import { kbbBin } from './kbb-process.js';
  * finds the emulator through the STORAGE_EMULATOR_HOST it inherits.
  */
 
-if (!hasGcsEmulator) console.warn(`[kbb tests] ${SKIP_NO_GCS_EMULATOR}`);
-
 let dir = '';
-let emulator: GcsEmulator | undefined;
 beforeAll(async () => {
   if (!hasGcsEmulator) return;
-  emulator = await startGcsEmulator();
-  process.env.STORAGE_EMULATOR_HOST = emulator.host;
   dir = mkdtempSync(join(tmpdir(), 'kbb-train-cli-'));
 }, 60_000);
 afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
-  await emulator?.stop();
 });
 
 interface Run {

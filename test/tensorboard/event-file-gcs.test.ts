@@ -1,26 +1,18 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { fileSystemFor } from '../../lib/fs/index.js';
 import { EventFileWriter, eventFiles, REMOTE_FLUSH_SECONDS, readEvents, readNewScalars, readScalarSeries } from '../../lib/tensorboard/index.js';
-import { type GcsEmulator, hasGcsEmulator, SKIP_NO_GCS_EMULATOR, startGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
+import { hasGcsEmulator, setUpGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
+
+setUpGcsEmulator();
 
 /** Event files in a bucket: written as they grow (each flush a whole upload) and read from where the last read ended. */
 
-if (!hasGcsEmulator) console.warn(`[kbb tests] ${SKIP_NO_GCS_EMULATOR}`);
-
 const localRoot = mkdtempSync(join(tmpdir(), 'kbb-events-gcs-'));
-let emulator: GcsEmulator | undefined;
-beforeAll(async () => {
-  if (hasGcsEmulator) {
-    emulator = await startGcsEmulator();
-    process.env.STORAGE_EMULATOR_HOST = emulator.host;
-  }
-});
 afterAll(async () => {
   rmSync(localRoot, { recursive: true, force: true });
-  await emulator?.stop();
 });
 
 const steps = (points: readonly { step: number }[]): number[] => points.map((p) => p.step);

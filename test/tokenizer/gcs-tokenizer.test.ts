@@ -2,32 +2,24 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serialize } from 'node:v8';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { fileSystemFor, joinPath, readFileAt, relativePath, writeFileAt } from '../../lib/fs/index.js';
 import { sampleCorpusDir, sampleTokenizerDir } from '../../lib/package/index.js';
 import { loadSpecialTokens, loadTokenizer, saveTokenizerFolder, TokenizerLoadError, type WordPieceTokenizer } from '../../lib/tokenizer/index.js';
 import { uploadFolder } from '../corpus/support.js';
 import { fixture, hasFixtures } from '../helpers/fixtures.js';
-import { type GcsEmulator, hasGcsEmulator, SKIP_NO_GCS_EMULATOR, startGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
+import { hasGcsEmulator, setUpGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
+
+setUpGcsEmulator();
 
 /*
  * A tokenizer folder in a bucket loads into the same tokenizer as on disk, tokenizes identically,
  * and saveTokenizerFolder writes the same bytes to a bucket as to a folder.
  */
 
-if (!hasGcsEmulator) console.warn(`[kbb tests] ${SKIP_NO_GCS_EMULATOR}`);
-
 const localRoot = mkdtempSync(join(tmpdir(), 'kbb-gcs-tokenizer-'));
-let emulator: GcsEmulator | undefined;
-beforeAll(async () => {
-  if (hasGcsEmulator) {
-    emulator = await startGcsEmulator();
-    process.env.STORAGE_EMULATOR_HOST = emulator.host;
-  }
-});
 afterAll(async () => {
   rmSync(localRoot, { recursive: true, force: true });
-  await emulator?.stop();
 });
 
 /** The sample corpus's lines, the Korean corpus's first reviews when the fixtures are there, and the cases the fast path branches on. */

@@ -10,8 +10,10 @@ import { elementCount } from '../../lib/tensor/index.js';
 import { readScalarSeries } from '../../lib/tensorboard/index.js';
 import { readTrainingRun, type TrainFlags, train } from '../../lib/train/index.js';
 import { projectRoot } from '../helpers/fixtures.js';
-import { type GcsEmulator, hasGcsEmulator, SKIP_NO_GCS_EMULATOR, startGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
+import { hasGcsEmulator, setUpGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
 import { useTestBackend } from '../helpers/tf-backend.js';
+
+setUpGcsEmulator();
 
 /**
  * `kbb train` with --data_dir, --output_dir and --init_checkpoint on Cloud Storage (a real emulator):
@@ -19,11 +21,8 @@ import { useTestBackend } from '../helpers/tf-backend.js';
  * on local paths; a resume from a `gs://` output folder; and what `kbb watch` reads of it.
  */
 
-if (!hasGcsEmulator) console.warn(`[kbb tests] ${SKIP_NO_GCS_EMULATOR}`);
-
 const tokenizerDir = join(projectRoot, 'data', 'sample-tokenizer');
 let dir = '';
-let emulator: GcsEmulator | undefined;
 /** The local inputs, and the same files in a bucket. */
 const local = { data: '', init: '' };
 const remote = { root: '', data: '', init: '' };
@@ -63,8 +62,6 @@ async function copyTree(from: string, to: string): Promise<void> {
 beforeAll(async () => {
   await useTestBackend();
   if (!hasGcsEmulator) return;
-  emulator = await startGcsEmulator();
-  process.env.STORAGE_EMULATOR_HOST = emulator.host;
   dir = mkdtempSync(join(tmpdir(), 'kbb-train-gcs-'));
   local.data = join(dir, 'data');
   await buildPretrainingData({ ...SAMPLE_BUILD_SETTINGS, inputDir: join(projectRoot, 'data', 'sample-corpus'), tokenizerDir, outputDir: local.data });
@@ -94,7 +91,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
-  await emulator?.stop();
 });
 
 describe.skipIf(!hasGcsEmulator)('kbb train on gs:// (the Storage emulator)', () => {
