@@ -3,7 +3,7 @@
  * its own TypeScript 5.0 to CommonJS and cannot import kbb's `.ts` sources, so
  *
  *   dist/kbb.cjs       lib/index.ts bundled by esbuild (CommonJS; npm packages stay external and
- *                      resolve from the project's node_modules)
+ *                      resolve from the project's node_modules, but those that are ES modules only)
  *   dist/kernel.cjs    kernel/index.ts, the notebook display helpers, bundled the same way
  *   dist/kbb.d.cts     their types: declarations emitted by the project's TypeScript into
  *   dist/kernel.d.cts  dist/types/, re-exported, so notebook cells are type-checked against kbb
@@ -15,6 +15,7 @@
  * The build is skipped while every input (lib/, kernel/, package.json, this script) is unchanged
  * since the last one; `--force` builds anyway. Prints one line saying which it did.
  */
+import { readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -85,6 +86,19 @@ const importMetaAsSourceUrl: Plugin = {
   },
 };
 
+/**
+ * Packages that publish only ES modules are bundled in: `require()` of one gives a namespace whose
+ * `default` esbuild's CommonJS interop does not unwrap. Every other package stays external.
+ */
+const BUNDLED_PACKAGES: readonly string[] = ['p-map'];
+
+/** The project's packages (and their subpaths) that the bundle requires from node_modules. */
+function externalPackages(): string[] {
+  const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;
+  const names = ['dependencies', 'devDependencies', 'optionalDependencies'].flatMap((field) => Object.keys(manifest[field] ?? {}));
+  return names.filter((name) => !BUNDLED_PACKAGES.includes(name)).flatMap((name) => [name, `${name}/*`]);
+}
+
 async function bundle(entry: string, out: string): Promise<void> {
   const result = await build({
     entryPoints: [join(root, entry)],
@@ -92,7 +106,7 @@ async function bundle(entry: string, out: string): Promise<void> {
     platform: 'node',
     format: 'cjs',
     target: 'node20',
-    packages: 'external',
+    external: externalPackages(),
     plugins: [importMetaAsSourceUrl],
     write: false,
     absWorkingDir: root,
