@@ -5,12 +5,15 @@
 #   docker push REGION-docker.pkg.dev/PROJECT/REPO/kbb:TAG
 #
 # Credentials come from the machine's service account (Application Default Credentials), so the
-# image holds none. Only the runtime dependencies are installed; the optional native TensorFlow
-# backend (@tensorflow/tfjs-node) is left out: building data needs no TensorFlow.
+# image holds none. Only the runtime dependencies are installed, without install scripts: the native
+# CRC-32C, snappy and esbuild binaries come as packages of their own and need none, and the optional
+# native TensorFlow backend (@tensorflow/tfjs-node), whose script downloads libtensorflow, is left
+# unbuilt (building data needs no TensorFlow; kbb falls back to wasm). Not --omit=optional: that
+# would drop those native binaries too.
 FROM node:20-bookworm-slim
 WORKDIR /kbb
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --omit=optional && npm cache clean --force
+RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 COPY bin ./bin
 COPY lib ./lib
 COPY repl ./repl
