@@ -121,7 +121,13 @@ export function trainerArgv(flags: TrainFlags): string[] {
 /** Bash's quoting of one word: as is where that is safe, else in single quotes. */
 export const shellQuote = (word: string): string => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`);
 
-const commandLines = (argv: readonly string[], indent = '  '): string => argv.map(shellQuote).join(` \\\n${indent}`);
+/** A command for a script or the screen: the program and its words up to the first flag on one line, then a flag a line. */
+function commandLines(argv: readonly string[], indent = '  '): string {
+  const firstFlag = argv.findIndex((word) => word.startsWith('-'));
+  const head = firstFlag < 0 ? argv : argv.slice(0, firstFlag);
+  const flags = firstFlag < 0 ? [] : argv.slice(firstFlag);
+  return [head.map(shellQuote).join(' '), ...flags.map(shellQuote)].join(` \\\n${indent}`);
+}
 
 /** The TPU VM's startup script (it runs as root at every boot; the trainer resumes from its last checkpoint). */
 export function startupScript(plan: Pick<TpuPlan, 'trainer_argv' | 'tokenizer_dir'>): string {

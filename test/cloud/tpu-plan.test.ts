@@ -246,12 +246,7 @@ describe('the TPU plan', () => {
     expect(bashN(plan.startup_script)).toMatchObject({ status: 0, stderr: '' });
     expect(script).toContain(
       [
-        'gcloud \\',
-        '  compute \\',
-        '  tpus \\',
-        '  tpu-vm \\',
-        '  create \\',
-        '  kobigbird-bert-base \\',
+        'gcloud compute tpus tpu-vm create kobigbird-bert-base \\',
         '  --version=tpu-vm-tf-2.15.1-se \\',
         '  --zone=europe-west4-a \\',
         '  --project=my-project \\',
