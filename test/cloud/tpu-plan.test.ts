@@ -259,11 +259,11 @@ describe('the TPU plan', () => {
     expect(heredoc).toBe(plan.startup_script);
     expect(plan.startup_script).toContain(`git -C KoBigBird checkout --quiet ${REFERENCE_TRAINER.commit}`);
     expect(plan.startup_script).toContain("python3 - gs://kobigbird/tokenizer /opt/kbb/tokenizer <<'KBB_COPY_TOKENIZER'");
-    expect(plan.startup_script).toContain('nohup python3 \\\n    run_pretraining.py \\\n    --data_dir=gs://kobigbird/pretrain_tfrecords \\');
+    expect(plan.startup_script).toContain('nohup python3 run_pretraining.py \\\n    --data_dir=gs://kobigbird/pretrain_tfrecords \\');
     const queued = launchScript(makeTpuPlan(good({ tpu: { ...TPU_DEFAULTS, queued_resource: true, spot: true } })));
     expect(bashN(queued)).toMatchObject({ status: 0 });
     expect(queued).toContain(
-      '  queued-resources \\\n  create \\\n  kobigbird-bert-base \\\n  --node-id=kobigbird-bert-base \\\n  --runtime-version=tpu-vm-tf-2.15.1-se',
+      'gcloud compute tpus queued-resources create kobigbird-bert-base \\\n  --node-id=kobigbird-bert-base \\\n  --runtime-version=tpu-vm-tf-2.15.1-se',
     );
     expect(queued).toContain('  --spot \\');
   });
