@@ -1,5 +1,5 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { rename, unlink, writeFile } from 'node:fs/promises';
+import { readdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -43,6 +43,40 @@ interface Streams {
 }
 
 let spoolCounter = 0;
+let spoolsSwept = false;
+
+/** `.kbb-spool-PID-N-NAME` in TMPDIR: a shard on its way to a bucket. */
+const SPOOL_PREFIX = '.kbb-spool-';
+
+/**
+ * Removes the spool files of processes that are gone (a kill -9 mid-build leaves its spooled shards
+ * behind), once per process, in the background: a rerun then does not fill the disk with them.
+ */
+function sweepStaleSpools(): void {
+  if (spoolsSwept) return;
+  spoolsSwept = true;
+  const alive = (pid: number): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  };
+  void readdir(tmpdir())
+    .then((names) =>
+      Promise.all(
+        names
+          .filter((name) => name.startsWith(SPOOL_PREFIX))
+          .filter((name) => {
+            const pid = Number(name.slice(SPOOL_PREFIX.length).split('-')[0]);
+            return Number.isSafeInteger(pid) && pid !== process.pid && !alive(pid);
+          })
+          .map((name) => unlink(join(tmpdir(), name)).catch(() => {})),
+      ),
+    )
+    .catch(() => {});
+}
 
 /**
  * Writes a TFRecord file that appears under `path` only when complete, on `close()`; an interrupted
@@ -84,7 +118,8 @@ export class TfRecordWriter {
     // Local files keep their own path (a write stream sized for overlap, one writeFile for small
     // shards): the build writes hundreds of shards per job, and this is where its time goes.
     if (fs.kind === 'local') return new TfRecordWriter(path, temporaryPath(path), options, undefined);
-    const spool = join(tmpdir(), `.kbb-spool-${process.pid}-${++spoolCounter}-${baseName(path)}`);
+    sweepStaleSpools();
+    const spool = join(tmpdir(), `${SPOOL_PREFIX}${process.pid}-${++spoolCounter}-${baseName(path)}`);
     return new TfRecordWriter(path, spool, options, fs);
   }
 
