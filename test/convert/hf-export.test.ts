@@ -10,7 +10,7 @@ import { bigBirdTfVariables, hfConfigFromTf } from '../../lib/model/index.js';
 import { elementCount } from '../../lib/tensor/index.js';
 import { fixture, GOLDEN_BIGBIRD_CASES, hasFixtures, SKIP_NO_FIXTURES } from '../helpers/fixtures.js';
 import { hasPythonNumpy, INSPECT_PYTORCH_BIN, runPython, SKIP_NO_PYTHON } from '../helpers/python.js';
-import { TINY_TF_CONFIG, TINY_VOCAB, values } from './tiny-checkpoint.js';
+import { TINY_TF_CONFIG, values, writeTinyTokenizer } from './tiny-checkpoint.js';
 
 let dir = '';
 beforeAll(async () => {
@@ -46,23 +46,7 @@ async function tinyCheckpoint(
   await writeCheckpoint(join(out, `model.ckpt-${step}`), toWrite);
   await writeCheckpointState(out, { modelCheckpointPath: `model.ckpt-${step}`, allModelCheckpointPaths: [`model.ckpt-${step}`] });
   writeFileSync(join(out, 'pretrain_config.json'), JSON.stringify(tfConfig, null, 4));
-  writeFileSync(join(out, 'tokenizer', 'vocab.txt'), `${TINY_VOCAB.join('\n')}\n`);
-  writeFileSync(
-    join(out, 'tokenizer', 'special_tokens_map.json'),
-    JSON.stringify({
-      bos_token: '<s>',
-      eos_token: '</s>',
-      unk_token: '[UNK]',
-      sep_token: '[SEP]',
-      pad_token: '[PAD]',
-      cls_token: '[CLS]',
-      mask_token: '[MASK]',
-    }),
-  );
-  writeFileSync(
-    join(out, 'tokenizer', 'tokenizer_config.json'),
-    JSON.stringify({ do_lower_case: false, model_max_length: 512, tokenizer_class: 'BertTokenizer' }),
-  );
+  writeTinyTokenizer(join(out, 'tokenizer'));
   return { dir: out, tensors };
 }
 

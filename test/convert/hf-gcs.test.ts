@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -8,7 +8,7 @@ import { copyFile, fileSystemFor, joinPath } from '../../lib/fs/index.js';
 import { bigBirdTfVariables, hfConfigFromTf } from '../../lib/model/index.js';
 import { elementCount } from '../../lib/tensor/index.js';
 import { hasGcsEmulator, setUpGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
-import { TINY_TF_CONFIG, TINY_VOCAB, values } from './tiny-checkpoint.js';
+import { TINY_TF_CONFIG, values, writeTinyTokenizer } from './tiny-checkpoint.js';
 
 setUpGcsEmulator();
 
@@ -31,24 +31,7 @@ async function trainedFolder(out: string, step: number): Promise<void> {
   await writeCheckpoint(join(out, `model.ckpt-${step}`), tensors);
   await writeCheckpointState(out, { modelCheckpointPath: `model.ckpt-${step}`, allModelCheckpointPaths: [`model.ckpt-${step}`] });
   writeFileSync(join(out, 'pretrain_config.json'), JSON.stringify(TINY_TF_CONFIG, null, 4));
-  mkdirSync(join(out, 'tokenizer'), { recursive: true });
-  writeFileSync(join(out, 'tokenizer', 'vocab.txt'), `${TINY_VOCAB.join('\n')}\n`);
-  writeFileSync(
-    join(out, 'tokenizer', 'special_tokens_map.json'),
-    JSON.stringify({
-      bos_token: '<s>',
-      eos_token: '</s>',
-      unk_token: '[UNK]',
-      sep_token: '[SEP]',
-      pad_token: '[PAD]',
-      cls_token: '[CLS]',
-      mask_token: '[MASK]',
-    }),
-  );
-  writeFileSync(
-    join(out, 'tokenizer', 'tokenizer_config.json'),
-    JSON.stringify({ do_lower_case: false, model_max_length: 512, tokenizer_class: 'BertTokenizer' }),
-  );
+  writeTinyTokenizer(join(out, 'tokenizer'));
 }
 
 /** Every file under a local folder, as paths relative to it with `/`. */

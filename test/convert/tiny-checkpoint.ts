@@ -1,3 +1,6 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 /* A tiny KoBigBird checkpoint's pieces, shared by the export tests on disk and on gs://. */
 
 /** A tiny KoBigBird `pretrain_config.json` (TF flag names), as the TF trainer writes it. */
@@ -24,7 +27,7 @@ export const TINY_TF_CONFIG = {
   use_gradient_checkpointing: false,
   vocab_size: 10,
 };
-export const TINY_VOCAB = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', '<s>', '</s>', '안녕', '##하세요', 'hello'];
+const TINY_VOCAB = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', '<s>', '</s>', '안녕', '##하세요', 'hello'];
 
 /** Distinct, exactly representable values per variable, so any misplaced element shows. */
 export function values(name: string, count: number): Float32Array {
@@ -35,4 +38,23 @@ export function values(name: string, count: number): Float32Array {
     out[i] = ((seed >>> 8) % 65536) / 1024 - 32;
   }
   return out;
+}
+
+/** The tiny checkpoint's tokenizer folder: its vocabulary, special tokens and config, as the trainer copies them. */
+export function writeTinyTokenizer(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'vocab.txt'), `${TINY_VOCAB.join('\n')}\n`);
+  writeFileSync(
+    join(dir, 'special_tokens_map.json'),
+    JSON.stringify({
+      bos_token: '<s>',
+      eos_token: '</s>',
+      unk_token: '[UNK]',
+      sep_token: '[SEP]',
+      pad_token: '[PAD]',
+      cls_token: '[CLS]',
+      mask_token: '[MASK]',
+    }),
+  );
+  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ do_lower_case: false, model_max_length: 512, tokenizer_class: 'BertTokenizer' }));
 }
