@@ -11,6 +11,7 @@ export {
   type MaterialiseOptions,
   materialiseWarmStart,
   planWarmStart,
+  planWarmStartRun,
   type TargetVariable,
   type UnusedSource,
   WARM_START_CHECKPOINT,
@@ -21,5 +22,6 @@ export {
   type WarmStartRow,
   type WarmStartRun,
   warmStart,
+  warmStartSummary,
   warmStartTensors,
 } from './warm-start.js';

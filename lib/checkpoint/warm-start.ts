@@ -87,6 +87,8 @@ export function planWarmStart(source: readonly CheckpointVariable[], target: rea
   }
   const used = new Set<string>();
   const mismatches: string[] = [];
+  // Only position tables not fitting means BERT's table was kept (random_pos_emb off) for another length.
+  let positionMismatches = 0;
   const rows = target.map((t): WarmStartRow => {
     const renamed = RENAMES.get(t.name);
     const from = usable.get(t.name) ?? (renamed ? usable.get(renamed) : undefined);
@@ -96,16 +98,29 @@ export function planWarmStart(source: readonly CheckpointVariable[], target: rea
       return { target: t.name, shape: t.shape, action: 'fresh', reason: `${why}; truncated normal, σ = initializer_range` };
     }
     used.add(from.name);
-    if (!sameShape(from.shape, t.shape))
+    if (!sameShape(from.shape, t.shape)) {
+      if (t.name.includes('embeddings/position_embeddings')) positionMismatches++;
       mismatches.push(`${t.name}: checkpoint ${from.name} is ${JSON.stringify(from.shape)}, the BigBird config needs ${JSON.stringify(t.shape)}`);
+    }
     return from.name === t.name
       ? { target: t.name, shape: t.shape, action: 'copy', source: from.name, reason: 'same name and shape' }
       : { target: t.name, shape: t.shape, action: 'rename', source: from.name, reason: "BERT's embedding LayerNorm; BigBird calls it bert/encoder/LayerNorm" };
   });
-  if (mismatches.length > 0)
-    throw new CheckpointError(`warm start: ${mismatches.length} shape mismatch(es) (is vocab_size / hidden_size the BERT's?):\n  ${mismatches.join('\n  ')}`);
+  if (mismatches.length > 0) {
+    const hint =
+      positionMismatches === mismatches.length
+        ? "with random_pos_emb off, BERT's position table is kept: is max_position_embeddings the BERT's?"
+        : "is vocab_size / hidden_size the BERT's?";
+    throw new CheckpointError(`warm start: ${mismatches.length} shape mismatch(es) (${hint}):\n  ${mismatches.join('\n  ')}`);
+  }
   for (const v of usable.values()) if (!used.has(v.name)) unused.push({ name: v.name, shape: v.shape, reason: 'no BigBird variable of that name' });
   return { rows, unused };
+}
+
+/** How many variables each action covers, and how many source variables go unused: `43 copied, 2 renamed, 1 fresh; 94 source variables unused`. */
+export function warmStartSummary(plan: WarmStartPlan): string {
+  const count = (action: WarmStartAction): number => plan.rows.filter((r) => r.action === action).length;
+  return `${count('copy')} copied, ${count('rename')} renamed, ${count('fresh')} fresh; ${plan.unused.length} source variables unused`;
 }
 
 export interface MaterialiseOptions {
@@ -188,6 +203,23 @@ export async function warmStart(run: WarmStartRun): Promise<{ readonly plan: War
       overwrite: run.overwrite,
     });
     return { plan, prefix };
+  } finally {
+    await reader.close();
+  }
+}
+
+/** What a warm start plans from: `WarmStartRun` without the output. */
+export type WarmStartPlanRun = Pick<WarmStartRun, 'initCheckpoint' | 'configFile' | 'randomPositionEmbeddings'>;
+
+/**
+ * `warmStart`'s plan, writing nothing (`kbb warm-start --dry_run`): reads the config and the checkpoint's
+ * index, no tensor, and plans every variable; a shape mismatch throws as it does in `warmStart`.
+ */
+export async function planWarmStartRun(run: WarmStartPlanRun): Promise<WarmStartPlan> {
+  const config = await readBigBirdConfig(run.configFile);
+  const reader = await CheckpointReader.open(run.initCheckpoint);
+  try {
+    return planWarmStart(reader.variables, bigBirdVariables(config), { randomPositionEmbeddings: run.randomPositionEmbeddings });
   } finally {
     await reader.close();
   }

@@ -1,1 +1,1 @@
-export { kbbVersion, packageRoot, sampleCorpusDir, sampleTokenizerDir } from './package-files.js';
+export { kbbVersion, packageRoot, sampleBertCheckpoint, sampleBertDir, sampleCorpusDir, sampleTokenizerDir } from './package-files.js';

@@ -1,6 +1,21 @@
-import { WARM_START_DEFAULTS, warmStart } from '../../lib/checkpoint/index.js';
+import { planWarmStartRun, WARM_START_DEFAULTS, type WarmStartPlan, warmStart, warmStartSummary } from '../../lib/checkpoint/index.js';
 import { shapeText } from '../../lib/tensor/index.js';
+import type { CommandIo } from '../io/command-io.js';
 import { defineCommand } from '../registry/command-definition.js';
+
+/** The rename table (every BigBird variable, where it comes from, the rule) and the BERT variables left out. */
+function showPlan(plan: WarmStartPlan, io: CommandIo): void {
+  io.table(
+    ['BigBird variable', 'shape', 'action', 'from', 'why'],
+    plan.rows.map((r) => [r.target, shapeText(r.shape), r.action, r.source ?? '', r.reason]),
+  );
+  io.text('');
+  io.table(
+    ['unused in the BERT checkpoint', 'shape', 'why'],
+    plan.unused.map((u) => [u.name, shapeText(u.shape), u.reason]),
+  );
+  io.text('');
+}
 
 /** `kbb warm-start`: BERT TF v1 checkpoint → BigBird `model.ckpt-0`, every variable's fate shown. */
 export const warmStartCommand = defineCommand({
@@ -19,8 +34,7 @@ export const warmStartCommand = defineCommand({
       name: 'output_dir',
       type: 'path',
       value: 'dir',
-      required: true,
-      description: 'where model.ckpt-0 and the checkpoint state file go (a folder or gs://bucket/prefix)',
+      description: 'where model.ckpt-0 and the checkpoint state file go (a folder or gs://bucket/prefix); required unless --dry_run',
     },
     { name: 'seed', type: 'int', value: 'n', default: WARM_START_DEFAULTS.seed, description: 'seed for the freshly initialised variables' },
     { name: 'overwrite', type: 'boolean', description: 'replace a model.ckpt-0 already in --output_dir' },
@@ -29,30 +43,27 @@ export const warmStartCommand = defineCommand({
       type: 'boolean',
       description: "reuse BERT's position table rows instead of a fresh table (KoBigBird's random_pos_emb=False)",
     },
+    { name: 'dry_run', type: 'boolean', description: 'print the rename table and the unused BERT variables, write nothing' },
   ],
   async run(options, io) {
+    const randomPositionEmbeddings = !options.keep_bert_positions;
+    if (options.dry_run) {
+      const plan = await planWarmStartRun({ initCheckpoint: options.init_checkpoint, configFile: options.config, randomPositionEmbeddings });
+      showPlan(plan, io);
+      io.text(`dry run, nothing written (${warmStartSummary(plan)})`);
+      return;
+    }
+    if (options.output_dir === undefined) throw new Error('warm-start: --output_dir is required (or --dry_run to write nothing)');
     const { plan, prefix } = await warmStart({
       initCheckpoint: options.init_checkpoint,
       configFile: options.config,
       outputDir: options.output_dir,
       seed: options.seed,
-      randomPositionEmbeddings: !options.keep_bert_positions,
+      randomPositionEmbeddings,
       overwrite: options.overwrite,
       signal: io.signal,
-      onPlan: (planned) => {
-        io.table(
-          ['BigBird variable', 'shape', 'action', 'from', 'why'],
-          planned.rows.map((r) => [r.target, shapeText(r.shape), r.action, r.source ?? '', r.reason]),
-        );
-        io.text('');
-        io.table(
-          ['unused in the BERT checkpoint', 'shape', 'why'],
-          planned.unused.map((u) => [u.name, shapeText(u.shape), u.reason]),
-        );
-        io.text('');
-      },
+      onPlan: (planned) => showPlan(planned, io),
     });
-    const count = (action: string): number => plan.rows.filter((r) => r.action === action).length;
-    io.text(`wrote ${prefix} (${count('copy')} copied, ${count('rename')} renamed, ${count('fresh')} fresh; ${plan.unused.length} source variables unused)`);
+    io.text(`wrote ${prefix} (${warmStartSummary(plan)})`);
   },
 });
