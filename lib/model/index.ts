@@ -7,6 +7,26 @@ export {
   fullAttention,
   selfAttention,
 } from './attention.js';
+export { type AttentionCost, type AttentionCostOptions, measureAttentionCost } from './attention-cost.js';
+export {
+  type BlockSparseLayout,
+  blockSparseKeySlots,
+  blockSparseLayout,
+  blockSparseScoreEntries,
+  type KeySlot,
+  LAYOUT_CELL,
+  LAYOUT_CELL_KINDS,
+  type LayoutCellKind,
+  planRandomBlocks,
+} from './attention-layout.js';
+export {
+  type BlockMassOptions,
+  blockAttentionMass,
+  blockSparseAttentionProbabilities,
+  fullAttentionProbabilities,
+  type LayerAttentionProbabilities,
+  layerAttentionProbabilities,
+} from './attention-probabilities.js';
 export {
   type BigBirdBatch,
   BigBirdModel,
