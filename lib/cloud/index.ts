@@ -12,6 +12,7 @@ export {
 export { crc32cOfFile } from './file-crc32c.js';
 export { type PlanTpuResult, planTpu, readTpuPlan } from './plan-tpu.js';
 export { readTpuPlanInputs } from './read-tpu-plan-inputs.js';
+export { relocateTpuPlanInputs, type TpuPlanRelocation } from './relocate-tpu-plan-inputs.js';
 export {
   STAGE_DEFAULTS,
   STAGE_LAYOUT,
@@ -27,6 +28,7 @@ export {
   stageEntries,
   verifyStaged,
 } from './stage.js';
+export { type TpuPlanCheck, tpuPlanChecks } from './tpu-check-list.js';
 export { checkpointWarmStart, type DataSummary, type RecordShape, type TpuPlanInputs, tpuPlanProblems } from './tpu-checks.js';
 export { sendCreateNode, sendDeleteNode } from './tpu-client.js';
 export {
