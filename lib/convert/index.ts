@@ -12,6 +12,7 @@ export {
   transpose2d,
   transposeBytes2d,
 } from './hf-names.js';
+export { hfRenameRules } from './hf-rename-rules.js';
 export { loadWeightsFromSafetensors, toHfNamed } from './hf-weights.js';
 export * from './pytorch-bin.js';
 export * from './safetensors.js';
