@@ -33,10 +33,15 @@ const notebooks = readdirSync(notebooksDir)
 const EXPECTED: Record<string, { charts: number; tables: number }> = {
   '01-corpus-and-tokenizer.ipynb': { charts: 2, tables: 5 },
   '02-build-pretraining-data.ipynb': { charts: 4, tables: 4 },
+  '03-warm-start.ipynb': { charts: 2, tables: 7 },
+  '04-model-and-attention.ipynb': { charts: 6, tables: 3 },
+  '05-training.ipynb': { charts: 4, tables: 4 },
+  '06-tpu.ipynb': { charts: 3, tables: 7 },
+  '07-export.ipynb': { charts: 2, tables: 6 },
 };
 
 describe('the committed notebooks', () => {
-  it('are the two walk-throughs, saved without outputs, for the kbb kernel', () => {
+  it('are the walk-throughs, one per stage, saved without outputs, for the kbb kernel', () => {
     expect(notebooks).toEqual(Object.keys(EXPECTED));
     for (const name of notebooks) {
       const notebook = readNotebook(join(notebooksDir, name));
