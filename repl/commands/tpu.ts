@@ -10,8 +10,10 @@ import {
   TPU_PLAN_FILES,
   type TpuSettings,
   tpuNodeName,
+  tpuPlanChecks,
 } from '../../lib/cloud/index.js';
 import type { TrainFlags } from '../../lib/train/index.js';
+import { table } from '../format.js';
 import { defineCommand, type FlagDefinition } from '../registry/command-definition.js';
 import { trainFlags } from './train.js';
 
@@ -51,18 +53,35 @@ const tpuFlags = [
   { name: 'plan_dir', type: 'path', value: 'dir', default: TPU_DEFAULTS.plan_dir, description: `where ${TPU_PLAN_FILES.launch} and ${TPU_PLAN_FILES.plan} go` },
 ] as const satisfies readonly FlagDefinition[];
 
+/** Shows the checks themselves, as notebook 06 does: not a setting of the plan. */
+const checksFlag = {
+  name: 'checks',
+  type: 'boolean',
+  description: 'show every check with its values and status, before the plan or the problems',
+} as const satisfies FlagDefinition;
+
 const TPU_SETTING_NAMES = tpuFlags.map((f) => f.name) as readonly string[];
 
 /** `kbb tpu plan`: checks that data, tokenizer, config and checkpoint fit, then writes launch.sh and plan.json. */
 export const tpuPlanCommand = defineCommand({
   path: ['tpu', 'plan'],
   description: "check the run's data, tokenizer, config and init checkpoint before paying for a TPU; write launch.sh (for Cloud Shell) and plan.json",
-  flags: [...trainerFlags, ...tpuFlags],
+  flags: [...trainerFlags, ...tpuFlags, checksFlag],
   async run(args, io) {
-    const given = Object.entries(args as Record<string, unknown>).filter(([, value]) => value !== undefined);
+    const given = Object.entries(args as Record<string, unknown>).filter(([key, value]) => value !== undefined && key !== checksFlag.name);
     const flags = Object.fromEntries(given.filter(([key]) => !TPU_SETTING_NAMES.includes(key))) as Partial<TrainFlags>;
     const tpu = Object.fromEntries(given.filter(([key]) => TPU_SETTING_NAMES.includes(key))) as Partial<TpuSettings>;
     const result = await planTpu(flags, tpu);
+    if (args.checks) {
+      const checks = tpuPlanChecks(result.inputs);
+      io.text(
+        table(
+          ['check', 'status', 'this run'],
+          checks.map((c) => [c.check, c.status, c.values]),
+        ),
+      );
+      io.text('');
+    }
     if (result.problems.length > 0) throw new Error(`tpu plan: ${result.problems.length} problem(s), nothing written:\n  ${result.problems.join('\n  ')}`);
     io.text(formatTpuPlan(result.plan!));
     io.text('');

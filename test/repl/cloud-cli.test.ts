@@ -80,6 +80,28 @@ describe('kbb stage and kbb tpu on the command line', () => {
     expect(lines.some((line) => line.startsWith(`  --data_dir ${join(root, 'nothing-here')}`))).toBe(true);
     expect(Number(/(\d+) problem/.exec(lines[0])![1])).toBe(lines.length - 1);
     expect(() => readdirSync(planDir)).toThrow();
+
+    // --checks shows every check first, the failing ones marked, then the same problems.
+    const shown = await kbb([
+      'tpu',
+      'plan',
+      '--checks',
+      '--data_dir',
+      join(root, 'nothing-here'),
+      '--tokenizer_dir',
+      tokenizerDir,
+      '--output_dir',
+      'gs://b/run',
+      '--num_tpu_cores',
+      '4',
+      '--plan_dir',
+      planDir,
+    ]);
+    expect(shown.status).toBe(1);
+    expect(shown.stdout).toMatch(/^check +status +this run$/m);
+    expect(shown.stdout).toMatch(/\bfails\b/);
+    expect(shown.stdout).toMatch(/\bok\b/);
+    expect(shown.stderr).toContain('--num_tpu_cores 4, but --accelerator_type v3-8 has 8 TPU cores');
   });
 
   it('tpu launch and tpu delete --dry_run print the TPU API requests of a plan', async () => {
