@@ -1,3 +1,4 @@
+import { attentionCommand } from '../commands/attention.js';
 import { backendCommand } from '../commands/backend.js';
 import { buildTfrecordCommand } from '../commands/build-tfrecord.js';
 import { checkpointDiffCommand, checkpointLsCommand } from '../commands/checkpoint.js';
@@ -30,6 +31,7 @@ const commands: AnyCommand[] = [
   checkpointLsCommand,
   checkpointDiffCommand,
   warmStartCommand,
+  attentionCommand,
   trainCommand,
   watchCommand,
   stageCommand,
