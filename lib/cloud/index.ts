@@ -29,7 +29,17 @@ export {
   verifyStaged,
 } from './stage.js';
 export { type TpuPlanCheck, tpuPlanChecks } from './tpu-check-list.js';
-export { checkpointWarmStart, type DataSummary, type RecordShape, type TpuPlanInputs, tpuPlanProblems } from './tpu-checks.js';
+export {
+  checkpointWarmStart,
+  type DataSummary,
+  type RecordShape,
+  TPU_PLAN_CHECK_IDS,
+  type TpuPlanCheckId,
+  type TpuPlanFinding,
+  type TpuPlanInputs,
+  tpuPlanFindings,
+  tpuPlanProblems,
+} from './tpu-checks.js';
 export { sendCreateNode, sendDeleteNode } from './tpu-client.js';
 export {
   BASE_SIZE_TPU_FLAGS,

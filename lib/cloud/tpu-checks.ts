@@ -107,84 +107,125 @@ export function checkpointWarmStart(inputs: TpuPlanInputs): { readonly plan?: Wa
   }
 }
 
+/** The checks `kbb tpu plan` makes, in the order it makes them; every problem line belongs to one. */
+export const TPU_PLAN_CHECK_IDS = [
+  'inputs',
+  'flags',
+  'paths',
+  'tpu-vm',
+  'kbb-only',
+  'files',
+  'tokens',
+  'slots',
+  'vocabulary',
+  'block-size',
+  'cores',
+  'runtime',
+  'estimates',
+  'warm-start',
+] as const;
+export type TpuPlanCheckId = (typeof TPU_PLAN_CHECK_IDS)[number];
+
+/** One problem line and the check that found it. */
+export interface TpuPlanFinding {
+  readonly check: TpuPlanCheckId;
+  readonly line: string;
+}
+
 /**
  * Everything that would stop the reference trainer on the TPU, or make it train something else than
- * asked, as one line each with both values; empty when the pieces fit. Pure: `readTpuPlanInputs`
- * reads what it looks at.
+ * asked, as one line each with both values, tagged with the check that found it; empty when the
+ * pieces fit. Pure: `readTpuPlanInputs` reads what it looks at.
  */
-export function tpuPlanProblems(inputs: TpuPlanInputs): string[] {
+export function tpuPlanFindings(inputs: TpuPlanInputs): TpuPlanFinding[] {
   const { flags, tpu, data, tokenizer, checkpoint } = inputs;
-  const problems: string[] = [...inputs.readErrors, ...trainFlagProblems(flags)];
+  const findings: TpuPlanFinding[] = [];
+  const found = (check: TpuPlanCheckId, ...lines: string[]): void => {
+    for (const line of lines) findings.push({ check, line });
+  };
+  found('inputs', ...inputs.readErrors);
+  found('flags', ...trainFlagProblems(flags));
 
   // Where the TPU VM finds things: every path must be in a bucket, not on this machine.
   for (const key of ['data_dir', 'output_dir', 'tokenizer_dir', 'init_checkpoint'] as const) {
     const path = flags[key];
-    if (path !== null && !isGcsPath(path)) problems.push(`--${key} ${path} is not in a bucket: the TPU VM reads gs:// paths only (kbb stage uploads it)`);
+    if (path !== null && !isGcsPath(path)) found('paths', `--${key} ${path} is not in a bucket: the TPU VM reads gs:// paths only (kbb stage uploads it)`);
   }
   for (const key of ['tpu_name', 'tpu_zone', 'gcp_project'] as const) {
-    if (!flags[key]) problems.push(`--${key} is required: the TPU VM's ${key === 'tpu_name' ? 'name' : key === 'tpu_zone' ? 'zone' : 'project'}`);
+    if (!flags[key]) found('tpu-vm', `--${key} is required: the TPU VM's ${key === 'tpu_name' ? 'name' : key === 'tpu_zone' ? 'zone' : 'project'}`);
   }
   for (const key of KBB_ONLY_FLAGS) {
     if (flags[key] !== TRAIN_DEFAULTS[key])
-      problems.push(
+      found(
+        'kbb-only',
         `--${key}=${String(flags[key])} is kbb train's own; run_pretraining.py has no such flag (on a TPU the global batch is --train_batch_size × --num_tpu_cores)`,
       );
   }
 
   // The records: the trainer parses exactly max_encoder_length tokens and max_predictions_per_seq slots.
   if (data) {
-    if (data.files.length === 0) problems.push(`--data_dir ${data.dir}: no pretrain_data.tfrecord* files (the trainer's input)`);
+    if (data.files.length === 0) found('files', `--data_dir ${data.dir}: no pretrain_data.tfrecord* files (the trainer's input)`);
     for (const record of data.records) {
       if (record.length !== flags.max_encoder_length)
-        problems.push(`${record.file} record ${record.index}: ${record.length} tokens, but --max_encoder_length is ${flags.max_encoder_length}`);
+        found('tokens', `${record.file} record ${record.index}: ${record.length} tokens, but --max_encoder_length is ${flags.max_encoder_length}`);
       if (record.slots !== flags.max_predictions_per_seq)
-        problems.push(
+        found(
+          'slots',
           `${record.file} record ${record.index}: ${record.slots} prediction slots, but --max_predictions_per_seq is ${flags.max_predictions_per_seq}`,
         );
     }
     const manifest = data.manifest;
     if (manifest?.maxSeqLength !== undefined && manifest.maxSeqLength !== flags.max_encoder_length)
-      problems.push(`${data.dir}: built with --max_seq_length ${manifest.maxSeqLength}, but --max_encoder_length is ${flags.max_encoder_length}`);
+      found('tokens', `${data.dir}: built with --max_seq_length ${manifest.maxSeqLength}, but --max_encoder_length is ${flags.max_encoder_length}`);
     if (manifest?.maxPredictionsPerSeq !== undefined && manifest.maxPredictionsPerSeq !== flags.max_predictions_per_seq)
-      problems.push(
+      found(
+        'slots',
         `${data.dir}: built with --max_predictions_per_seq ${manifest.maxPredictionsPerSeq}, but --max_predictions_per_seq is ${flags.max_predictions_per_seq}`,
       );
     if (manifest?.vocabSize !== undefined && tokenizer && manifest.vocabSize !== tokenizer.vocabSize)
-      problems.push(`${data.dir}: built with a tokenizer of ${manifest.vocabSize} tokens, but --tokenizer_dir ${tokenizer.dir} has ${tokenizer.vocabSize}`);
+      found(
+        'vocabulary',
+        `${data.dir}: built with a tokenizer of ${manifest.vocabSize} tokens, but --tokenizer_dir ${tokenizer.dir} has ${tokenizer.vocabSize}`,
+      );
   }
 
   // The vocabulary: the tokenizer's size is the model's, so the checkpoint's table must have as many rows.
   const rows = checkpoint?.variables.find((v) => v.name === WORD_EMBEDDINGS)?.shape[0];
   if (tokenizer && checkpoint && rows !== undefined && rows !== tokenizer.vocabSize)
-    problems.push(`--tokenizer_dir ${tokenizer.dir} has ${tokenizer.vocabSize} tokens, but ${WORD_EMBEDDINGS} of ${checkpoint.prefix} has ${rows} rows`);
+    found('vocabulary', `--tokenizer_dir ${tokenizer.dir} has ${tokenizer.vocabSize} tokens, but ${WORD_EMBEDDINGS} of ${checkpoint.prefix} has ${rows} rows`);
 
   // Block-sparse attention cuts the sequence into blocks (KoBigBird's TF model runs full attention at ≤ 512 tokens).
   const blockSparse = flags.attention_type === 'block_sparse' && flags.max_encoder_length > TF_FULL_ATTENTION_MAX_LENGTH;
   if (blockSparse && flags.block_size > 0 && flags.max_encoder_length % flags.block_size !== 0)
-    problems.push(`--max_encoder_length ${flags.max_encoder_length} is not a multiple of --block_size ${flags.block_size} (block-sparse attention)`);
+    found('block-size', `--max_encoder_length ${flags.max_encoder_length} is not a multiple of --block_size ${flags.block_size} (block-sparse attention)`);
 
   // The batch: the trainer's per-core batch is split over the slice's cores.
   const accelerator = tpuAccelerator(tpu.accelerator_type);
   if (!accelerator)
-    problems.push(`--accelerator_type ${tpu.accelerator_type} is not a TPU type with a TensorFlow runtime (v2-8, v3-8, v4-8, v5p-8, v5litepod-8…)`);
+    found('cores', `--accelerator_type ${tpu.accelerator_type} is not a TPU type with a TensorFlow runtime (v2-8, v3-8, v4-8, v5p-8, v5litepod-8…)`);
   else {
     if (accelerator.hosts > 1)
-      problems.push(
+      found(
+        'cores',
         `--accelerator_type ${tpu.accelerator_type} spans ${accelerator.hosts} VMs, but the plan runs the trainer on one; use a single-host type (v3-8)`,
       );
     else if (flags.num_tpu_cores !== accelerator.cores)
-      problems.push(`--num_tpu_cores ${flags.num_tpu_cores}, but --accelerator_type ${tpu.accelerator_type} has ${accelerator.cores} TPU cores`);
+      found('cores', `--num_tpu_cores ${flags.num_tpu_cores}, but --accelerator_type ${tpu.accelerator_type} has ${accelerator.cores} TPU cores`);
   }
   const tf = runtimeTensorflowVersion(tpu.runtime_version);
-  if (!tf) problems.push(`--runtime_version ${tpu.runtime_version} is not a TensorFlow TPU VM runtime (tpu-vm-tf-…), which run_pretraining.py needs`);
+  if (!tf) found('runtime', `--runtime_version ${tpu.runtime_version} is not a TensorFlow TPU VM runtime (tpu-vm-tf-…), which run_pretraining.py needs`);
   else if (tf[0] > TF_WITHOUT_ESTIMATOR[0] || (tf[0] === TF_WITHOUT_ESTIMATOR[0] && tf[1] >= TF_WITHOUT_ESTIMATOR[1]))
-    problems.push(
+    found(
+      'runtime',
       `--runtime_version ${tpu.runtime_version} has TensorFlow ${tf.join('.')}, but tf.estimator, which run_pretraining.py needs, was removed in ${TF_WITHOUT_ESTIMATOR.join('.')} (use tpu-vm-tf-2.15.1-se)`,
     );
   for (const key of ['steps_per_sec', 'price_per_hour'] as const) {
     const value = tpu[key];
-    if (value !== undefined && !(value > 0)) problems.push(`--${key} must be a positive number, got ${value}`);
+    if (value !== undefined && !(value > 0)) found('estimates', `--${key} must be a positive number, got ${value}`);
   }
-  problems.push(...checkpointWarmStart(inputs).problems);
-  return problems;
+  found('warm-start', ...checkpointWarmStart(inputs).problems);
+  return findings;
 }
+
+/** `tpuPlanFindings`' lines alone: what `kbb tpu plan` prints, one per problem. */
+export const tpuPlanProblems = (inputs: TpuPlanInputs): string[] => tpuPlanFindings(inputs).map((f) => f.line);

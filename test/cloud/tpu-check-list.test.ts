@@ -113,7 +113,7 @@ describe('tpuPlanChecks', () => {
     expectEveryLineOnce(inputs);
   });
 
-  it('no line of any check is lost or lands in "other"', () => {
+  it('every problem line lands once, under the check that found it, and every check can fail', () => {
     const bigBird = bigBirdVariables({
       vocab_size: 3000,
       hidden_size: 32,
