@@ -88,7 +88,8 @@ export const headSize = (config: BigBirdConfig): number => config.hidden_size / 
  * buffer of r more blocks, block-sparse attention has nothing sparse left, and HF falls back to full
  * attention when the unpadded length is at most this many tokens.
  */
-export const maxTokensForFullAttention = (config: BigBirdConfig): number => (5 + 2 * config.num_random_blocks) * config.block_size;
+export const maxTokensForFullAttention = (config: Pick<BigBirdConfig, 'num_random_blocks' | 'block_size'>): number =>
+  (5 + 2 * config.num_random_blocks) * config.block_size;
 
 /** Refuses settings the model does not implement, naming the field, before any weight is read. */
 export function checkModelConfig(config: BigBirdConfig, where = 'BigBird config'): void {

@@ -6,7 +6,7 @@ import { embed } from './embeddings.js';
 import { encoderLayer } from './encoder.js';
 import { crossEntropy, type MaskedLmTargets, mlmLogits, mlmLoss, nspLogits, pooler, referenceMlmLoss } from './heads.js';
 import { dropoutSeeds } from './nn.js';
-import { bigBirdRandomPlan, type RandomPlan, type RandomPlanMode, type RandomPlanReference } from './random-plans.js';
+import { type RandomPlan, type RandomPlanMode, type RandomPlanReference, randomPlanForConfig } from './random-plans.js';
 import type { BigBirdHead } from './variables.js';
 import type { BigBirdWeights } from './weights.js';
 
@@ -196,16 +196,7 @@ export class BigBirdModel {
     const key = `${this.mode}/${paddedLength}`;
     let plan = this.plans.get(key);
     if (!plan) {
-      plan = bigBirdRandomPlan({
-        sequenceLength: paddedLength,
-        blockSize: this.config.block_size,
-        numRandomBlocks: this.config.num_random_blocks,
-        numHeads: this.config.num_attention_heads,
-        numLayers: this.config.num_hidden_layers,
-        maxPositionEmbeddings: this.config.max_position_embeddings,
-        mode: this.mode,
-        reference: this.planReference,
-      });
+      plan = randomPlanForConfig(this.config, paddedLength, this.mode, this.planReference);
       this.plans.set(key, plan);
     }
     return plan;

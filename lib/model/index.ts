@@ -71,12 +71,14 @@ export {
   bigBirdRandomPlan,
   OLD_PLAN_LENGTHS,
   type RandomPlan,
+  type RandomPlanConfig,
   type RandomPlanKind,
   type RandomPlanMode,
   type RandomPlanOptions,
   type RandomPlanReference,
   randomAttentionSegments,
   randomBlockAt,
+  randomPlanForConfig,
 } from './random-plans.js';
 export { type BigBirdHead, bigBirdModelVariables, bigBirdTfVariables, type NamedShape, type SkippedVariable } from './variables.js';
 export { BigBirdWeights, type NamedArray } from './weights.js';

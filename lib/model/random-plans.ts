@@ -1,4 +1,5 @@
 import { NumpyLegacyRandom } from '../random/numpy-legacy-random.js';
+import type { BigBirdConfig } from './bigbird-config.js';
 
 /** Whose plan to reproduce: Hugging Face `modeling_big_bird.py` (4.30+), or the TF reference KoBigBird trained with. */
 export type RandomPlanReference = 'hf' | 'tf';
@@ -102,6 +103,26 @@ export function bigBirdRandomPlan(options: RandomPlanOptions): RandomPlan {
     );
   }
   return { kind: useOldPlan ? 'old-paper-plan' : 'segment-plan', ...geometry, layers };
+}
+
+/** The config fields a random plan depends on. */
+export type RandomPlanConfig = Pick<
+  BigBirdConfig,
+  'block_size' | 'num_random_blocks' | 'num_attention_heads' | 'num_hidden_layers' | 'max_position_embeddings'
+>;
+
+/** The plan a model with `config` draws at `sequenceLength` (padded) tokens: what the model, `kbb attention` and the notebooks use. */
+export function randomPlanForConfig(config: RandomPlanConfig, sequenceLength: number, mode: RandomPlanMode, reference: RandomPlanReference): RandomPlan {
+  return bigBirdRandomPlan({
+    sequenceLength,
+    blockSize: config.block_size,
+    numRandomBlocks: config.num_random_blocks,
+    numHeads: config.num_attention_heads,
+    numLayers: config.num_hidden_layers,
+    maxPositionEmbeddings: config.max_position_embeddings,
+    mode,
+    reference,
+  });
 }
 
 interface PlanGeometry {

@@ -40,18 +40,16 @@ export const attentionCommand = defineCommand({
   async run(args, io) {
     if (args.semantics !== 'tf' && args.semantics !== 'hf') throw new Error(`--semantics ${args.semantics}: expected tf or hf`);
     if (args.mode !== 'train' && args.mode !== 'eval') throw new Error(`--mode ${args.mode}: expected train or eval`);
-    const { bigBirdRandomPlan } = await import('../../lib/model/random-plans.js');
+    const { randomPlanForConfig } = await import('../../lib/model/random-plans.js');
     const { blockSparseLayout, LAYOUT_CELL_KINDS } = await import('../../lib/model/attention-layout.js');
-    const plan = bigBirdRandomPlan({
-      sequenceLength: args.max_encoder_length,
-      blockSize: args.block_size,
-      numRandomBlocks: args.num_rand_blocks,
-      numHeads: args.num_attention_heads,
-      numLayers: args.num_hidden_layers,
-      maxPositionEmbeddings: args.max_position_embeddings,
-      mode: args.mode as RandomPlanMode,
-      reference: args.semantics as RandomPlanReference,
-    });
+    const config = {
+      block_size: args.block_size,
+      num_random_blocks: args.num_rand_blocks,
+      num_attention_heads: args.num_attention_heads,
+      num_hidden_layers: args.num_hidden_layers,
+      max_position_embeddings: args.max_position_embeddings,
+    };
+    const plan = randomPlanForConfig(config, args.max_encoder_length, args.mode as RandomPlanMode, args.semantics as RandomPlanReference);
     if (!(args.layer >= 0 && args.layer < args.num_hidden_layers)) throw new Error(`--layer ${args.layer} is not in 0..${args.num_hidden_layers - 1}`);
     if (!(args.head >= 0 && args.head < args.num_attention_heads)) throw new Error(`--head ${args.head} is not in 0..${args.num_attention_heads - 1}`);
     const layout = blockSparseLayout(plan, args.layer, args.head);
@@ -65,7 +63,8 @@ export const attentionCommand = defineCommand({
     );
     // What the model itself runs at this length: the layout is only used where block-sparse attention is.
     const { TF_FULL_ATTENTION_MAX_LENGTH } = await import('../../lib/model/bigbird.js');
-    const hfFullUpTo = (5 + 2 * args.num_rand_blocks) * args.block_size;
+    const { maxTokensForFullAttention } = await import('../../lib/model/bigbird-config.js');
+    const hfFullUpTo = maxTokensForFullAttention(config);
     if (args.semantics === 'tf' && args.max_encoder_length <= TF_FULL_ATTENTION_MAX_LENGTH)
       io.text(`note: at ≤ ${TF_FULL_ATTENTION_MAX_LENGTH} tokens KoBigBird's TF model runs full attention instead of this layout`);
     if (args.semantics === 'hf' && args.max_encoder_length <= hfFullUpTo)
