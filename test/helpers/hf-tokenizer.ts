@@ -43,3 +43,26 @@ export async function hfEncodeAll(tokenizer: tokenizers.Tokenizer, texts: readon
   }
   return out;
 }
+
+/**
+ * Hugging Face's trainer on text files: `Tokenizer.train(files)` with an empty WordPiece model, which
+ * trains with `WordPieceTrainer`'s defaults (30,000 entries, no special tokens, `##`), after the BERT
+ * normalizer and pre-tokenizer. Returns the vocabulary in id order. Each call is one independent run:
+ * the Rust trainer's hash maps are seeded per process and per map, so runs may differ where pairs tie.
+ */
+export function hfTrainWordPiece(files: readonly string[], options: HfOracleOptions = {}): string[] {
+  const tokenizer = new tokenizers.Tokenizer(tokenizers.WordPiece.empty());
+  tokenizer.setNormalizer(
+    tokenizers.bertNormalizer({
+      cleanText: true,
+      handleChineseChars: true,
+      stripAccents: options.stripAccents ?? false,
+      lowercase: options.lowercase ?? false,
+    }),
+  );
+  tokenizer.setPreTokenizer(tokenizers.bertPreTokenizer());
+  tokenizer.train([...files]);
+  const vocab: string[] = [];
+  for (const [token, id] of Object.entries(tokenizer.getVocab(true))) vocab[id] = token;
+  return vocab;
+}

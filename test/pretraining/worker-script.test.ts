@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type BundleRecord, builderWorkerScript, reusableBundle } from '../../lib/pretraining/worker-script.js';
+import { builderWorkerScript } from '../../lib/pretraining/worker-script.js';
+import { type BundleRecord, reusableBundle } from '../../lib/threads/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kbb-worker-script-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

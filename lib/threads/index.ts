@@ -1,0 +1,1 @@
+export { type BundleRecord, reusableBundle, workerScript } from './worker-script.js';

@@ -1,0 +1,290 @@
+import { MergeQueue, PAIR_KEY_BASE } from './merge-queue.js';
+import { PairTable } from './pair-table.js';
+import type { WordCounts } from './word-counts.js';
+import type { WordPieceTrainerOptions } from './wordpiece-trainer-options.js';
+
+/** A trained vocabulary and how training went. */
+export interface TrainedWordPiece {
+  /** The tokens, in id order. */
+  readonly vocab: string[];
+  /** Characters kept as word-initial pieces (the alphabet). */
+  readonly alphabetSize: number;
+  /** `##` pieces of single characters (every alphabet character seen inside a word). */
+  readonly continuationAlphabetSize: number;
+  /** Merges applied, counting the ones that produced a token already in the vocabulary. */
+  readonly merges: number;
+  /** What ended training. */
+  readonly stoppedBy: 'vocab-size' | 'min-frequency' | 'no-pairs';
+  /** Merges chosen over another pair of the same count (only counted with `detectTies`). */
+  readonly ties?: number;
+}
+
+export interface TrainWordPieceHooks {
+  /** Called every `progressEvery` merges and at the end with the vocabulary's size and the target. */
+  readonly onProgress?: (vocabSize: number, target: number) => void;
+  readonly progressEvery?: number;
+  /**
+   * Count the merges decided by the tie-break (`TrainedWordPiece.ties`). Looks at every queued pair at
+   * every merge: for tests and small corpora.
+   */
+  readonly detectTies?: boolean;
+  /**
+   * Give the `##` characters their ids in this order (as one reference run's vocab.txt lists them)
+   * instead of in order of first use. With a reference run's order, kbb reproduces that run token for
+   * token: the way to check the port on corpora full of ties.
+   */
+  readonly continuationOrder?: readonly string[];
+}
+
+/**
+ * Trains a WordPiece vocabulary exactly as Hugging Face's `WordPieceTrainer` does (tokenizers 0.23,
+ * `models/bpe/trainer.rs`): special tokens first; then the alphabet (every character, weighted by the
+ * counts of the words it is in, cut to the `limitAlphabet` most frequent, in code-point order); then,
+ * word by word, the `##` form of every character seen after a word's first; then BPE merges, the most
+ * frequent adjacent pair first, each adding the joined token (`도` + `##서` → `도서`,
+ * `##에` + `##서` → `##에서`) until the vocabulary has `vocabSize` entries or no pair is left.
+ *
+ * The reference keeps its words in a hash map with a per-process random seed and gives the `##`
+ * characters their ids in that map's order. Those ids break ties between pairs of equal count, so two
+ * runs on one corpus disagree once a tie is reached. kbb visits the words in JavaScript string order
+ * (UTF-16 code units) instead: its result is the reference's result for that one visiting order, the
+ * same on every run. Everything else follows the reference step for step, quirks included: a merged
+ * pair keeps its count, an entry only merges the words it was queued with, and a merge that yields
+ * an existing token adds nothing. Counts are exact doubles where the reference sums pairs in 32-bit
+ * integers (which would wrap past 2^31 occurrences of one pair); `limitAlphabet` drops, among equally
+ * frequent characters, the later ones in code-point order (the reference's sort is unstable there).
+ */
+export function trainWordPiece(counts: WordCounts, options: WordPieceTrainerOptions, hooks: TrainWordPieceHooks = {}): TrainedWordPiece {
+  checkOptions(options);
+  const { words } = counts;
+  if (counts.counts.length !== words.length) throw new Error(`trainWordPiece: ${words.length} words but ${counts.counts.length} counts`);
+  const order = stringOrder(words);
+  const prefix = options.continuingSubwordPrefix;
+
+  const idToToken: string[] = [];
+  const tokenToId = new Map<string, number>();
+  const idOf = (token: string): number => {
+    let id = tokenToId.get(token);
+    if (id === undefined) {
+      id = idToToken.length;
+      idToToken.push(token);
+      tokenToId.set(token, id);
+    }
+    return id;
+  };
+
+  // 1. Special tokens.
+  for (const token of options.specialTokens) idOf(token);
+
+  // 2. The alphabet.
+  const charCounts = new Map<number, number>();
+  let totalChars = 0;
+  for (let w = 0; w < words.length; w++) {
+    const count = counts.counts[w];
+    for (const char of words[w]) {
+      const cp = char.codePointAt(0)!;
+      charCounts.set(cp, (charCounts.get(cp) ?? 0) + count);
+      totalChars++;
+    }
+  }
+  for (const char of options.initialAlphabet) charCounts.set(char.codePointAt(0)!, Number.POSITIVE_INFINITY);
+  let kept = [...charCounts];
+  if (options.limitAlphabet !== undefined && kept.length > options.limitAlphabet) {
+    kept.sort((a, b) => a[1] - b[1] || b[0] - a[0]);
+    kept = kept.slice(kept.length - options.limitAlphabet);
+  }
+  kept.sort((a, b) => a[0] - b[0]);
+  const firstAlphabetId = idToToken.length;
+  for (const [cp] of kept) idOf(String.fromCodePoint(cp));
+  const alphabetSize = idToToken.length - firstAlphabetId;
+
+  // 3. Words as symbol ids: a character's own piece first in a word, its `##` piece after.
+  const initialIds = new Map<number, number>();
+  const continuationIds = new Map<number, number>();
+  const symbols = new Int32Array(totalChars);
+  const wordStart = new Int32Array(words.length + 1);
+  const wordLength = new Int32Array(words.length);
+  const wordCount = new Float64Array(words.length);
+  const firstContinuationId = idToToken.length;
+  for (const token of hooks.continuationOrder ?? []) {
+    if (!token.startsWith(prefix) || !tokenToId.has(token.slice(prefix.length))) {
+      throw new Error(`trainWordPiece: continuationOrder entry ${JSON.stringify(token)} is not the ${prefix} form of an alphabet character`);
+    }
+    continuationIds.set(token.codePointAt(prefix.length)!, idOf(token));
+  }
+  let at = 0;
+  for (let w = 0; w < words.length; w++) {
+    const source = order[w];
+    wordStart[w] = at;
+    wordCount[w] = counts.counts[source];
+    let first = true;
+    for (const char of words[source]) {
+      const cp = char.codePointAt(0)!;
+      let id = (first ? initialIds : continuationIds).get(cp);
+      if (id === undefined && tokenToId.has(char)) {
+        id = idOf(first ? char : prefix + char);
+        (first ? initialIds : continuationIds).set(cp, id);
+      }
+      if (id !== undefined) symbols[at++] = id;
+      first = false;
+    }
+    wordLength[w] = at - wordStart[w];
+  }
+  wordStart[words.length] = at;
+  const continuationAlphabetSize = idToToken.length - firstContinuationId;
+
+  // 4. Pair counts, and the words each pair is in.
+  const pairs = new PairTable();
+  for (let w = 0; w < words.length; w++) {
+    const end = wordStart[w] + wordLength[w];
+    pairs.reserve(wordLength[w]);
+    for (let k = wordStart[w]; k + 1 < end; k++) pairs.counts[pairs.slot(symbols[k], symbols[k + 1])] += wordCount[w];
+  }
+  const queue = new MergeQueue();
+  {
+    const pairWords: number[][] = new Array(pairs.capacity);
+    for (let w = 0; w < words.length; w++) {
+      const end = wordStart[w] + wordLength[w];
+      for (let k = wordStart[w]; k + 1 < end; k++) {
+        const s = pairs.find(symbols[k], symbols[k + 1]);
+        const list = pairWords[s];
+        if (list === undefined) pairWords[s] = [w];
+        else if (list[list.length - 1] !== w) list.push(w);
+      }
+    }
+    for (let s = 0; s < pairWords.length; s++) {
+      const list = pairWords[s];
+      if (list !== undefined && pairs.counts[s] > 0) queue.push({ key: pairs.first[s] * PAIR_KEY_BASE + pairs.second[s], count: pairs.counts[s], words: list });
+    }
+  }
+
+  // 5. Merges.
+  const target = options.vocabSize;
+  const every = hooks.progressEvery ?? 256;
+  let merges = 0;
+  let ties = 0;
+  let stoppedBy: TrainedWordPiece['stoppedBy'] = 'no-pairs';
+  // Words with a new occurrence of a pair in this round, by the pair's slot; `touched` lists those slots.
+  let pending: (number[] | undefined)[] = new Array(pairs.capacity);
+  const touched: number[] = [];
+  const countOf = (key: number): number => {
+    const a = Math.floor(key / PAIR_KEY_BASE);
+    const slot = pairs.find(a, key - a * PAIR_KEY_BASE);
+    return slot < 0 ? 0 : pairs.counts[slot];
+  };
+  for (;;) {
+    if (tokenToId.size >= target) {
+      stoppedBy = 'vocab-size';
+      break;
+    }
+    const top = queue.pop();
+    if (top === undefined) break;
+    const current = countOf(top.key);
+    if (top.count !== current) {
+      top.count = current;
+      queue.push(top);
+      continue;
+    }
+    if (top.count < 1 || options.minFrequency > top.count) {
+      stoppedBy = top.count < 1 ? 'no-pairs' : 'min-frequency';
+      break;
+    }
+    if (hooks.detectTies && queue.entries().some((entry) => entry.key !== top.key && countOf(entry.key) === top.count)) ties++;
+
+    const a = Math.floor(top.key / PAIR_KEY_BASE);
+    const b = top.key - a * PAIR_KEY_BASE;
+    const partB = idToToken[b];
+    const merged = idOf(idToToken[a] + (partB.startsWith(prefix) ? partB.slice(prefix.length) : partB));
+    if (merged >= PAIR_KEY_BASE) throw new Error(`trainWordPiece: more than ${PAIR_KEY_BASE} tokens`);
+    merges++;
+
+    let newPairs = 0;
+    for (const w of top.words) newPairs += 2 * wordLength[w];
+    if (pairs.reserve(newPairs)) pending = new Array(pairs.capacity);
+    const counts = pairs.counts;
+    // Merge the pair in every word it was queued with, left to right, as Word::merge does: each
+    // occurrence takes its neighbours' pairs away and forms new ones with the merged token.
+    for (const w of top.words) {
+      const start = wordStart[w];
+      const end = start + wordLength[w];
+      const count = wordCount[w];
+      let write = start;
+      let read = start;
+      while (read < end) {
+        if (symbols[read] === a && read + 1 < end && symbols[read + 1] === b) {
+          if (write > start) {
+            const before = symbols[write - 1];
+            counts[pairs.slot(before, a)] -= count;
+            const slot = pairs.slot(before, merged);
+            counts[slot] += count;
+            note(pending, touched, slot, w);
+          }
+          if (read + 2 < end) {
+            const after = symbols[read + 2];
+            counts[pairs.slot(b, after)] -= count;
+            const slot = pairs.slot(merged, after);
+            counts[slot] += count;
+            note(pending, touched, slot, w);
+          }
+          symbols[write++] = merged;
+          read += 2;
+        } else {
+          symbols[write++] = symbols[read++];
+        }
+      }
+      wordLength[w] = write - start;
+    }
+    for (const slot of touched) {
+      const list = pending[slot]!;
+      pending[slot] = undefined;
+      if (counts[slot] > 0) queue.push({ key: pairs.first[slot] * PAIR_KEY_BASE + pairs.second[slot], count: counts[slot], words: list });
+    }
+    touched.length = 0;
+    if (hooks.onProgress && merges % every === 0) hooks.onProgress(tokenToId.size, target);
+  }
+  hooks.onProgress?.(tokenToId.size, target);
+  return {
+    vocab: idToToken,
+    alphabetSize,
+    continuationAlphabetSize,
+    merges,
+    stoppedBy,
+    ...(hooks.detectTies ? { ties } : {}),
+  };
+}
+
+/** Records that `word` has a new occurrence of the pair in `slot`, once per word. */
+function note(pending: (number[] | undefined)[], touched: number[], slot: number, word: number): void {
+  const list = pending[slot];
+  if (list === undefined) {
+    pending[slot] = [word];
+    touched.push(slot);
+  } else if (list[list.length - 1] !== word) {
+    list.push(word);
+  }
+}
+
+/** Indices of `words` in JavaScript string order; the identity when they already are (counted words come sorted). */
+function stringOrder(words: readonly string[]): Int32Array | number[] {
+  let sorted = true;
+  for (let i = 1; i < words.length && sorted; i++) if (!(words[i - 1] < words[i])) sorted = false;
+  const order = Array.from({ length: words.length }, (_, i) => i);
+  if (sorted) return order;
+  const seen = new Set(words);
+  if (seen.size !== words.length) throw new Error('trainWordPiece: a word appears twice in the counts');
+  return order.sort((x, y) => (words[x] < words[y] ? -1 : 1));
+}
+
+function checkOptions(options: WordPieceTrainerOptions): void {
+  const positive = (name: string, value: number | undefined, min: number): void => {
+    if (value !== undefined && !(Number.isSafeInteger(value) && value >= min))
+      throw new Error(`trainWordPiece: ${name} must be an integer of at least ${min}, got ${value}`);
+  };
+  positive('vocabSize', options.vocabSize, 1);
+  positive('minFrequency', options.minFrequency, 0);
+  positive('limitAlphabet', options.limitAlphabet, 0);
+  for (const char of options.initialAlphabet) {
+    if ([...char].length !== 1) throw new Error(`trainWordPiece: initialAlphabet entries must be single characters, got ${JSON.stringify(char)}`);
+  }
+  if (new Set(options.specialTokens).size !== options.specialTokens.length) throw new Error('trainWordPiece: a special token is listed twice');
+}
