@@ -31,7 +31,7 @@ export { InvalidUtf8Error, WordCounter } from './word-counter.js';
 export { mergeWordCounts, sortedWordCounts, type WordCounts } from './word-counts.js';
 export { DEFAULT_WORDPIECE_OPTIONS, WordPiece, type WordPieceOptions, type WordPieceTries } from './wordpiece.js';
 export { type Tokenization, WordPieceTokenizer, type WordPieceTokenizerOptions, type WordPieceTokenizerState } from './wordpiece-tokenizer.js';
-export { type TrainedWordPiece, type TrainWordPieceHooks, trainWordPiece } from './wordpiece-trainer.js';
+export { checkTrainerOptions, type TrainedWordPiece, type TrainWordPieceHooks, trainWordPiece, trainWordPieceAsync } from './wordpiece-trainer.js';
 export {
   HF_WORDPIECE_TRAINER_DEFAULTS,
   KBB_VOCAB_DEFAULTS,

@@ -3,7 +3,7 @@ import { fileSystemFor, joinPath } from '../fs/index.js';
 import { countCorpusWords } from './count-corpus-words.js';
 import type { BertNormalizerOptions } from './normalizer.js';
 import { trainedTokenizerFiles } from './trained-tokenizer-files.js';
-import { type TrainedWordPiece, trainWordPiece } from './wordpiece-trainer.js';
+import { checkTrainerOptions, type TrainedWordPiece, trainWordPieceAsync } from './wordpiece-trainer.js';
 import { KBB_VOCAB_DEFAULTS, KOBIGBIRD_MODEL_MAX_LENGTH, type WordPieceTrainerOptions } from './wordpiece-trainer-options.js';
 
 export interface TrainTokenizerOptions extends Partial<WordPieceTrainerOptions> {
@@ -65,7 +65,9 @@ export async function trainTokenizer(options: TrainTokenizerOptions): Promise<Tr
     continuingSubwordPrefix: trainer.continuingSubwordPrefix,
     modelMaxLength: options.modelMaxLength ?? KOBIGBIRD_MODEL_MAX_LENGTH,
   };
-  trainedTokenizerFiles(trainer.specialTokens, fileOptions); // the options' problems before an hour of counting
+  // The options' problems before an hour of counting.
+  checkTrainerOptions(trainer);
+  trainedTokenizerFiles(trainer.specialTokens, fileOptions);
 
   const output = fileSystemFor(options.outputDir);
   if (!options.overwrite) {
@@ -83,7 +85,7 @@ export async function trainTokenizer(options: TrainTokenizerOptions): Promise<Tr
   });
   if (counted.words.length === 0) throw new CorpusError(options.input, 'no words: the corpus is empty');
   options.signal?.throwIfAborted();
-  const trained = trainWordPiece(counted, trainer, { onProgress: (done, total) => options.onProgress?.({ phase: 'train', done, total }) });
+  const trained = await trainWordPieceAsync(counted, trainer, { onProgress: (done, total) => options.onProgress?.({ phase: 'train', done, total }) });
   options.signal?.throwIfAborted();
 
   const files: string[] = [];

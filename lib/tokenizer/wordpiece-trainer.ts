@@ -20,7 +20,7 @@ export interface TrainedWordPiece {
 }
 
 export interface TrainWordPieceHooks {
-  /** Called every `progressEvery` merges and at the end with the vocabulary's size and the target. */
+  /** Called every `progressEvery` merges (where `trainWordPieceAsync` yields to the event loop) and at the end, with the vocabulary's size and the target. */
   readonly onProgress?: (vocabSize: number, target: number) => void;
   readonly progressEvery?: number;
   /**
@@ -55,7 +55,29 @@ export interface TrainWordPieceHooks {
  * frequent characters, the later ones in code-point order (the reference's sort is unstable there).
  */
 export function trainWordPiece(counts: WordCounts, options: WordPieceTrainerOptions, hooks: TrainWordPieceHooks = {}): TrainedWordPiece {
-  checkOptions(options);
+  const run = training(counts, options, hooks);
+  for (;;) {
+    const step = run.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * `trainWordPiece` that gives the event loop a turn at every progress report, so a prompt or a
+ * notebook can redraw while a large vocabulary trains.
+ */
+export async function trainWordPieceAsync(counts: WordCounts, options: WordPieceTrainerOptions, hooks: TrainWordPieceHooks = {}): Promise<TrainedWordPiece> {
+  const run = training(counts, options, hooks);
+  for (;;) {
+    const step = run.next();
+    if (step.done) return step.value;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** The training, pausing (yielding) after each progress report. */
+function* training(counts: WordCounts, options: WordPieceTrainerOptions, hooks: TrainWordPieceHooks): Generator<void, TrainedWordPiece> {
+  checkTrainerOptions(options);
   const { words } = counts;
   if (counts.counts.length !== words.length) throw new Error(`trainWordPiece: ${words.length} words but ${counts.counts.length} counts`);
   const order = stringOrder(words);
@@ -76,64 +98,87 @@ export function trainWordPiece(counts: WordCounts, options: WordPieceTrainerOpti
   // 1. Special tokens.
   for (const token of options.specialTokens) idOf(token);
 
-  // 2. The alphabet.
-  const charCounts = new Map<number, number>();
-  let totalChars = 0;
-  for (let w = 0; w < words.length; w++) {
-    const count = counts.counts[w];
-    for (const char of words[w]) {
-      const cp = char.codePointAt(0)!;
-      charCounts.set(cp, (charCounts.get(cp) ?? 0) + count);
-      totalChars++;
-    }
-  }
-  for (const char of options.initialAlphabet) charCounts.set(char.codePointAt(0)!, Number.POSITIVE_INFINITY);
-  let kept = [...charCounts];
-  if (options.limitAlphabet !== undefined && kept.length > options.limitAlphabet) {
-    kept.sort((a, b) => a[1] - b[1] || b[0] - a[0]);
-    kept = kept.slice(kept.length - options.limitAlphabet);
-  }
-  kept.sort((a, b) => a[0] - b[0]);
-  const firstAlphabetId = idToToken.length;
-  for (const [cp] of kept) idOf(String.fromCodePoint(cp));
-  const alphabetSize = idToToken.length - firstAlphabetId;
-
-  // 3. Words as symbol ids: a character's own piece first in a word, its `##` piece after.
-  const initialIds = new Map<number, number>();
-  const continuationIds = new Map<number, number>();
-  const symbols = new Int32Array(totalChars);
+  // 2. The alphabet. Words are decoded to code points once, into the array that step 3 turns into ids.
+  let units = 0;
+  for (const word of words) units += word.length;
+  const symbols = new Int32Array(units);
   const wordStart = new Int32Array(words.length + 1);
   const wordLength = new Int32Array(words.length);
   const wordCount = new Float64Array(words.length);
+  const charCounts = new Float64Array(CODE_POINTS);
+  const seen = new Uint8Array(CODE_POINTS);
+  let at = 0;
+  for (let w = 0; w < words.length; w++) {
+    const word = words[order[w]];
+    const count = counts.counts[order[w]];
+    wordStart[w] = at;
+    wordCount[w] = count;
+    for (let i = 0; i < word.length; i++) {
+      let cp = word.charCodeAt(i);
+      if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < word.length) {
+        const low = word.charCodeAt(i + 1);
+        if (low >= 0xdc00 && low <= 0xdfff) {
+          cp = ((cp - 0xd800) << 10) + (low - 0xdc00) + 0x10000;
+          i++;
+        }
+      }
+      symbols[at++] = cp;
+      charCounts[cp] += count;
+      seen[cp] = 1;
+    }
+    wordLength[w] = at - wordStart[w];
+  }
+  wordStart[words.length] = at;
+  for (const char of options.initialAlphabet) {
+    const cp = char.codePointAt(0)!;
+    charCounts[cp] = Number.POSITIVE_INFINITY;
+    seen[cp] = 1;
+  }
+  let kept: number[] = [];
+  for (let cp = 0; cp < CODE_POINTS; cp++) if (seen[cp] === 1) kept.push(cp);
+  if (options.limitAlphabet !== undefined && kept.length > options.limitAlphabet) {
+    kept.sort((a, b) => charCounts[a] - charCounts[b] || b - a);
+    kept = kept.slice(kept.length - options.limitAlphabet).sort((a, b) => a - b);
+  }
+  const firstAlphabetId = idToToken.length;
+  for (const cp of kept) idOf(String.fromCodePoint(cp));
+  const alphabetSize = idToToken.length - firstAlphabetId;
+
+  // 3. Words as symbol ids: a character's own piece first in a word, its `##` piece after; a character
+  // that is not in the vocabulary (cut by limitAlphabet) is left out.
+  const initialIds = new Int32Array(CODE_POINTS).fill(-1);
+  const continuationIds = new Int32Array(CODE_POINTS).fill(-1);
   const firstContinuationId = idToToken.length;
   for (const token of hooks.continuationOrder ?? []) {
     if (!token.startsWith(prefix) || !tokenToId.has(token.slice(prefix.length))) {
       throw new Error(`trainWordPiece: continuationOrder entry ${JSON.stringify(token)} is not the ${prefix} form of an alphabet character`);
     }
-    continuationIds.set(token.codePointAt(prefix.length)!, idOf(token));
+    continuationIds[token.codePointAt(prefix.length)!] = idOf(token);
   }
-  let at = 0;
+  const known = new Int8Array(CODE_POINTS); // 1: in the vocabulary, -1: not, 0: not looked up yet
+  at = 0;
   for (let w = 0; w < words.length; w++) {
-    const source = order[w];
+    const start = wordStart[w];
+    const end = start + wordLength[w];
     wordStart[w] = at;
-    wordCount[w] = counts.counts[source];
-    let first = true;
-    for (const char of words[source]) {
-      const cp = char.codePointAt(0)!;
-      let id = (first ? initialIds : continuationIds).get(cp);
-      if (id === undefined && tokenToId.has(char)) {
-        id = idOf(first ? char : prefix + char);
-        (first ? initialIds : continuationIds).set(cp, id);
+    for (let k = start; k < end; k++) {
+      const cp = symbols[k];
+      const table = k === start ? initialIds : continuationIds;
+      let id = table[cp];
+      if (id < 0) {
+        if (known[cp] === 0) known[cp] = tokenToId.has(String.fromCodePoint(cp)) ? 1 : -1;
+        if (known[cp] < 0) continue;
+        id = idOf(k === start ? String.fromCodePoint(cp) : prefix + String.fromCodePoint(cp));
+        table[cp] = id;
       }
-      if (id !== undefined) symbols[at++] = id;
-      first = false;
+      symbols[at++] = id;
     }
     wordLength[w] = at - wordStart[w];
   }
   wordStart[words.length] = at;
   const continuationAlphabetSize = idToToken.length - firstContinuationId;
 
-  // 4. Pair counts, and the words each pair is in.
+  // 4. Pair counts, and the words each pair is in (one array, sliced per pair).
   const pairs = new PairTable();
   for (let w = 0; w < words.length; w++) {
     const end = wordStart[w] + wordLength[w];
@@ -142,19 +187,31 @@ export function trainWordPiece(counts: WordCounts, options: WordPieceTrainerOpti
   }
   const queue = new MergeQueue();
   {
-    const pairWords: number[][] = new Array(pairs.capacity);
-    for (let w = 0; w < words.length; w++) {
-      const end = wordStart[w] + wordLength[w];
-      for (let k = wordStart[w]; k + 1 < end; k++) {
-        const s = pairs.find(symbols[k], symbols[k + 1]);
-        const list = pairWords[s];
-        if (list === undefined) pairWords[s] = [w];
-        else if (list[list.length - 1] !== w) list.push(w);
+    const lastWord = new Int32Array(pairs.capacity).fill(-1);
+    const listStart = new Int32Array(pairs.capacity + 1);
+    const eachPairOf = (visit: (slot: number, w: number) => void): void => {
+      for (let w = 0; w < words.length; w++) {
+        const end = wordStart[w] + wordLength[w];
+        for (let k = wordStart[w]; k + 1 < end; k++) {
+          const slot = pairs.find(symbols[k], symbols[k + 1]);
+          if (lastWord[slot] !== w) {
+            lastWord[slot] = w;
+            visit(slot, w);
+          }
+        }
       }
-    }
-    for (let s = 0; s < pairWords.length; s++) {
-      const list = pairWords[s];
-      if (list !== undefined && pairs.counts[s] > 0) queue.push({ key: pairs.first[s] * PAIR_KEY_BASE + pairs.second[s], count: pairs.counts[s], words: list });
+    };
+    eachPairOf((slot) => listStart[slot + 1]++);
+    for (let s = 0; s < pairs.capacity; s++) listStart[s + 1] += listStart[s];
+    const fill = listStart.slice(0, pairs.capacity);
+    const lists = new Int32Array(listStart[pairs.capacity]);
+    lastWord.fill(-1);
+    eachPairOf((slot, w) => {
+      lists[fill[slot]++] = w;
+    });
+    for (let s = 0; s < pairs.capacity; s++) {
+      if (pairs.first[s] === -1 || !(pairs.counts[s] > 0)) continue;
+      queue.push({ key: pairs.first[s] * PAIR_KEY_BASE + pairs.second[s], count: pairs.counts[s], words: lists.subarray(listStart[s], listStart[s + 1]) });
     }
   }
 
@@ -240,7 +297,10 @@ export function trainWordPiece(counts: WordCounts, options: WordPieceTrainerOpti
       if (counts[slot] > 0) queue.push({ key: pairs.first[slot] * PAIR_KEY_BASE + pairs.second[slot], count: counts[slot], words: list });
     }
     touched.length = 0;
-    if (hooks.onProgress && merges % every === 0) hooks.onProgress(tokenToId.size, target);
+    if (merges % every === 0) {
+      hooks.onProgress?.(tokenToId.size, target);
+      yield;
+    }
   }
   hooks.onProgress?.(tokenToId.size, target);
   return {
@@ -252,6 +312,9 @@ export function trainWordPiece(counts: WordCounts, options: WordPieceTrainerOpti
     ...(hooks.detectTies ? { ties } : {}),
   };
 }
+
+/** Every Unicode code point indexes the per-character tables. */
+const CODE_POINTS = 0x110000;
 
 /** Records that `word` has a new occurrence of the pair in `slot`, once per word. */
 function note(pending: (number[] | undefined)[], touched: number[], slot: number, word: number): void {
@@ -265,17 +328,19 @@ function note(pending: (number[] | undefined)[], touched: number[], slot: number
 }
 
 /** Indices of `words` in JavaScript string order; the identity when they already are (counted words come sorted). */
-function stringOrder(words: readonly string[]): Int32Array | number[] {
+function stringOrder(words: readonly string[]): Int32Array {
   let sorted = true;
   for (let i = 1; i < words.length && sorted; i++) if (!(words[i - 1] < words[i])) sorted = false;
-  const order = Array.from({ length: words.length }, (_, i) => i);
+  const order = new Int32Array(words.length);
+  for (let i = 0; i < order.length; i++) order[i] = i;
   if (sorted) return order;
   const seen = new Set(words);
   if (seen.size !== words.length) throw new Error('trainWordPiece: a word appears twice in the counts');
   return order.sort((x, y) => (words[x] < words[y] ? -1 : 1));
 }
 
-function checkOptions(options: WordPieceTrainerOptions): void {
+/** Throws on options the trainer cannot use, naming the option: callers check before counting a corpus. */
+export function checkTrainerOptions(options: WordPieceTrainerOptions): void {
   const positive = (name: string, value: number | undefined, min: number): void => {
     if (value !== undefined && !(Number.isSafeInteger(value) && value >= min))
       throw new Error(`trainWordPiece: ${name} must be an integer of at least ${min}, got ${value}`);
@@ -287,4 +352,5 @@ function checkOptions(options: WordPieceTrainerOptions): void {
     if ([...char].length !== 1) throw new Error(`trainWordPiece: initialAlphabet entries must be single characters, got ${JSON.stringify(char)}`);
   }
   if (new Set(options.specialTokens).size !== options.specialTokens.length) throw new Error('trainWordPiece: a special token is listed twice');
+  if (options.continuingSubwordPrefix === '') throw new Error('trainWordPiece: continuingSubwordPrefix must not be empty (BERT uses ##)');
 }

@@ -12,6 +12,7 @@ import { tfrecordShowCommand } from '../commands/tfrecord-show.js';
 import { tokenizeCommand } from '../commands/tokenize.js';
 import { tpuDeleteCommand, tpuLaunchCommand, tpuPlanCommand } from '../commands/tpu.js';
 import { trainCommand } from '../commands/train.js';
+import { vocabCommand } from '../commands/vocab.js';
 import { warmStartCommand } from '../commands/warm-start.js';
 import { watchCommand } from '../commands/watch.js';
 import { type AnyCommand, defineCommand } from './command-definition.js';
@@ -25,6 +26,7 @@ import type { Registry } from './registry.js';
 const commands: AnyCommand[] = [
   tokenizeCommand,
   corpusStatsCommand,
+  vocabCommand,
   buildTfrecordCommand,
   tfrecordShowCommand,
   statsCommand,

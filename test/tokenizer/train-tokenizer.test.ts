@@ -18,8 +18,8 @@ import {
   trainTokenizer,
 } from '../../lib/tokenizer/index.js';
 import { uploadFolder } from '../corpus/support.js';
-import { fixture, hasFixtures } from '../helpers/fixtures.js';
-import { hasGcsEmulator, setUpGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
+import { fixture, hasFixtures, SKIP_NO_FIXTURES } from '../helpers/fixtures.js';
+import { hasGcsEmulator, SKIP_NO_GCS_EMULATOR, setUpGcsEmulator, uniqueBucket } from '../helpers/gcs-emulator.js';
 import { hfBertTokenizer, hfEncodeAll } from '../helpers/hf-tokenizer.js';
 
 setUpGcsEmulator();
@@ -88,7 +88,7 @@ describe('countCorpusWords', () => {
     expect((threaded as CorpusError).line).toBe(lines);
   });
 
-  it.skipIf(!hasFixtures)('reads ko_lm_dataformat archives through kbb’s reader', async () => {
+  it.skipIf(!hasFixtures)(`reads ko_lm_dataformat archives through kbb’s reader${hasFixtures ? '' : ` (${SKIP_NO_FIXTURES})`}`, async () => {
     const archive = fixture('kobigbird-sample-data', 'blns.jsonl.zst');
     const texts: string[] = [];
     for await (const batch of readCorpusTexts(archive)) texts.push(...batch);
@@ -178,14 +178,17 @@ describe('trainTokenizer: the folder it writes', () => {
     expect((error as Error).message).toBe('a BERT tokenizer needs the special tokens [CLS] [SEP]; add them to the special tokens');
   });
 
-  it.skipIf(!hasGcsEmulator)('reads its corpus from and writes its folder to gs:// (emulator), the same bytes as on disk', async () => {
-    const bucket = `gs://${uniqueBucket('vocab')}`;
-    await uploadFolder(sampleCorpusDir, `${bucket}/corpus`);
-    const remote = `${bucket}/tokenizer`;
-    await trainTokenizer({ input: `${bucket}/corpus`, outputDir: remote, vocabSize: 2000 });
-    for (const name of TRAINED_TOKENIZER_FILE_NAMES) expect((await readFileAt(joinPath(remote, name))).equals(readFileSync(join(out, name)))).toBe(true);
-    expect(await fileSystemFor(remote).stat(joinPath(remote, 'vocab.txt'))).toBeDefined();
-  });
+  it.skipIf(!hasGcsEmulator)(
+    `reads its corpus from and writes its folder to gs:// (emulator), the same bytes as on disk${hasGcsEmulator ? '' : ` (${SKIP_NO_GCS_EMULATOR})`}`,
+    async () => {
+      const bucket = `gs://${uniqueBucket('vocab')}`;
+      await uploadFolder(sampleCorpusDir, `${bucket}/corpus`);
+      const remote = `${bucket}/tokenizer`;
+      await trainTokenizer({ input: `${bucket}/corpus`, outputDir: remote, vocabSize: 2000 });
+      for (const name of TRAINED_TOKENIZER_FILE_NAMES) expect((await readFileAt(joinPath(remote, name))).equals(readFileSync(join(out, name)))).toBe(true);
+      expect(await fileSystemFor(remote).stat(joinPath(remote, 'vocab.txt'))).toBeDefined();
+    },
+  );
 });
 
 /** KoBigBird's own file when the fixtures are there, else the sample tokenizer's copy of it. */
