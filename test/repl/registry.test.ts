@@ -29,6 +29,7 @@ describe('the command registry', () => {
       'export',
       'import-hf',
       'demo',
+      'vocab',
     ])
       expect(names).toContain(name);
     for (const command of registry.commands) {
