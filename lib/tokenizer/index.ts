@@ -4,7 +4,7 @@ export { type CorpusChunk, corpusChunks } from './corpus-chunks.js';
 export { type CorpusWordCounts, type CountCorpusWordsOptions, countCorpusWords } from './count-corpus-words.js';
 export { IdBuffer } from './id-buffer.js';
 export { loadSpecialTokens, loadTokenizer, parseVocab, SPECIAL_TOKEN_KEYS, type SpecialTokenKey, TokenizerLoadError } from './load-tokenizer.js';
-export { MergeQueue, PAIR_KEY_BASE, type QueuedMerge } from './merge-queue.js';
+export { MergeQueue, PAIR_KEY_BASE } from './merge-queue.js';
 export { type BertNormalizerOptions, bertNormalize, type NormalizedString } from './normalizer.js';
 export { PairTable } from './pair-table.js';
 export { bertPreTokenize, type Word } from './pre-tokenizer.js';
@@ -29,6 +29,7 @@ export {
 export { type TrainedTokenizerFilesOptions, trainedTokenizerFiles } from './trained-tokenizer-files.js';
 export { InvalidUtf8Error, WordCounter } from './word-counter.js';
 export { mergeWordCounts, sortedWordCounts, type WordCounts } from './word-counts.js';
+export { WordLists } from './word-lists.js';
 export { DEFAULT_WORDPIECE_OPTIONS, WordPiece, type WordPieceOptions, type WordPieceTries } from './wordpiece.js';
 export { type Tokenization, WordPieceTokenizer, type WordPieceTokenizerOptions, type WordPieceTokenizerState } from './wordpiece-tokenizer.js';
 export { checkTrainerOptions, type TrainedWordPiece, type TrainWordPieceHooks, trainWordPiece, trainWordPieceAsync } from './wordpiece-trainer.js';

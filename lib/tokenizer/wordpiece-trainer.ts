@@ -1,6 +1,7 @@
 import { MergeQueue, PAIR_KEY_BASE } from './merge-queue.js';
 import { PairTable } from './pair-table.js';
 import type { WordCounts } from './word-counts.js';
+import { WordLists } from './word-lists.js';
 import type { WordPieceTrainerOptions } from './wordpiece-trainer-options.js';
 
 /** A trained vocabulary and how training went. */
@@ -186,6 +187,7 @@ function* training(counts: WordCounts, options: WordPieceTrainerOptions, hooks: 
     for (let k = wordStart[w]; k + 1 < end; k++) pairs.counts[pairs.slot(symbols[k], symbols[k + 1])] += wordCount[w];
   }
   const queue = new MergeQueue();
+  let wordLists: WordLists;
   {
     const lastWord = new Int32Array(pairs.capacity).fill(-1);
     const listStart = new Int32Array(pairs.capacity + 1);
@@ -211,8 +213,9 @@ function* training(counts: WordCounts, options: WordPieceTrainerOptions, hooks: 
     });
     for (let s = 0; s < pairs.capacity; s++) {
       if (pairs.first[s] === -1 || !(pairs.counts[s] > 0)) continue;
-      queue.push({ key: pairs.first[s] * PAIR_KEY_BASE + pairs.second[s], count: pairs.counts[s], words: lists.subarray(listStart[s], listStart[s + 1]) });
+      queue.push(pairs.first[s] * PAIR_KEY_BASE + pairs.second[s], pairs.counts[s], listStart[s], listStart[s + 1] - listStart[s]);
     }
+    wordLists = new WordLists(lists);
   }
 
   // 5. Merges.
@@ -221,9 +224,18 @@ function* training(counts: WordCounts, options: WordPieceTrainerOptions, hooks: 
   let merges = 0;
   let ties = 0;
   let stoppedBy: TrainedWordPiece['stoppedBy'] = 'no-pairs';
-  // Words with a new occurrence of a pair in this round, by the pair's slot; `touched` lists those slots.
-  let pending: (number[] | undefined)[] = new Array(pairs.capacity);
+  // New occurrences of pairs in this round, as (slot, word), each pair once per word; then grouped by
+  // slot into runs of words: `perSlot` counts a slot's words, then points at where the next one goes.
+  let pendingSlots = new Int32Array(1024);
+  let pendingWords = new Int32Array(1024);
+  let pending = 0;
+  let perSlot = new Int32Array(pairs.capacity);
   const touched: number[] = [];
+  const note = (slot: number, w: number): void => {
+    for (let i = pending - 1; i >= 0 && pendingWords[i] === w; i--) if (pendingSlots[i] === slot) return;
+    pendingSlots[pending] = slot;
+    pendingWords[pending++] = w;
+  };
   const countOf = (key: number): number => {
     const a = Math.floor(key / PAIR_KEY_BASE);
     const slot = pairs.find(a, key - a * PAIR_KEY_BASE);
@@ -234,34 +246,45 @@ function* training(counts: WordCounts, options: WordPieceTrainerOptions, hooks: 
       stoppedBy = 'vocab-size';
       break;
     }
-    const top = queue.pop();
-    if (top === undefined) break;
-    const current = countOf(top.key);
-    if (top.count !== current) {
-      top.count = current;
-      queue.push(top);
+    if (!queue.pop()) break;
+    const key = queue.key;
+    const current = countOf(key);
+    if (queue.count !== current) {
+      queue.push(key, current, queue.offset, queue.length);
       continue;
     }
-    if (top.count < 1 || options.minFrequency > top.count) {
-      stoppedBy = top.count < 1 ? 'no-pairs' : 'min-frequency';
+    if (current < 1 || options.minFrequency > current) {
+      stoppedBy = current < 1 ? 'no-pairs' : 'min-frequency';
       break;
     }
-    if (hooks.detectTies && queue.entries().some((entry) => entry.key !== top.key && countOf(entry.key) === top.count)) ties++;
+    if (hooks.detectTies) {
+      for (let at = 0; at < queue.size; at++) {
+        if (queue.keyAt(at) !== key && countOf(queue.keyAt(at)) === current) {
+          ties++;
+          break;
+        }
+      }
+    }
 
-    const a = Math.floor(top.key / PAIR_KEY_BASE);
-    const b = top.key - a * PAIR_KEY_BASE;
+    const a = Math.floor(key / PAIR_KEY_BASE);
+    const b = key - a * PAIR_KEY_BASE;
     const partB = idToToken[b];
     const merged = idOf(idToToken[a] + (partB.startsWith(prefix) ? partB.slice(prefix.length) : partB));
     if (merged >= PAIR_KEY_BASE) throw new Error(`trainWordPiece: more than ${PAIR_KEY_BASE} tokens`);
     merges++;
 
+    const queued = wordLists.data.subarray(queue.offset, queue.offset + queue.length);
     let newPairs = 0;
-    for (const w of top.words) newPairs += 2 * wordLength[w];
-    if (pairs.reserve(newPairs)) pending = new Array(pairs.capacity);
+    for (const w of queued) newPairs += 2 * wordLength[w];
+    if (pairs.reserve(newPairs)) perSlot = new Int32Array(pairs.capacity);
+    if (newPairs > pendingSlots.length) {
+      pendingSlots = new Int32Array(newPairs * 2);
+      pendingWords = new Int32Array(newPairs * 2);
+    }
     const counts = pairs.counts;
     // Merge the pair in every word it was queued with, left to right, as Word::merge does: each
     // occurrence takes its neighbours' pairs away and forms new ones with the merged token.
-    for (const w of top.words) {
+    for (const w of queued) {
       const start = wordStart[w];
       const end = start + wordLength[w];
       const count = wordCount[w];
@@ -274,14 +297,14 @@ function* training(counts: WordCounts, options: WordPieceTrainerOptions, hooks: 
             counts[pairs.slot(before, a)] -= count;
             const slot = pairs.slot(before, merged);
             counts[slot] += count;
-            note(pending, touched, slot, w);
+            note(slot, w);
           }
           if (read + 2 < end) {
             const after = symbols[read + 2];
             counts[pairs.slot(b, after)] -= count;
             const slot = pairs.slot(merged, after);
             counts[slot] += count;
-            note(pending, touched, slot, w);
+            note(slot, w);
           }
           symbols[write++] = merged;
           read += 2;
@@ -291,12 +314,27 @@ function* training(counts: WordCounts, options: WordPieceTrainerOptions, hooks: 
       }
       wordLength[w] = write - start;
     }
+    // Queue every pair that gained occurrences, with the words it gained them in.
+    for (let i = 0; i < pending; i++) if (perSlot[pendingSlots[i]]++ === 0) touched.push(pendingSlots[i]);
+    wordLists.reserve(pending);
     for (const slot of touched) {
-      const list = pending[slot]!;
-      pending[slot] = undefined;
-      if (counts[slot] > 0) queue.push({ key: pairs.first[slot] * PAIR_KEY_BASE + pairs.second[slot], count: counts[slot], words: list });
+      const length = perSlot[slot];
+      if (counts[slot] > 0) {
+        queue.push(pairs.first[slot] * PAIR_KEY_BASE + pairs.second[slot], counts[slot], wordLists.length, length);
+        perSlot[slot] = wordLists.length;
+        wordLists.length += length;
+      } else {
+        perSlot[slot] = -1;
+      }
     }
+    const lists = wordLists.data;
+    for (let i = 0; i < pending; i++) {
+      const slot = pendingSlots[i];
+      if (perSlot[slot] >= 0) lists[perSlot[slot]++] = pendingWords[i];
+    }
+    for (const slot of touched) perSlot[slot] = 0;
     touched.length = 0;
+    pending = 0;
     if (merges % every === 0) {
       hooks.onProgress?.(tokenToId.size, target);
       yield;
@@ -315,17 +353,6 @@ function* training(counts: WordCounts, options: WordPieceTrainerOptions, hooks: 
 
 /** Every Unicode code point indexes the per-character tables. */
 const CODE_POINTS = 0x110000;
-
-/** Records that `word` has a new occurrence of the pair in `slot`, once per word. */
-function note(pending: (number[] | undefined)[], touched: number[], slot: number, word: number): void {
-  const list = pending[slot];
-  if (list === undefined) {
-    pending[slot] = [word];
-    touched.push(slot);
-  } else if (list[list.length - 1] !== word) {
-    list.push(word);
-  }
-}
 
 /** Indices of `words` in JavaScript string order; the identity when they already are (counted words come sorted). */
 function stringOrder(words: readonly string[]): Int32Array {
