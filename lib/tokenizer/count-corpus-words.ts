@@ -6,8 +6,8 @@ import { workerScript } from '../threads/index.js';
 import { type CorpusChunk, corpusChunks } from './corpus-chunks.js';
 import type { CountWordsCommand, CountWordsReply, CountWordsWorkerData } from './count-words-worker.js';
 import type { BertNormalizerOptions } from './normalizer.js';
+import { SortedRuns } from './sorted-runs.js';
 import { InvalidUtf8Error, WordCounter } from './word-counter.js';
-import { mergeWordCounts } from './word-counts.js';
 import { KOBIGBIRD_NORMALIZER } from './wordpiece-trainer-options.js';
 
 export interface CountCorpusWordsOptions {
@@ -15,6 +15,12 @@ export interface CountCorpusWordsOptions {
   readonly normalizer?: BertNormalizerOptions;
   /** Counting threads (default: one per core); 1 counts on the calling thread. */
   readonly threads?: number;
+  /**
+   * Distinct words a counting thread holds before it hands them over, sorted, to be merged (default
+   * `MAX_WORDS_PER_THREAD`): what keeps the threads' memory bounded when a corpus has tens of millions
+   * of distinct words, instead of every thread holding most of them.
+   */
+  readonly maxWordsPerThread?: number;
   /** Called as the files are read, with the bytes read so far and the corpus's size. */
   readonly onProgress?: (bytesRead: number, totalBytes: number) => void;
   readonly signal?: AbortSignal;
@@ -28,6 +34,9 @@ export interface CorpusWordCounts {
   readonly bytes: number;
 }
 
+/** Two million words: a few hundred megabytes of map per thread at most. */
+export const MAX_WORDS_PER_THREAD = 2_000_000;
+
 /** Chunks each thread may have queued: one counting, one waiting, so a thread never idles on the reader. */
 const CHUNKS_IN_FLIGHT = 2;
 /** Below this a corpus is counted on the calling thread: starting threads would cost more than they save. */
@@ -35,10 +44,13 @@ const THREADED_MIN_BYTES = 4 << 20;
 
 /**
  * Counts the words of corpus files (`.txt`, `.jsonl.zst`; local or `gs://`) as Hugging Face's trainer
- * counts them (see `forEachWord`). Files stream in 1 MiB chunks to one counting thread per core; each
- * thread sorts its own counts and the sorted runs are merged, so the result is the same for any
- * number of threads. Memory grows with the number of distinct words, not with the corpus: the
- * reference trainer also keeps every distinct word, and neither prunes nor spills them.
+ * counts them (see `forEachWord`). Files stream in 1 MiB chunks to one counting thread per core, at
+ * most two chunks queued per thread. A thread hands its counts over, sorted, whenever it holds
+ * `maxWordsPerThread` distinct words and at the end; the sorted runs are merged as they come
+ * (`SortedRuns`), so the result is the same for any number of threads and memory is bounded by the
+ * corpus's distinct words (held about twice at most) plus each thread's allowance, never by its size.
+ * The reference trainer, too, keeps every distinct word with its count in memory; neither prunes
+ * rare words nor spills to disk, since training needs every word anyway.
  */
 export async function countCorpusWords(files: readonly string[], options: CountCorpusWordsOptions = {}): Promise<CorpusWordCounts> {
   if (files.length === 0) throw new Error('countCorpusWords: no corpus files');
@@ -58,31 +70,37 @@ export async function countCorpusWords(files: readonly string[], options: CountC
   };
   options.onProgress?.(0, totalBytes);
   const threads = Math.max(1, Math.floor(options.threads ?? availableParallelism()));
-  const runs =
-    threads === 1 || totalBytes < THREADED_MIN_BYTES
-      ? await countHere(files, normalizer, onRead, options.signal)
-      : await countInThreads(files, normalizer, threads, onRead, options.signal);
-  return { ...mergeWordCounts(runs), bytes: totalBytes };
+  const maxWords = options.maxWordsPerThread ?? MAX_WORDS_PER_THREAD;
+  if (!(Number.isSafeInteger(maxWords) && maxWords >= 1)) throw new Error(`countCorpusWords: maxWordsPerThread must be a positive integer, got ${maxWords}`);
+  const runs = new SortedRuns();
+  if (threads === 1 || totalBytes < THREADED_MIN_BYTES) await countHere(files, normalizer, maxWords, runs, onRead, options.signal);
+  else await countInThreads(files, normalizer, threads, maxWords, runs, onRead, options.signal);
+  return { ...runs.result(), bytes: totalBytes };
 }
 
-async function countHere(files: readonly string[], normalizer: BertNormalizerOptions, onRead: (bytes: number) => void, signal?: AbortSignal) {
+async function countHere(
+  files: readonly string[],
+  normalizer: BertNormalizerOptions,
+  maxWords: number,
+  runs: SortedRuns,
+  onRead: (bytes: number) => void,
+  signal?: AbortSignal,
+): Promise<void> {
   const counter = new WordCounter(normalizer);
   for (const file of files) {
     for await (const chunk of corpusChunks(file, onRead)) {
       signal?.throwIfAborted();
-      if (chunk.kind === 'text') {
-        counter.add(chunk.text);
-        continue;
-      }
       try {
-        counter.addUtf8(chunk.bytes);
+        if (chunk.kind === 'text') counter.add(chunk.text);
+        else counter.addUtf8(chunk.bytes);
       } catch (error) {
-        if (error instanceof InvalidUtf8Error) throw await invalidUtf8(chunk.file, chunk.offset);
+        if (error instanceof InvalidUtf8Error && chunk.kind === 'utf8') throw await invalidUtf8(chunk.file, chunk.offset);
         throw error;
       }
+      if (counter.size >= maxWords) runs.add(counter.takeSorted());
     }
   }
-  return [counter.takeSorted()];
+  runs.add(counter.takeSorted());
 }
 
 interface CountingThread {
@@ -94,9 +112,11 @@ async function countInThreads(
   files: readonly string[],
   normalizer: BertNormalizerOptions,
   count: number,
+  maxWords: number,
+  runs: SortedRuns,
   onRead: (bytes: number) => void,
   signal?: AbortSignal,
-) {
+): Promise<void> {
   const script = await workerScript(
     'count-words',
     new URL('./count-words-worker.ts', import.meta.url),
@@ -105,17 +125,18 @@ async function countInThreads(
   const chunks = new Map<number, CorpusChunk & { kind: 'utf8' }>();
   let failure: Error | Promise<Error> | undefined;
   let wake: () => void = () => {};
-  const results: Promise<{ words: string[]; counts: Float64Array }>[] = [];
+  const results: Promise<void>[] = [];
   const threads: CountingThread[] = [];
   for (let t = 0; t < count; t++) {
-    const worker = new Worker(script, { workerData: { normalizer } satisfies CountWordsWorkerData, execArgv: [] });
+    const worker = new Worker(script, { workerData: { normalizer, maxWords } satisfies CountWordsWorkerData, execArgv: [] });
     const thread: CountingThread = { worker, inFlight: 0 };
     threads.push(thread);
     results.push(
       new Promise((resolve, reject) => {
         worker.on('message', (reply: CountWordsReply) => {
           if (reply.kind === 'counts') {
-            resolve({ words: reply.words, counts: reply.counts });
+            runs.add({ words: reply.words, counts: reply.counts });
+            if (reply.last) resolve();
             return;
           }
           thread.inFlight--;
@@ -164,7 +185,7 @@ async function countInThreads(
     while (failure === undefined && threads.some((thread) => thread.inFlight > 0)) await new Promise<void>((resolve) => (wake = resolve));
     if (failure !== undefined) throw await failure;
     for (const thread of threads) thread.worker.postMessage({ kind: 'finish' } satisfies CountWordsCommand);
-    return await Promise.all(results);
+    await Promise.all(results);
   } finally {
     await Promise.all(threads.map((thread) => thread.worker.terminate()));
   }

@@ -12,25 +12,32 @@ export type CountWordsCommand =
 export type CountWordsReply =
   | { readonly kind: 'counted'; readonly id: number }
   | { readonly kind: 'invalid-utf8'; readonly id: number }
-  | { readonly kind: 'counts'; readonly words: string[]; readonly counts: Float64Array }
+  /** Sorted counts: whenever the thread holds `maxWords` distinct words, and at the end (`last`). */
+  | { readonly kind: 'counts'; readonly words: string[]; readonly counts: Float64Array; readonly last: boolean }
   | { readonly kind: 'error'; readonly message: string };
 
 export interface CountWordsWorkerData {
   readonly normalizer: BertNormalizerOptions;
+  readonly maxWords: number;
 }
 
 const port = parentPort!;
-const counter = new WordCounter((workerData as CountWordsWorkerData).normalizer);
+const { normalizer, maxWords } = workerData as CountWordsWorkerData;
+const counter = new WordCounter(normalizer);
+const handOver = (last: boolean): void => {
+  const { words, counts } = counter.takeSorted();
+  port.postMessage({ kind: 'counts', words, counts, last } satisfies CountWordsReply, [counts.buffer as ArrayBuffer]);
+};
 port.on('message', (command: CountWordsCommand) => {
   try {
     if (command.kind === 'finish') {
-      const { words, counts } = counter.takeSorted();
-      port.postMessage({ kind: 'counts', words, counts } satisfies CountWordsReply, [counts.buffer as ArrayBuffer]);
+      handOver(true);
       port.close();
       return;
     }
     if (command.kind === 'utf8') counter.addUtf8(command.bytes);
     else counter.add(command.text);
+    if (counter.size >= maxWords) handOver(false);
     port.postMessage({ kind: 'counted', id: command.id } satisfies CountWordsReply);
   } catch (error) {
     if (error instanceof InvalidUtf8Error && command.kind === 'utf8') port.postMessage({ kind: 'invalid-utf8', id: command.id } satisfies CountWordsReply);

@@ -1,7 +1,7 @@
 export { AddedTokenMatcher, type Segment } from './added-tokens.js';
 export { CHAR_CLASS_TABLE, CharClass, charClass } from './char-class.js';
 export { type CorpusChunk, corpusChunks } from './corpus-chunks.js';
-export { type CorpusWordCounts, type CountCorpusWordsOptions, countCorpusWords } from './count-corpus-words.js';
+export { type CorpusWordCounts, type CountCorpusWordsOptions, countCorpusWords, MAX_WORDS_PER_THREAD } from './count-corpus-words.js';
 export { IdBuffer } from './id-buffer.js';
 export { loadSpecialTokens, loadTokenizer, parseVocab, SPECIAL_TOKEN_KEYS, type SpecialTokenKey, TokenizerLoadError } from './load-tokenizer.js';
 export { MergeQueue, PAIR_KEY_BASE } from './merge-queue.js';
@@ -9,6 +9,7 @@ export { type BertNormalizerOptions, bertNormalize, type NormalizedString } from
 export { PairTable } from './pair-table.js';
 export { bertPreTokenize, type Word } from './pre-tokenizer.js';
 export { type SaveTokenizerFolderOptions, saveTokenizerFolder } from './save-tokenizer-folder.js';
+export { SortedRuns } from './sorted-runs.js';
 export { forEachWord, splitWords } from './split-words.js';
 export {
   type BertTokenizerJsonOptions,

@@ -53,11 +53,11 @@ function bigCorpus(name: string, extra = ''): string {
 }
 
 describe('countCorpusWords', () => {
-  it('counts what the normalizer and pre-tokenizer give, line by line, on one thread or several', async () => {
+  it('counts what the normalizer and pre-tokenizer give, line by line, on one thread or several, holding all words or handing them over', async () => {
     const file = bigCorpus('big.txt');
     const expected = naiveCounts(readFileSync(file, 'utf8').split('\n'));
-    for (const threads of [1, 3]) {
-      const counted = await countCorpusWords([file], { threads });
+    for (const options of [{ threads: 1 }, { threads: 3 }, { threads: 1, maxWordsPerThread: 300 }, { threads: 3, maxWordsPerThread: 300 }]) {
+      const counted = await countCorpusWords([file], options);
       expect(counted.words.length).toBe(expected.size);
       expect([...counted.words]).toEqual([...expected.keys()].sort());
       expect(counted.words.every((word, i) => counted.counts[i] === expected.get(word))).toBe(true);
