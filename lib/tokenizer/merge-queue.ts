@@ -30,21 +30,15 @@ export class MergeQueue {
 
   push(key: number, count: number, offset: number, length: number): void {
     if (this.size === this.keys.length) this.grow();
-    const { keys, counts, offsets, lengths } = this;
+    const { keys, counts } = this;
     let at = this.size++;
     while (at > 0) {
       const parent = (at - 1) >> 1;
       if (!(count > counts[parent] || (count === counts[parent] && key < keys[parent]))) break;
-      keys[at] = keys[parent];
-      counts[at] = counts[parent];
-      offsets[at] = offsets[parent];
-      lengths[at] = lengths[parent];
+      this.move(parent, at);
       at = parent;
     }
-    keys[at] = key;
-    counts[at] = count;
-    offsets[at] = offset;
-    lengths[at] = length;
+    this.place(at, key, count, offset, length);
   }
 
   /** Takes the top entry out into `key`, `count`, `offset`, `length`; false when the queue is empty. */
@@ -68,17 +62,25 @@ export class MergeQueue {
       const right = child + 1;
       if (right < n && (counts[right] > counts[child] || (counts[right] === counts[child] && keys[right] < keys[child]))) child = right;
       if (!(counts[child] > count || (counts[child] === count && keys[child] < key))) break;
-      keys[at] = keys[child];
-      counts[at] = counts[child];
-      offsets[at] = offsets[child];
-      lengths[at] = lengths[child];
+      this.move(child, at);
       at = child;
     }
-    keys[at] = key;
-    counts[at] = count;
-    offsets[at] = offset;
-    lengths[at] = length;
+    this.place(at, key, count, offset, length);
     return true;
+  }
+
+  private move(from: number, to: number): void {
+    this.keys[to] = this.keys[from];
+    this.counts[to] = this.counts[from];
+    this.offsets[to] = this.offsets[from];
+    this.lengths[to] = this.lengths[from];
+  }
+
+  private place(at: number, key: number, count: number, offset: number, length: number): void {
+    this.keys[at] = key;
+    this.counts[at] = count;
+    this.offsets[at] = offset;
+    this.lengths[at] = length;
   }
 
   private grow(): void {

@@ -19,6 +19,14 @@ export async function hfBertTokenizer(dir: string, options: HfOracleOptions = {}
     continuingSubwordPrefix: '##',
     maxInputCharsPerWord: 100,
   });
+  const tokenizer = bertPipeline(model, options);
+  const specials = Object.values(JSON.parse(readFileSync(join(dir, 'special_tokens_map.json'), 'utf8')) as Record<string, string>);
+  tokenizer.addSpecialTokens(specials);
+  return tokenizer;
+}
+
+/** A Rust tokenizer around `model` with BERT's normalizer (cased unless told otherwise) and pre-tokenizer. */
+function bertPipeline(model: tokenizers.Model, options: HfOracleOptions): tokenizers.Tokenizer {
   const tokenizer = new tokenizers.Tokenizer(model);
   tokenizer.setNormalizer(
     tokenizers.bertNormalizer({
@@ -29,8 +37,6 @@ export async function hfBertTokenizer(dir: string, options: HfOracleOptions = {}
     }),
   );
   tokenizer.setPreTokenizer(tokenizers.bertPreTokenizer());
-  const specials = Object.values(JSON.parse(readFileSync(join(dir, 'special_tokens_map.json'), 'utf8')) as Record<string, string>);
-  tokenizer.addSpecialTokens(specials);
   return tokenizer;
 }
 
@@ -51,16 +57,7 @@ export async function hfEncodeAll(tokenizer: tokenizers.Tokenizer, texts: readon
  * the Rust trainer's hash maps are seeded per process and per map, so runs may differ where pairs tie.
  */
 export function hfTrainWordPiece(files: readonly string[], options: HfOracleOptions = {}): string[] {
-  const tokenizer = new tokenizers.Tokenizer(tokenizers.WordPiece.empty());
-  tokenizer.setNormalizer(
-    tokenizers.bertNormalizer({
-      cleanText: true,
-      handleChineseChars: true,
-      stripAccents: options.stripAccents ?? false,
-      lowercase: options.lowercase ?? false,
-    }),
-  );
-  tokenizer.setPreTokenizer(tokenizers.bertPreTokenizer());
+  const tokenizer = bertPipeline(tokenizers.WordPiece.empty(), options);
   tokenizer.train([...files]);
   const vocab: string[] = [];
   for (const [token, id] of Object.entries(tokenizer.getVocab(true))) vocab[id] = token;
