@@ -23,6 +23,7 @@ export interface TrainedWordPiece {
 export interface TrainWordPieceHooks {
   /** Called every `progressEvery` merges (where `trainWordPieceAsync` yields to the event loop) and at the end, with the vocabulary's size and the target. */
   readonly onProgress?: (vocabSize: number, target: number) => void;
+  /** Merges between progress reports (default 256: a few milliseconds of work on a large corpus). */
   readonly progressEvery?: number;
   /**
    * Count the merges decided by the tie-break (`TrainedWordPiece.ties`). Looks at every queued pair at
