@@ -1,6 +1,7 @@
 import { uncompressSync } from 'snappy';
 import { crc32c } from '../checksum/crc32.js';
 import { maskCrc } from '../checksum/masked-crc32c.js';
+import { InputError } from '../fs/input-error.js';
 import { pushVarint } from './varint.js';
 
 /**
@@ -19,8 +20,12 @@ enum BlockType {
   Snappy = 1,
 }
 
-export class TableError extends Error {
+export class TableError extends InputError {
   override name = 'TableError';
+
+  constructor(message: string, file?: string, options?: ErrorOptions) {
+    super(file, message, options);
+  }
 }
 
 interface BlockHandle {

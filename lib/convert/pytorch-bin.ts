@@ -1,3 +1,4 @@
+import { InputError } from '../fs/input-error.js';
 import { writeFileStreamed } from '../fs/streamed-write.js';
 import { sameShape } from '../tensor/shape.js';
 import { AlignedZipWriter } from './aligned-zip-writer.js';
@@ -26,13 +27,13 @@ export interface PytorchBinWriteOptions {
 }
 
 /** A bad tensor list or tensor data, naming the file and (where there is one) the tensor. */
-export class PytorchBinError extends Error {
+export class PytorchBinError extends InputError {
   constructor(
-    readonly file: string,
+    override readonly file: string,
     readonly tensor: string | undefined,
     readonly problem: string,
   ) {
-    super(`${file}: ${tensor === undefined ? '' : `tensor ${JSON.stringify(tensor)}: `}${problem}`);
+    super(file, `${file}: ${tensor === undefined ? '' : `tensor ${JSON.stringify(tensor)}: `}${problem}`);
     this.name = 'PytorchBinError';
   }
 }

@@ -1,4 +1,5 @@
 import { fileSystemFor } from '../fs/file-system-for.js';
+import { InputError } from '../fs/input-error.js';
 import { openRangedFile, type RangedFile } from '../fs/ranged-file.js';
 import { type ByteSink, writeFileStreamed } from '../fs/streamed-write.js';
 import { byCodePoints } from '../text/compare-code-points.js';
@@ -62,14 +63,14 @@ export interface SafetensorsWriteOptions {
 }
 
 /** A malformed file or a bad tensor, naming the file and (where there is one) the tensor. */
-export class SafetensorsError extends Error {
+export class SafetensorsError extends InputError {
   constructor(
-    readonly file: string,
+    override readonly file: string,
     readonly tensor: string | undefined,
     readonly problem: string,
     options?: ErrorOptions,
   ) {
-    super(`${file}: ${tensor === undefined ? '' : `tensor ${JSON.stringify(tensor)}: `}${problem}`, options);
+    super(file, `${file}: ${tensor === undefined ? '' : `tensor ${JSON.stringify(tensor)}: `}${problem}`, options);
     this.name = 'SafetensorsError';
   }
 }

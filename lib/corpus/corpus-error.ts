@@ -1,3 +1,5 @@
+import { InputError } from '../fs/input-error.js';
+
 /** Where in a file a problem is. */
 export interface CorpusErrorPlace {
   /** 1-based line: of the text file, or of the JSON line in the decompressed archive. */
@@ -9,19 +11,19 @@ export interface CorpusErrorPlace {
 }
 
 /** Bad corpus input, with where it is: the file and, when known, the 1-based line and the byte offset. */
-export class CorpusError extends Error {
+export class CorpusError extends InputError {
   readonly line?: number;
   readonly byteOffset?: number;
   readonly decompressed: boolean;
 
   constructor(
-    readonly file: string,
+    override readonly file: string,
     readonly problem: string,
     where: CorpusErrorPlace = {},
   ) {
     const byte = where.byteOffset === undefined ? '' : `${where.decompressed ? 'decompressed byte' : 'byte'} ${where.byteOffset}`;
     const place = [where.line === undefined ? '' : `line ${where.line}`, byte].filter(Boolean).join(', ');
-    super(`${file}${place ? ` (${place})` : ''}: ${problem}`);
+    super(file, `${file}${place ? ` (${place})` : ''}: ${problem}`);
     this.name = 'CorpusError';
     this.line = where.line;
     this.byteOffset = where.byteOffset;

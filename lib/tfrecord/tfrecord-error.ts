@@ -1,3 +1,5 @@
+import { InputError } from '../fs/input-error.js';
+
 /** What went wrong, for callers that react differently to a bad checksum and a cut-off file. */
 export type TfRecordProblem =
   | 'length-crc' // the 8 length bytes do not match their checksum
@@ -12,16 +14,16 @@ export type TfRecordProblem =
  * A problem in a TFRecord file, with where it is: the file, the record number (from 0, counting
  * skipped records) and the byte offset of the record's header in the (decompressed) stream.
  */
-export class TfRecordError extends Error {
+export class TfRecordError extends InputError {
   constructor(
-    readonly file: string,
+    override readonly file: string,
     readonly recordIndex: number,
     readonly offset: number,
     readonly code: TfRecordProblem,
     readonly problem: string,
     options?: ErrorOptions,
   ) {
-    super(`${file}: record ${recordIndex} at byte ${offset}: ${problem}`, options);
+    super(file, `${file}: record ${recordIndex} at byte ${offset}: ${problem}`, options);
     this.name = 'TfRecordError';
   }
 }

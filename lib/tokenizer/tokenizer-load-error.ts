@@ -1,10 +1,12 @@
+import { InputError } from '../fs/input-error.js';
+
 /** A tokenizer folder that cannot be loaded, naming the file (or folder) and what is wrong with it. */
-export class TokenizerLoadError extends Error {
+export class TokenizerLoadError extends InputError {
   constructor(
-    readonly file: string,
+    override readonly file: string,
     message: string,
   ) {
-    super(`${file}: ${message}`);
+    super(file, `${file}: ${message}`);
     this.name = 'TokenizerLoadError';
   }
 }
