@@ -14,6 +14,7 @@ export {
   planWarmStartRun,
   type TargetVariable,
   type UnusedSource,
+  validateWarmStartRun,
   WARM_START_CHECKPOINT,
   WARM_START_DEFAULTS,
   type WarmStartAction,

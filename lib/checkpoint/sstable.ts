@@ -2,7 +2,7 @@ import { uncompressSync } from 'snappy';
 import { crc32c } from '../checksum/crc32.js';
 import { maskCrc } from '../checksum/masked-crc32c.js';
 import { InputError } from '../fs/input-error.js';
-import { pushVarint } from './varint.js';
+import { ByteCursor, pushVarint } from './varint.js';
 
 /**
  * The LevelDB-style sorted table TensorFlow writes as a checkpoint's `.index` (tensorflow/core/lib/io:
@@ -33,102 +33,160 @@ interface BlockHandle {
   readonly size: number;
 }
 
-/** A cursor over bytes with the varints LevelDB uses. */
-class Cursor {
-  constructor(
-    readonly bytes: Uint8Array,
-    public at: number,
-    private readonly what: () => string,
-  ) {}
-
-  varint(): number {
-    let result = 0;
-    let scale = 1;
-    for (let i = 0; i < 10; i++) {
-      if (this.at >= this.bytes.length) throw new TableError(`${this.what()}: a varint runs past the end`);
-      const b = this.bytes[this.at++];
-      result += (b & 0x7f) * scale;
-      if (b < 0x80) {
-        if (result > Number.MAX_SAFE_INTEGER) throw new TableError(`${this.what()}: a varint is larger than 2^53`);
-        return result;
-      }
-      scale *= 128;
-    }
-    throw new TableError(`${this.what()}: a varint is longer than 10 bytes`);
-  }
-
-  handle(): BlockHandle {
-    return { offset: this.varint(), size: this.varint() };
-  }
-}
-
 /** One key/value pair of a table, in table order. */
 export interface TableEntry {
   readonly key: Uint8Array;
   readonly value: Uint8Array;
+  /** Where byte `at` of `value` lies, for an error about the value: its byte in the file, or its place in a compressed block. */
+  readonly locate: (at: number) => string;
 }
 
-/** Every entry of a table held in memory (a checkpoint index is small: a few hundred bytes per tensor). */
+/**
+ * Snappy output is at most about 21 times its input (a 3-byte copy yields 64 bytes): a block whose
+ * stated length is more than this is corrupt, and is refused before anything is allocated for it.
+ */
+const SNAPPY_MAX_RATIO = 22;
+/**
+ * Keys are stored as a prefix shared with the previous key plus a suffix, so a few bytes can state
+ * a long key; a corrupt block could state ever longer ones. The keys kept are bounded by this many
+ * bytes per byte of table (real indexes need about 2) plus this floor.
+ */
+const KEY_BYTES_PER_TABLE_BYTE = 32;
+const KEY_BYTES_FLOOR = 1 << 20;
+
+/** A place in the table file, for errors: `describe(at)` says where byte `at` of the block is. */
+interface BlockPlace {
+  readonly file: string;
+  readonly name: string;
+  readonly offset: number;
+  readonly compressed: boolean;
+}
+
+const describe = (place: BlockPlace, at: number): string =>
+  place.compressed
+    ? `${place.name} at byte ${place.offset} (Snappy-compressed), byte ${at} of its uncompressed contents`
+    : `byte ${place.offset + at} (${place.name} at byte ${place.offset})`;
+
+const failIn =
+  (place: BlockPlace) =>
+  (at: number, problem: string): TableError =>
+    new TableError(`${place.file}: ${describe(place, at)}: ${problem}`, place.file);
+
+/**
+ * Every entry of a table held in memory (a checkpoint index is small: a few hundred bytes per
+ * tensor). Every structure is checked before it is used: the footer's handles, each block's extent,
+ * checksum, compression and restart array, each entry's lengths, and that data blocks come in file
+ * order without overlapping and keys in strictly increasing order (so no block is read twice, and
+ * work and memory stay in proportion to the file). Problems throw a `TableError` naming the file
+ * and the byte.
+ */
 export function readTable(bytes: Uint8Array, file: string): TableEntry[] {
-  if (bytes.length < FOOTER_BYTES) throw new TableError(`${file}: ${bytes.length} bytes is too short for a table footer (${FOOTER_BYTES} bytes)`);
+  if (bytes.length < FOOTER_BYTES) throw new TableError(`${file}: ${bytes.length} bytes is too short for a table footer (${FOOTER_BYTES} bytes)`, file);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const footerAt = bytes.length - FOOTER_BYTES;
   if (view.getUint32(bytes.length - 8, true) !== MAGIC_LOW || view.getUint32(bytes.length - 4, true) !== MAGIC_HIGH) {
-    throw new TableError(`${file}: bad magic number (not a TensorFlow checkpoint index, or truncated)`);
+    throw new TableError(`${file}: bad magic number (not a TensorFlow checkpoint index, or truncated)`, file);
   }
-  const footer = new Cursor(bytes, footerAt, () => `${file}: footer`);
-  footer.handle(); // the metaindex block: TensorFlow writes it empty
-  const indexHandle = footer.handle();
-  const index = readBlock(bytes, indexHandle, file, 'index block');
+  const footer = new ByteCursor(bytes, footerAt, bytes.length - 8, (at, problem) => new TableError(`${file}: footer, byte ${at}: ${problem}`, file));
+  readHandle(footer, 'metaindex block handle'); // TensorFlow writes it empty; kbb has no use for it
+  const indexHandle = readHandle(footer, 'index block handle');
+  const indexPlace = { file, name: 'index block', offset: indexHandle.offset, compressed: false };
+  const { contents: index, compressed } = readBlock(bytes, indexHandle, indexPlace);
+  const keyBudget = { left: KEY_BYTES_FLOOR + KEY_BYTES_PER_TABLE_BYTE * bytes.length };
   const entries: TableEntry[] = [];
-  for (const { value } of blockEntries(index, `${file}: index block`)) {
-    const handle = new Cursor(value, 0, () => `${file}: index entry`).handle();
-    entries.push(...blockEntries(readBlock(bytes, handle, file, `data block at byte ${handle.offset}`), `${file}: data block at byte ${handle.offset}`));
+  let nextBlock = 0;
+  for (const { value, locate } of blockEntries(index, { ...indexPlace, compressed }, keyBudget)) {
+    const handle = readHandle(
+      new ByteCursor(value, 0, value.length, (at, problem) => new TableError(`${file}: ${locate(at)}: ${problem}`, file)),
+      'data block handle',
+    );
+    if (handle.offset < nextBlock)
+      throw new TableError(
+        `${file}: ${locate(0)}: the data block at byte ${handle.offset} overlaps or comes before the previous one (which ends at byte ${nextBlock})`,
+        file,
+      );
+    nextBlock = handle.offset + handle.size + BLOCK_TRAILER_BYTES;
+    const place = { file, name: 'data block', offset: handle.offset, compressed: false };
+    const block = readBlock(bytes, handle, place);
+    for (const entry of blockEntries(block.contents, { ...place, compressed: block.compressed }, keyBudget)) {
+      const previous = entries.at(-1);
+      if (previous !== undefined && compareBytes(entry.key, previous.key) <= 0)
+        throw new TableError(`${file}: ${entry.locate(0)}: keys out of order (a table's keys strictly increase)`, file);
+      entries.push(entry);
+    }
   }
   return entries;
 }
 
-function readBlock(bytes: Uint8Array, handle: BlockHandle, file: string, what: string): Uint8Array {
+function readHandle(cursor: ByteCursor, what: string): BlockHandle {
+  return { offset: cursor.varint(`${what}: offset`), size: cursor.varint(`${what}: size`) };
+}
+
+/** A block's contents, after checking its extent and checksum, uncompressed. */
+function readBlock(bytes: Uint8Array, handle: BlockHandle, place: BlockPlace): { contents: Uint8Array; compressed: boolean } {
+  const { file, name } = place;
   const end = handle.offset + handle.size;
-  if (end + BLOCK_TRAILER_BYTES > bytes.length)
-    throw new TableError(`${file}: ${what} (${handle.size} bytes at ${handle.offset}) runs past the end of the file (${bytes.length} bytes)`);
+  if (end + BLOCK_TRAILER_BYTES > bytes.length - FOOTER_BYTES)
+    throw new TableError(
+      `${file}: ${name} (${handle.size} bytes at byte ${handle.offset}, plus a ${BLOCK_TRAILER_BYTES}-byte trailer) runs past the blocks, which end at byte ${bytes.length - FOOTER_BYTES}`,
+      file,
+    );
   const contents = bytes.subarray(handle.offset, end);
   const type = bytes[end];
   const stored = new DataView(bytes.buffer, bytes.byteOffset + end + 1, 4).getUint32(0, true);
   const actual = maskCrc(crc32c(bytes.subarray(end, end + 1), crc32c(contents)));
-  if (stored !== actual) throw new TableError(`${file}: ${what}: block checksum mismatch (stored 0x${stored.toString(16)}, computed 0x${actual.toString(16)})`);
-  if (type === BlockType.None) return contents;
+  if (stored !== actual)
+    throw new TableError(
+      `${file}: ${name} at byte ${handle.offset}: block checksum mismatch (stored 0x${stored.toString(16)}, computed 0x${actual.toString(16)})`,
+      file,
+    );
+  if (type === BlockType.None) return { contents, compressed: false };
   if (type === BlockType.Snappy) {
+    // Snappy's raw format starts with the uncompressed length: check it before the library allocates it.
+    const stated = new ByteCursor(contents, 0, contents.length, failIn(place)).varint('Snappy uncompressed length');
+    if (stated > SNAPPY_MAX_RATIO * contents.length)
+      throw new TableError(
+        `${file}: ${name} at byte ${handle.offset}: Snappy data states ${stated} bytes uncompressed, more than ${contents.length} compressed bytes can hold`,
+        file,
+      );
+    let out: Uint8Array;
     try {
-      return new Uint8Array(uncompressSync(Buffer.from(contents.buffer, contents.byteOffset, contents.byteLength)) as Buffer);
+      out = new Uint8Array(uncompressSync(Buffer.from(contents.buffer, contents.byteOffset, contents.byteLength)) as Buffer);
     } catch (error) {
-      throw new TableError(`${file}: ${what}: bad Snappy data (${(error as Error).message})`);
+      throw new TableError(`${file}: ${name} at byte ${handle.offset}: bad Snappy data (${(error as Error).message})`, file, { cause: error });
     }
+    return { contents: out, compressed: true };
   }
-  throw new TableError(`${file}: ${what}: unknown block compression type ${type}`);
+  throw new TableError(`${file}: ${name} at byte ${handle.offset}: unknown block compression type ${type} (expected 0, none, or 1, Snappy)`, file);
 }
 
 /** The entries of one block: keys are stored as (shared prefix length, suffix), restarts at the end. */
-function* blockEntries(block: Uint8Array, what: string): Generator<TableEntry> {
-  if (block.length < 4) throw new TableError(`${what}: ${block.length} bytes is too short for a block`);
+function* blockEntries(block: Uint8Array, place: BlockPlace, keyBudget: { left: number }): Generator<TableEntry> {
+  const fail = failIn(place);
+  if (block.length < 4) throw fail(0, `${block.length} bytes is too short for a block (at least 4: the restart count)`);
   const view = new DataView(block.buffer, block.byteOffset, block.byteLength);
   const restarts = view.getUint32(block.length - 4, true);
   const limit = block.length - 4 - 4 * restarts;
-  if (limit < 0) throw new TableError(`${what}: ${restarts} restart points do not fit in ${block.length} bytes`);
-  const cursor = new Cursor(block, 0, () => what);
+  if (limit < 0) throw fail(block.length - 4, `${restarts} restart points do not fit in the block's ${block.length} bytes`);
+  const cursor = new ByteCursor(block, 0, limit, fail);
   let key = new Uint8Array(0);
-  while (cursor.at < limit) {
-    const shared = cursor.varint();
-    const unshared = cursor.varint();
-    const valueLength = cursor.varint();
-    if (shared > key.length || cursor.at + unshared + valueLength > limit) throw new TableError(`${what}: corrupt entry at byte ${cursor.at}`);
+  while (cursor.remaining > 0) {
+    const at = cursor.at;
+    const shared = cursor.varint('entry: shared key length');
+    const unshared = cursor.varint('entry: key suffix length');
+    const valueLength = cursor.varint('entry: value length');
+    if (shared > key.length) throw fail(at, `entry: shares ${shared} key bytes with the previous key, which has ${key.length}`);
+    if (unshared + valueLength > cursor.remaining)
+      throw fail(at, `entry: key suffix and value (${unshared} + ${valueLength} bytes) run past the block's entries (${cursor.remaining} bytes left)`);
+    keyBudget.left -= shared + unshared;
+    if (keyBudget.left < 0) throw fail(at, 'entry: the keys stated so far add up to far more bytes than the table holds (corrupt key prefix lengths)');
     const next = new Uint8Array(shared + unshared);
     next.set(key.subarray(0, shared));
-    next.set(block.subarray(cursor.at, cursor.at + unshared), shared);
-    cursor.at += unshared;
+    next.set(cursor.take(unshared, 'entry: key suffix'), shared);
     key = next;
-    yield { key, value: block.subarray(cursor.at, cursor.at + valueLength) };
-    cursor.at += valueLength;
+    const valueAt = cursor.at;
+    const value = cursor.take(valueLength, 'entry: value');
+    yield { key, value, locate: (offset) => describe(place, valueAt + offset) };
   }
 }
 

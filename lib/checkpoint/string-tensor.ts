@@ -1,7 +1,7 @@
 import { crc32c } from '../checksum/crc32.js';
 import { maskCrc } from '../checksum/masked-crc32c.js';
 import { CheckpointError } from './checkpoint-error.js';
-import { pushVarint } from './varint.js';
+import { ByteCursor, pushVarint } from './varint.js';
 
 /**
  * TensorFlow's string tensor layout in a bundle (tensor_bundle.cc `WriteStringTensor`): a varint64
@@ -31,37 +31,37 @@ export function writeStringTensor(strings: readonly Uint8Array[]): { readonly by
   return { bytes: out, crc: maskCrc(crc) };
 }
 
-/** Splits stored string-tensor bytes into `count` elements; `crc` is the entry checksum they give. */
-export function readStringTensor(bytes: Uint8Array, count: number, what: string): { readonly strings: Uint8Array[]; readonly crc: number } {
+/**
+ * Splits stored string-tensor bytes into `count` elements; `crc` is the entry checksum they give.
+ * Every length is read through a bounded cursor and checked against the bytes there are, so corrupt
+ * lengths end in a `CheckpointError` naming `file`, `what` (the variable) and the byte.
+ */
+export function readStringTensor(bytes: Uint8Array, count: number, file: string, what: string): { readonly strings: Uint8Array[]; readonly crc: number } {
+  const cursor = new ByteCursor(bytes, 0, bytes.length, (at, problem) => new CheckpointError(`${file}: ${what}: byte ${at} of its data: ${problem}`, file));
   const lengths: number[] = [];
-  let at = 0;
   let crc = 0;
+  let total = 0;
   for (let k = 0; k < count; k++) {
-    let length = 0;
-    let scale = 1;
-    for (;;) {
-      if (at >= bytes.length) throw new CheckpointError(`${what}: string lengths run past the tensor's bytes`);
-      const b = bytes[at++];
-      length += (b & 0x7f) * scale;
-      if (b < 0x80) break;
-      scale *= 128;
-    }
+    const at = cursor.at;
+    const length = cursor.varint(`string ${k} of ${count}: length`);
+    total += length;
+    if (total > bytes.length) throw cursor.fail(at, `string lengths add up to more than the tensor's ${bytes.length} bytes (at string ${k} of ${count})`);
     lengths.push(length);
     crc = crc32c(fixedLength(length), crc);
   }
-  if (at + 4 > bytes.length) throw new CheckpointError(`${what}: no room for the lengths checksum`);
-  const storedLengthCrc = new DataView(bytes.buffer, bytes.byteOffset + at, 4).getUint32(0, true);
-  if (storedLengthCrc !== maskCrc(crc)) throw new CheckpointError(`${what}: string lengths checksum mismatch`);
-  crc = crc32c(bytes.subarray(at, at + 4), crc);
-  at += 4;
+  const lengthCrcAt = cursor.at;
+  const lengthCrc = cursor.take(4, 'the lengths checksum');
+  const storedLengthCrc = new DataView(lengthCrc.buffer, lengthCrc.byteOffset, 4).getUint32(0, true);
+  if (storedLengthCrc !== maskCrc(crc))
+    throw cursor.fail(lengthCrcAt, `string lengths checksum mismatch (stored 0x${storedLengthCrc.toString(16)}, computed 0x${maskCrc(crc).toString(16)})`);
+  crc = crc32c(lengthCrc, crc);
   const strings: Uint8Array[] = [];
-  for (const length of lengths) {
-    if (at + length > bytes.length) throw new CheckpointError(`${what}: string element runs past the tensor's bytes`);
-    const s = bytes.subarray(at, at + length);
+  for (const [k, length] of lengths.entries()) {
+    const s = cursor.take(length, `string ${k} of ${count}`);
     strings.push(s);
     crc = crc32c(s, crc);
-    at += length;
   }
+  if (cursor.remaining > 0) throw cursor.fail(cursor.at, `${cursor.remaining} bytes follow the last string (expected none)`);
   return { strings, crc: maskCrc(crc) };
 }
 

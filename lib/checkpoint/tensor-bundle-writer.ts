@@ -1,7 +1,7 @@
 import { maskedCrc32c } from '../checksum/masked-crc32c.js';
 import type { AtomicWriteStream } from '../fs/file-system.js';
 import { fileSystemFor } from '../fs/file-system-for.js';
-import { parentPath } from '../fs/paths.js';
+import { joinPath, parentPath } from '../fs/paths.js';
 import { writeToStream } from '../fs/streamed-write.js';
 import { elementCount } from '../tensor/shape.js';
 import { type BundleHeader, encodeEntry, encodeHeader } from './bundle-proto.js';
@@ -25,6 +25,12 @@ export interface CheckpointWriteOptions {
   /** Data shards (default 1). */
   readonly numShards?: number;
   readonly version?: BundleHeader['version'];
+  /**
+   * Runs once every tensor is written and checked, just before the files take their final names:
+   * the last moment to retract what names the old checkpoint (a `checkpoint` state file), so that
+   * nothing ever names the prefix while its old index is gone and its new one not yet there.
+   */
+  readonly beforeCommit?: () => Promise<void>;
 }
 
 /**
@@ -75,6 +81,11 @@ export async function writeCheckpoint(
     const keyed = [...entries].map(([name, entry]) => [encoder.encode(name), entry] as const).sort(([a], [b]) => Buffer.compare(a, b));
     for (const [key, entry] of keyed) table.add(key, entry);
     const index = table.finish();
+    await options.beforeCommit?.();
+    // A checkpoint replaced in place: its old index goes before its data files are replaced, so that
+    // a kill between the two leaves no checkpoint rather than an old index over new data. Until now
+    // (every tensor read and written) a failure has left the old checkpoint whole.
+    await fileSystem.remove(`${prefix}.index`);
     // The data files first, the index last: the index is what makes the checkpoint exist.
     await Promise.all(shards.map((shard) => shard.commit()));
     await fileSystem.writeFile(`${prefix}.index`, index);
@@ -100,4 +111,34 @@ function encodeTensorData(prefix: string, tensor: TensorToWrite, data: Uint8Arra
       `${prefix}: variable ${tensor.name}: ${data.length} bytes given, ${tensor.dtype} ${JSON.stringify(tensor.shape)} needs ${expected}`,
     );
   return { bytes: data, crc: maskedCrc32c(data) };
+}
+
+/**
+ * Removes the hidden temporaries (`.NAME.tmp-PID-N`) that a killed writer left in `dir`, for the
+ * names `isOurs` accepts, when process PID is gone: kill -9 leaves them, and without this they
+ * would pile up with every interrupted run. Returns the names removed. Only local folders have any:
+ * an unfinished Cloud Storage upload never becomes an object.
+ */
+export async function removeStaleTemporaries(dir: string, isOurs: (name: string) => boolean): Promise<string[]> {
+  const stale = /^\.(.+)\.tmp-(\d+)-\d+$/;
+  const fs = fileSystemFor(dir);
+  if (fs.kind !== 'local') return [];
+  const removed: string[] = [];
+  for (const { name, isDirectory } of await fs.list(dir)) {
+    const match = stale.exec(name);
+    if (isDirectory || !match || !isOurs(match[1]) || processIsAlive(Number(match[2]))) continue;
+    await fs.remove(joinPath(dir, name));
+    removed.push(name);
+  }
+  return removed;
+}
+
+function processIsAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

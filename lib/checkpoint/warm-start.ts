@@ -1,3 +1,4 @@
+import { fileSystemFor, readOptionalText } from '../fs/file-system-for.js';
 import { joinPath } from '../fs/paths.js';
 import type { BigBirdShapeConfig } from '../model/bigbird-config.js';
 import { readBigBirdConfig } from '../model/config-files.js';
@@ -7,10 +8,10 @@ import { PyRandom } from '../random/py-random.js';
 import { elementCount, sameShape } from '../tensor/shape.js';
 import { byCodePoints } from '../text/compare-code-points.js';
 import { CheckpointError } from './checkpoint-error.js';
-import { checkpointName, refuseExistingCheckpoint } from './checkpoint-files.js';
-import { writeCheckpointState } from './checkpoint-state.js';
+import { CHECKPOINT_STATE_FILE, checkpointName, refuseExistingCheckpoint } from './checkpoint-files.js';
+import { parseCheckpointState, writeCheckpointState } from './checkpoint-state.js';
 import { CheckpointReader, type CheckpointVariable } from './tensor-bundle-reader.js';
-import { type TensorToWrite, writeCheckpoint } from './tensor-bundle-writer.js';
+import { removeStaleTemporaries, type TensorToWrite, writeCheckpoint } from './tensor-bundle-writer.js';
 
 /** `kbb warm-start`'s defaults. */
 export const WARM_START_DEFAULTS = Object.freeze({
@@ -157,11 +158,47 @@ export function warmStartTensors(plan: WarmStartPlan, source: CheckpointReader, 
 export async function materialiseWarmStart(plan: WarmStartPlan, source: CheckpointReader, outputDir: string, options: MaterialiseOptions): Promise<string> {
   const prefix = joinPath(outputDir, WARM_START_CHECKPOINT);
   await refuseExistingCheckpoint(prefix, options.overwrite ?? false);
+  // What a killed warm start left: its temporaries (whose process is gone).
+  await removeStaleTemporaries(outputDir, (name) => name === CHECKPOINT_STATE_FILE || name.startsWith(`${WARM_START_CHECKPOINT}.`));
   const tensors = warmStartTensors(plan, source, options);
   tensors.push({ name: 'global_step', dtype: 'int64', shape: [], data: new Uint8Array(8) });
-  await writeCheckpoint(prefix, tensors);
+  await writeCheckpoint(prefix, tensors, {
+    // Replacing an earlier warm start: the state file that names it goes before its index does, so
+    // that no `checkpoint` file ever names a model.ckpt-0 that is half replaced.
+    beforeCommit: () => retractStateFile(outputDir),
+  });
   await writeCheckpointState(outputDir, { modelCheckpointPath: WARM_START_CHECKPOINT, allModelCheckpointPaths: [WARM_START_CHECKPOINT] });
   return prefix;
+}
+
+/** Removes the folder's `checkpoint` file if it names `model.ckpt-0` as the newest checkpoint (an earlier warm start's). */
+async function retractStateFile(outputDir: string): Promise<void> {
+  const file = joinPath(outputDir, CHECKPOINT_STATE_FILE);
+  const text = await readOptionalText(file);
+  if (text === undefined) return;
+  let latest: string | undefined;
+  try {
+    latest = parseCheckpointState(text, file).modelCheckpointPath;
+  } catch {
+    return; // not one kbb can read: left alone, and replaced when the warm start is complete
+  }
+  if (latest === WARM_START_CHECKPOINT || latest === joinPath(outputDir, WARM_START_CHECKPOINT)) await fileSystemFor(file).remove(file);
+}
+
+/**
+ * Checks a warm start's settings before anything is read or written: the paths are given, the seed
+ * is a non-negative integer. A problem is one CheckpointError line naming the flag.
+ */
+export function validateWarmStartRun(run: Pick<WarmStartRun, 'initCheckpoint' | 'configFile' | 'outputDir' | 'seed'>): void {
+  const named = [
+    ['init_checkpoint', run.initCheckpoint],
+    ['config', run.configFile],
+    ['output_dir', run.outputDir],
+  ] as const;
+  for (const [flag, value] of named)
+    if (typeof value !== 'string' || value.trim() === '') throw new CheckpointError(`--${flag} must name a path, got ${JSON.stringify(value)}`);
+  if (run.seed !== undefined && !(Number.isSafeInteger(run.seed) && run.seed >= 0))
+    throw new CheckpointError(`--seed must be a non-negative integer, got ${JSON.stringify(run.seed) ?? String(run.seed)}`);
 }
 
 export interface WarmStartRun {
@@ -189,12 +226,15 @@ export interface WarmStartRun {
  * `model.ckpt-0` with the `checkpoint` file. Returns the plan and the written prefix.
  */
 export async function warmStart(run: WarmStartRun): Promise<{ readonly plan: WarmStartPlan; readonly prefix: string }> {
+  validateWarmStartRun(run);
   await refuseExistingCheckpoint(joinPath(run.outputDir, WARM_START_CHECKPOINT), run.overwrite ?? false);
   const config = await readBigBirdConfig(run.configFile);
   const reader = await CheckpointReader.open(run.initCheckpoint);
   try {
     const plan = planWarmStart(reader.variables, bigBirdVariables(config), { randomPositionEmbeddings: run.randomPositionEmbeddings });
     run.onPlan?.(plan);
+    // A truncated or missing data file is found here, before the output folder is made.
+    await reader.checkDataFiles();
     // Nothing is written before this point, so a cancel here leaves no output.
     run.signal?.throwIfAborted();
     const prefix = await materialiseWarmStart(plan, reader, run.outputDir, {

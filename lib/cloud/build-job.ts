@@ -84,7 +84,7 @@ function jobShape(options: BuildJobOptions): JobShape {
   const argv = buildJobArgs(options.build);
   const tasks = options.build.numProcesses;
   const parallelism = options.parallelism ?? tasks;
-  if (!Number.isSafeInteger(parallelism) || parallelism < 1) throw new Error(`parallelism must be a positive integer, got ${parallelism}`);
+  if (!Number.isSafeInteger(parallelism) || parallelism < 1) throw new Error(`--parallelism must be a positive integer, got ${parallelism}`);
   if (!options.image) throw new Error('a build job needs a container image with kbb (see the Dockerfile)');
   return {
     name: options.name ?? BUILD_JOB_DEFAULTS.name,

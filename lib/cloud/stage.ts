@@ -6,6 +6,7 @@ import { crc32c } from '../checksum/crc32.js';
 import { fileSystemFor, METADATA_REQUESTS_IN_FLIGHT } from '../fs/file-system-for.js';
 import { baseName, joinPath } from '../fs/paths.js';
 import { MANIFEST_FILE } from '../pretraining/build-files.js';
+import { loadTokenizer } from '../tokenizer/load-tokenizer.js';
 import { TRAINING_FILE_PREFIX } from '../train/pretraining-input.js';
 import { crc32cOfFile } from './file-crc32c.js';
 
@@ -131,13 +132,18 @@ async function folderEntries(dir: string, targetDir: string, what: string, isLas
 async function checkpointEntries(prefix: string, targetDir: string): Promise<StageEntry[]> {
   const reader = await CheckpointReader.open(prefix);
   const shards = reader.header.numShards;
+  // How long each data file must be to hold the tensors the index places in it.
+  const needed = new Array<number>(shards).fill(0);
+  for (const v of reader.variables) if (v.shardId >= 0 && v.shardId < shards) needed[v.shardId] = Math.max(needed[v.shardId], v.offset + v.byteLength);
   await reader.close();
   const sources = [...Array.from({ length: shards }, (_, shard) => dataFileName(prefix, shard, shards)), `${prefix}.index`];
   const fs = fileSystemFor(prefix);
   return Promise.all(
-    sources.map(async (source) => {
+    sources.map(async (source, shard) => {
       const info = await fs.stat(source);
       if (!info) throw new Error(`${source}: no such file (the checkpoint's index names ${shards} data file(s))`);
+      if (shard < shards && info.size < needed[shard])
+        throw new Error(`${source}: ${info.size} bytes, but the checkpoint's index places tensors up to byte ${needed[shard]}; the checkpoint is incomplete`);
       return { source, target: joinPath(targetDir, baseName(source)), size: info.size, last: source.endsWith('.index') };
     }),
   );
@@ -158,7 +164,11 @@ export async function stageEntries(options: Omit<StageOptions, 'signal' | 'onPro
   }
   if (options.initCheckpoint !== undefined)
     entries.push(...(await checkpointEntries(options.initCheckpoint, joinPath(destination, STAGE_LAYOUT.initCheckpoint))));
-  if (options.tokenizerDir !== undefined) entries.push(...(await folderEntries(options.tokenizerDir, paths.tokenizerDir!, 'tokenizer folder', () => false)));
+  if (options.tokenizerDir !== undefined) {
+    entries.push(...(await folderEntries(options.tokenizerDir, paths.tokenizerDir!, 'tokenizer folder', () => false)));
+    // A tokenizer the trainer could not load is refused before anything is uploaded.
+    await loadTokenizer(options.tokenizerDir);
+  }
   return entries;
 }
 
@@ -251,7 +261,7 @@ const hex = (crc: number): string => (crc >>> 0).toString(16).padStart(8, '0');
 export async function stage(options: StageOptions): Promise<StageResult> {
   const { signal, onProgress } = options;
   const concurrency = options.concurrency ?? STAGE_DEFAULTS.concurrency;
-  if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new Error(`concurrency must be a positive integer, got ${concurrency}`);
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new Error(`--concurrency must be a positive integer, got ${concurrency}`);
   const entries = await stageEntries(options);
   signal?.throwIfAborted();
 
@@ -278,6 +288,13 @@ export async function stage(options: StageOptions): Promise<StageResult> {
   }
 
   const toUpload = entries.filter((e) => !skipped.has(e));
+  // An index or manifest of an earlier staging that is about to be replaced goes first: until the new
+  // one is up, the objects beside it are a mix of old and new, and nothing must claim they are whole.
+  await pMap(
+    toUpload.filter((e) => e.last && present[entries.indexOf(e)] !== undefined),
+    (e) => fileSystemFor(e.target).remove(e.target),
+    { concurrency: METADATA_REQUESTS_IN_FLIGHT, signal },
+  );
   const uploading = phaseProgress('uploading', toUpload, onProgress);
   uploading.start();
   const started = performance.now();

@@ -2,8 +2,9 @@ import { CheckpointError } from '../checkpoint/checkpoint-error.js';
 import { CHECKPOINT_STATE_FILE, checkpointStep } from '../checkpoint/checkpoint-files.js';
 import { latestCheckpoint, parseCheckpointState } from '../checkpoint/checkpoint-state.js';
 import type { DType } from '../checkpoint/dtypes.js';
-import { CheckpointReader, type CheckpointVariable } from '../checkpoint/tensor-bundle-reader.js';
+import { CheckpointReader, type CheckpointVariable, dataFileName } from '../checkpoint/tensor-bundle-reader.js';
 import { fileSystemFor, pathExists, readTextFile, writeFileAt } from '../fs/file-system-for.js';
+import { InputError } from '../fs/input-error.js';
 import { isAbsolutePath, joinPath } from '../fs/paths.js';
 import type { BigBirdConfig, BigBirdShapeConfig } from '../model/bigbird-config.js';
 import { PRETRAIN_CONFIG_FILE, readBigBirdConfig } from '../model/config-files.js';
@@ -11,11 +12,13 @@ import type { SkippedVariable } from '../model/variables.js';
 import { bigBirdTfVariables } from '../model/variables.js';
 import { sameShape, shapeText } from '../tensor/shape.js';
 import { byCodePoints } from '../text/compare-code-points.js';
+import { loadTokenizer } from '../tokenizer/load-tokenizer.js';
 import { saveTokenizerFolder } from '../tokenizer/save-tokenizer-folder.js';
 import { formatHfConfigJson } from './hf-config-json.js';
 import { HF_BIGBIRD_TIED_PARAMETERS, tfToHfName, transposeBytes2d } from './hf-names.js';
 import { type PytorchTensorSource, writePytorchBin } from './pytorch-bin.js';
 import { SAFETENSORS_DTYPE_BYTES, type SafetensorsDtype, type SafetensorsTensorSource, writeSafetensors } from './safetensors.js';
+import { stageOutput } from './staged-output.js';
 
 /** One TF variable and the HF parameter it becomes. */
 export interface HfExportRow {
@@ -181,8 +184,10 @@ const MODEL_FILES = ['config.json', 'model.safetensors', 'model.safetensors.inde
  * `convert_bigbird_tf_to_pt.py` without Python: a KoBigBird TF checkpoint folder becomes a Hugging
  * Face folder (`model.safetensors`, optionally `pytorch_model.bin`, `config.json`, tokenizer files).
  * Tensors stream one at a time from the checkpoint to the file (kernels transposed on the way), so
- * memory stays near the largest tensor; from a `gs://` folder each tensor is one ranged read. Each
- * file appears only when complete (a temporary name renamed, or an upload finalized whole);
+ * memory stays near the largest tensor; from a `gs://` folder each tensor is one ranged read. Every
+ * input is checked before anything is written (the checkpoint against the config and its data files,
+ * the tokenizer folder loaded and its size against the word embeddings); the files are written aside
+ * and moved into place together (stageOutput), so a failure leaves `outputDir` as it was, and
  * `config.json` goes last, so a folder with a config is a complete one.
  */
 export async function exportToHuggingFace(options: HfExportOptions): Promise<HfExportResult> {
@@ -192,71 +197,120 @@ export async function exportToHuggingFace(options: HfExportOptions): Promise<HfE
   const configName = options.bigBirdConfigFile ?? HF_EXPORT_DEFAULTS.bigBirdConfigFile;
   const configFile = isAbsolutePath(configName) ? configName : joinPath(checkpointDir, configName);
   if (!(await pathExists(configFile)))
-    throw new CheckpointError(`${configFile}: no BigBird config (pass --big_bird_config_file: a pretrain_config.json or an HF config.json)`);
+    throw new CheckpointError(`${configFile}: no BigBird config (pass --big_bird_config_file: a pretrain_config.json or an HF config.json)`, configFile);
   const baseConfig = await readBigBirdConfig(configFile);
   const tokenizerDir = options.tokenizerDir === undefined ? joinPath(checkpointDir, 'tokenizer') : options.tokenizerDir;
   const notes: string[] = [];
   if (tokenizerDir !== null && !(await pathExists(joinPath(tokenizerDir, 'vocab.txt'))) && !(await pathExists(joinPath(tokenizerDir, 'tokenizer.json')))) {
-    if (options.tokenizerDir !== undefined) throw new CheckpointError(`${tokenizerDir}: no vocab.txt or tokenizer.json in the tokenizer folder`);
+    if (options.tokenizerDir !== undefined) throw new CheckpointError(`${tokenizerDir}: no vocab.txt or tokenizer.json in the tokenizer folder`, tokenizerDir);
     notes.push(`no tokenizer folder at ${tokenizerDir}: no tokenizer files written (pass --tokenizer_dir)`);
   }
   const withTokenizer = tokenizerDir !== null && notes.length === 0;
 
   const reader = await CheckpointReader.open(checkpointPrefix);
   try {
+    // Every input is read and checked before the first byte is written: the checkpoint against the
+    // config, its data files against its index, the tokenizer against the word embeddings.
     const plan = planHfExport(reader.variables, baseConfig, checkpointPrefix);
+    await checkDataFiles(reader, plan);
+    if (withTokenizer) await checkTokenizerFits(tokenizerDir!, plan, checkpointPrefix);
     const config = { ...baseConfig, architectures: [plan.architecture], torch_dtype: plan.torchDtype } as BigBirdConfig;
 
-    const output = fileSystemFor(outputDir);
-    await output.mkdir(outputDir);
-    const existing = new Set((await output.list(outputDir)).map((entry) => entry.name));
+    const existing = new Set((await fileSystemFor(outputDir).list(outputDir)).map((entry) => entry.name));
     const clashing = MODEL_FILES.filter((f) => existing.has(f));
     if (clashing.length > 0 && !options.overwrite)
-      throw new CheckpointError(`${outputDir}: already holds ${clashing.join(', ')}; pass --overwrite to replace the model there`);
+      throw new CheckpointError(`${outputDir}: already holds ${clashing.join(', ')}; pass --overwrite to replace the model there`, outputDir);
 
-    const files: string[] = [];
-    let done = 0;
-    const total = plan.totalBytes * (options.pytorchBin ? 2 : 1);
-    const fetch = (row: HfExportRow) => async (): Promise<Uint8Array> => {
-      const bytes = await reader.readBytes(row.tfName);
-      const out = row.transpose ? transposeBytes2d(bytes, row.tfShape[0], row.tfShape[1], SAFETENSORS_DTYPE_BYTES[row.dtype]) : bytes;
-      done += out.byteLength;
-      options.onProgress?.(done, total);
-      return out;
-    };
-    const safetensorsFile = joinPath(outputDir, 'model.safetensors');
-    const sources: SafetensorsTensorSource[] = plan.rows.map((row) => ({ name: row.hfName, dtype: row.dtype, shape: row.hfShape, data: fetch(row) }));
-    await writeSafetensors(safetensorsFile, sources);
-    files.push(safetensorsFile);
+    // config.json last: a folder with a config is a complete one.
+    const outputs = [
+      'model.safetensors',
+      ...(options.pytorchBin ? ['pytorch_model.bin'] : []),
+      ...(withTokenizer ? TOKENIZER_OUTPUT_FILES : []),
+      'config.json',
+    ];
+    const staged = await stageOutput(outputDir, outputs);
+    let files: string[];
+    try {
+      // The tokenizer first: small, and the last of the inputs to be read whole.
+      if (withTokenizer) await saveTokenizerFolder(tokenizerDir!, staged.dir, { modelMaxLength: config.max_position_embeddings });
+      let done = 0;
+      const total = plan.totalBytes * (options.pytorchBin ? 2 : 1);
+      const fetch = (row: HfExportRow) => async (): Promise<Uint8Array> => {
+        const bytes = await reader.readBytes(row.tfName);
+        const out = row.transpose ? transposeBytes2d(bytes, row.tfShape[0], row.tfShape[1], SAFETENSORS_DTYPE_BYTES[row.dtype]) : bytes;
+        done += out.byteLength;
+        options.onProgress?.(done, total);
+        return out;
+      };
+      const sources: SafetensorsTensorSource[] = plan.rows.map((row) => ({ name: row.hfName, dtype: row.dtype, shape: row.hfShape, data: fetch(row) }));
+      await writeSafetensors(joinPath(staged.dir, 'model.safetensors'), sources);
 
-    if (options.pytorchBin) {
-      // torch.save(model.state_dict()) keeps the tied aliases as keys sharing their target's storage.
-      const byName = new Map(plan.rows.map((row) => [row.hfName, row]));
-      // Spec §3.7's order follows the modules' registration order, and so roughly `state_dict()`'s.
-      const rank = new Map(bigBirdTfVariables(baseConfig).map((v, i) => [v.name, i]));
-      const binSources: PytorchTensorSource[] = [...plan.rows]
-        .sort((a, b) => rank.get(a.tfName)! - rank.get(b.tfName)!)
-        .map((row) => ({ name: row.hfName, dtype: row.dtype, shape: row.hfShape, data: fetch(row) }));
-      for (const [alias, target] of Object.entries(HF_BIGBIRD_TIED_PARAMETERS)) {
-        const row = byName.get(target)!;
-        binSources.push({ name: alias, dtype: row.dtype, shape: row.hfShape, tiedTo: target });
+      if (options.pytorchBin) {
+        // torch.save(model.state_dict()) keeps the tied aliases as keys sharing their target's storage.
+        const byName = new Map(plan.rows.map((row) => [row.hfName, row]));
+        // Spec §3.7's order follows the modules' registration order, and so roughly `state_dict()`'s.
+        const rank = new Map(bigBirdTfVariables(baseConfig).map((v, i) => [v.name, i]));
+        const binSources: PytorchTensorSource[] = [...plan.rows]
+          .sort((a, b) => rank.get(a.tfName)! - rank.get(b.tfName)!)
+          .map((row) => ({ name: row.hfName, dtype: row.dtype, shape: row.hfShape, data: fetch(row) }));
+        for (const [alias, target] of Object.entries(HF_BIGBIRD_TIED_PARAMETERS)) {
+          const row = byName.get(target)!;
+          binSources.push({ name: alias, dtype: row.dtype, shape: row.hfShape, tiedTo: target });
+        }
+        await writePytorchBin(joinPath(staged.dir, 'pytorch_model.bin'), binSources);
       }
-      const binFile = joinPath(outputDir, 'pytorch_model.bin');
-      await writePytorchBin(binFile, binSources);
-      files.push(binFile);
+      await writeFileAt(joinPath(staged.dir, 'config.json'), formatHfConfigJson(config));
+      files = await staged.publish(outputs);
+    } catch (error) {
+      await staged.discard();
+      throw error;
     }
-
-    if (withTokenizer) {
-      files.push(...(await saveTokenizerFolder(tokenizerDir!, outputDir, { modelMaxLength: config.max_position_embeddings })));
-    }
-    const configJson = joinPath(outputDir, 'config.json');
-    await writeFileAt(configJson, formatHfConfigJson(config));
-    files.push(configJson);
     for (const stale of MODEL_FILES.filter((f) => existing.has(f) && !files.includes(joinPath(outputDir, f)))) {
       notes.push(`${joinPath(outputDir, stale)} was there before and is not from this export (left alone; Hugging Face may load it)`);
     }
     return { outputDir, checkpointPrefix, plan, config, files, notes };
   } finally {
     await reader.close();
+  }
+}
+
+/** The files `saveTokenizerFolder` writes, in its order (added_tokens.json only when the source has one). */
+const TOKENIZER_OUTPUT_FILES = ['vocab.txt', 'special_tokens_map.json', 'tokenizer_config.json', 'added_tokens.json', 'tokenizer.json'];
+
+/** Refuses a checkpoint whose data files are missing or end before the bytes its index promises the exported variables. */
+async function checkDataFiles(reader: CheckpointReader, plan: HfExportPlan): Promise<void> {
+  const exported = new Set(plan.rows.map((row) => row.tfName));
+  const needed = new Map<number, { end: number; name: string }>();
+  for (const v of reader.variables) {
+    if (!exported.has(v.name)) continue;
+    const end = v.offset + v.byteLength;
+    if (end > (needed.get(v.shardId)?.end ?? -1)) needed.set(v.shardId, { end, name: v.name });
+  }
+  for (const [shard, { end, name }] of needed) {
+    const file = dataFileName(reader.prefix, shard, reader.header.numShards);
+    const info = await fileSystemFor(file).stat(file);
+    if (!info || info.isDirectory) throw new CheckpointError(`${file}: missing data shard (needed for variable ${name})`, file);
+    if (info.size < end)
+      throw new CheckpointError(
+        `${file}: data shard is ${info.size} bytes, but the index puts variable ${name} at bytes ${end - reader.variable(name).byteLength}–${end} (truncated?)`,
+        file,
+      );
+  }
+}
+
+/**
+ * Refuses a tokenizer that does not fit the model: its ids index the word embeddings, so the two
+ * sizes must be the same (a 32,500-token tokenizer for a 101-row embedding would give ids with no
+ * embedding, a smaller one rows no id reaches).
+ */
+async function checkTokenizerFits(tokenizerDir: string, plan: HfExportPlan, checkpointPrefix: string): Promise<void> {
+  const tokenizer = await loadTokenizer(tokenizerDir);
+  const embeddings = plan.rows.find((row) => row.tfName === 'bert/embeddings/word_embeddings')!;
+  const rows = embeddings.tfShape[0];
+  if (tokenizer.vocabSize !== rows) {
+    throw new InputError(
+      tokenizerDir,
+      `${tokenizerDir}: the tokenizer has ${tokenizer.vocabSize} tokens, but the model's word embeddings have ${rows} (${checkpointPrefix}: bert/embeddings/word_embeddings ${shapeText(embeddings.tfShape)}); pass the --tokenizer_dir the model was trained with`,
+    );
   }
 }

@@ -5,7 +5,7 @@ import { type BigBirdHead, bigBirdModelVariables } from '../model/variables.js';
 import { BigBirdWeights, type NamedArray } from '../model/weights.js';
 import { shapeText } from '../tensor/shape.js';
 import { HF_BIGBIRD_TIED_PARAMETERS, hfToTfName, tfToHfName, transpose2d } from './hf-names.js';
-import { openSafetensors, type SafetensorsDtype } from './safetensors.js';
+import { openSafetensors, type SafetensorsDtype, SafetensorsError } from './safetensors.js';
 
 /**
  * BigBird's weights from an HF `model.safetensors` (HF names, Linear weights [out, in]): renamed to TF
@@ -24,11 +24,15 @@ export async function loadWeightsFromSafetensors(path: string, config: BigBirdCo
           unused.push(hfName);
           continue;
         }
-        throw new Error(`${path}: tensor ${hfName} ${shapeText(info.shape)} is not a BigBird parameter`);
+        throw new SafetensorsError(
+          path,
+          hfName,
+          `${shapeText(info.shape)} is not a BigBird parameter (expected the parameters of KoBigBird's BigBird, a tied alias or position_ids)`,
+        );
       }
-      const values = floatValues(info.dtype, await file.read(hfName), `${path}: tensor ${hfName}`);
+      const values = floatValues(info.dtype, await file.read(hfName), path, hfName);
       if (mapped.transpose) {
-        if (info.shape.length !== 2) throw new Error(`${path}: tensor ${hfName} has shape ${shapeText(info.shape)}, a Linear weight is 2-D`);
+        if (info.shape.length !== 2) throw new SafetensorsError(path, hfName, `has shape ${shapeText(info.shape)}, expected a 2-D Linear weight`);
         const [rows, cols] = info.shape;
         arrays.set(mapped.tfName, { shape: [cols, rows], values: transpose2d(values, rows, cols) });
       } else {
@@ -41,10 +45,10 @@ export async function loadWeightsFromSafetensors(path: string, config: BigBirdCo
   }
 }
 
-function floatValues(dtype: SafetensorsDtype, bytes: Uint8Array, where: string): Float32Array {
+function floatValues(dtype: SafetensorsDtype, bytes: Uint8Array, path: string, tensor: string): Float32Array {
   const tfDtype: Partial<Record<SafetensorsDtype, Exclude<DType, 'string'>>> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16', F64: 'float64' };
   const target = tfDtype[dtype];
-  if (!target) throw new Error(`${where}: dtype ${dtype} is not a float type`);
+  if (!target) throw new SafetensorsError(path, tensor, `dtype ${dtype} is not a float type (expected F32, F16, BF16 or F64)`);
   const values = decodeValues(target, bytes);
   return values instanceof Float32Array ? values : Float32Array.from(values as Float64Array);
 }

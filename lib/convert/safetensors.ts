@@ -70,7 +70,7 @@ export class SafetensorsError extends InputError {
     readonly problem: string,
     options?: ErrorOptions,
   ) {
-    super(file, `${file}: ${tensor === undefined ? '' : `tensor ${JSON.stringify(tensor)}: `}${problem}`, options);
+    super(file, `${file}: ${tensor === undefined ? '' : `tensor ${brief(tensor, 200)}: `}${problem}`, options);
     this.name = 'SafetensorsError';
   }
 }
@@ -81,18 +81,26 @@ const MAX_HEADER_BYTES = 100_000_000;
 const METADATA_KEY = '__metadata__';
 const DEFAULT_METADATA: Readonly<Record<string, string>> = Object.freeze({ format: 'pt' });
 
+/** A value as JSON for a message, cut short: a hostile header can hold megabytes in one entry, and a message stays one readable line. */
+function brief(value: unknown, max = 80): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`;
+}
+
 const isDtype = (value: unknown): value is SafetensorsDtype => typeof value === 'string' && Object.hasOwn(SAFETENSORS_DTYPE_BYTES, value);
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Bytes a tensor of this shape and dtype takes, or a description of what is wrong with the shape. */
 function expectedBytes(dtype: SafetensorsDtype, shape: unknown): number | string {
-  if (!Array.isArray(shape)) return `shape ${JSON.stringify(shape)} is not an array`;
+  if (!Array.isArray(shape)) return `shape ${brief(shape)} is not an array (expected a list of non-negative integers)`;
   let bytes = SAFETENSORS_DTYPE_BYTES[dtype];
   for (const dim of shape) {
-    if (!Number.isSafeInteger(dim) || dim < 0) return `shape ${JSON.stringify(shape)} has a dimension that is not a non-negative integer`;
+    if (!Number.isSafeInteger(dim) || dim < 0) return `shape ${brief(shape)} has a dimension that is not a non-negative integer`;
     bytes *= dim;
   }
-  return Number.isSafeInteger(bytes) ? bytes : `shape ${JSON.stringify(shape)} is too large`;
+  // Checked at the end: a zero dimension makes any product empty, and the product of safe
+  // integers is a finite double (or Infinity), never NaN, until a zero turns up.
+  return Number.isSafeInteger(bytes) ? bytes : `shape ${brief(shape)} is too large (${dtype} elements of more than ${Number.MAX_SAFE_INTEGER} bytes)`;
 }
 
 /**
@@ -155,7 +163,7 @@ async function readHeader(path: string, file: RangedFile, fileBytes: number): Pr
   const rawMetadata = header[METADATA_KEY];
   if (rawMetadata !== undefined) {
     if (!isRecord(rawMetadata) || !Object.values(rawMetadata).every((v) => typeof v === 'string')) {
-      fail(`${METADATA_KEY} is not a map of strings to strings: ${JSON.stringify(rawMetadata)}`);
+      fail(`${METADATA_KEY} is not a map of strings to strings: ${brief(rawMetadata)}`);
     }
     metadata = Object.assign(Object.create(null) as Record<string, string>, rawMetadata);
   }
@@ -165,21 +173,21 @@ async function readHeader(path: string, file: RangedFile, fileBytes: number): Pr
   const tensors = new Map<string, SafetensorsTensorInfo>();
   for (const [name, entry] of Object.entries(header)) {
     if (name === METADATA_KEY) continue;
-    if (!isRecord(entry)) fail(`header entry is not an object: ${JSON.stringify(entry)}`, name);
+    if (!isRecord(entry)) fail(`header entry is not an object: ${brief(entry)} (expected {"dtype", "shape", "data_offsets"})`, name);
     const { dtype, shape, data_offsets: offsets } = entry as Record<string, unknown>;
-    if (!isDtype(dtype)) fail(`dtype ${JSON.stringify(dtype)} is not one of ${Object.keys(SAFETENSORS_DTYPE_BYTES).join(', ')}`, name);
+    if (!isDtype(dtype)) fail(`dtype ${brief(dtype)} is not one of ${Object.keys(SAFETENSORS_DTYPE_BYTES).join(', ')}`, name);
     const dtype_ = dtype as SafetensorsDtype;
     const size = expectedBytes(dtype_, shape);
     if (typeof size === 'string') fail(size, name);
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
-      fail(`data_offsets ${JSON.stringify(offsets)} is not a pair of non-negative integers`, name);
+      fail(`data_offsets ${brief(offsets)} is not a pair of non-negative integers`, name);
     }
     const [begin, end] = offsets as [number, number];
     if (begin > end) fail(`data_offsets [${begin}, ${end}] run backwards`, name);
     if (end > dataBytes)
       fail(`data_offsets [${begin}, ${end}] run past the end of the data (expected at most ${dataBytes}: the file is ${fileBytes} bytes)`, name);
     if (end - begin !== size) {
-      fail(`data_offsets [${begin}, ${end}] hold ${end - begin} bytes, but ${dtype_} ${JSON.stringify(shape)} needs ${size as number}`, name);
+      fail(`data_offsets [${begin}, ${end}] hold ${end - begin} bytes, but ${dtype_} ${brief(shape)} needs ${size as number}`, name);
     }
     tensors.set(name, { dtype: dtype_, shape: Object.freeze([...(shape as number[])]), byteOffset: dataStart + begin, byteLength: end - begin });
   }
@@ -190,7 +198,7 @@ async function readHeader(path: string, file: RangedFile, fileBytes: number): Pr
     const [previousName, previous] = ranges[i - 1];
     const [name, current] = ranges[i];
     if (current.byteOffset < previous.byteOffset + previous.byteLength) {
-      fail(`data_offsets overlap those of ${JSON.stringify(previousName)} (expected each tensor's bytes to be its own)`, name);
+      fail(`data_offsets overlap those of ${brief(previousName, 200)} (expected each tensor's bytes to be its own)`, name);
     }
   }
   return { metadata, tensors, headerLength };

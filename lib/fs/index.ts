@@ -15,6 +15,7 @@ export { crc32cBase64, gcsFileSystem } from './gcs-file-system.js';
 export { asPrefix, formatGcsPath, GCS_SCHEME, type GcsLocation, isGcsPath, joinGcsPath, parseGcsPath } from './gcs-path.js';
 export { InputError } from './input-error.js';
 export { localFileSystem } from './local-file-system.js';
+export { joinInside, type NameSource, type NameSourceOrWhat, pathInside } from './path-inside.js';
 export { baseName, isAbsolutePath, joinPath, parentPath, relativePath } from './paths.js';
 export { openRangedFile, type RangedFile } from './ranged-file.js';
 export { StorageError, storageError } from './storage-error.js';

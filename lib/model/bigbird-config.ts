@@ -1,3 +1,5 @@
+import { InputError } from '../fs/input-error.js';
+
 /**
  * BigBird's settings, under Hugging Face's `BigBirdConfig` field names: the one config type of the
  * model, warm start, training and conversion. `readBigBirdConfig` (config-files.ts) makes one from an
@@ -91,7 +93,7 @@ export const headSize = (config: BigBirdConfig): number => config.hidden_size / 
 export const maxTokensForFullAttention = (config: Pick<BigBirdConfig, 'num_random_blocks' | 'block_size'>): number =>
   (5 + 2 * config.num_random_blocks) * config.block_size;
 
-/** Refuses settings the model does not implement, naming the field, before any weight is read. */
+/** Refuses settings the model does not implement, naming the field, before any weight is read: an `InputError` (the config is the input at fault; `where` is its file). */
 export function checkModelConfig(config: BigBirdConfig, where = 'BigBird config'): void {
   const positive = [
     'vocab_size',
@@ -105,31 +107,32 @@ export function checkModelConfig(config: BigBirdConfig, where = 'BigBird config'
   ] as const;
   for (const key of positive) {
     const value = config[key];
-    if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${where}: ${key} must be a positive integer, got ${JSON.stringify(value)}`);
+    if (!Number.isSafeInteger(value) || value < 1) throw new InputError(where, `${where}: ${key} must be a positive integer, got ${JSON.stringify(value)}`);
   }
   if (!Number.isSafeInteger(config.num_random_blocks) || config.num_random_blocks < 0) {
-    throw new RangeError(`${where}: num_random_blocks must be a non-negative integer, got ${JSON.stringify(config.num_random_blocks)}`);
+    throw new InputError(where, `${where}: num_random_blocks must be a non-negative integer, got ${JSON.stringify(config.num_random_blocks)}`);
   }
   if (config.hidden_size % config.num_attention_heads !== 0) {
-    throw new RangeError(`${where}: hidden_size ${config.hidden_size} is not a multiple of num_attention_heads ${config.num_attention_heads}`);
+    throw new InputError(where, `${where}: hidden_size ${config.hidden_size} is not a multiple of num_attention_heads ${config.num_attention_heads}`);
   }
   if (config.attention_type !== 'block_sparse' && config.attention_type !== 'original_full') {
-    throw new RangeError(`${where}: attention_type ${JSON.stringify(config.attention_type)} is not block_sparse or original_full`);
+    throw new InputError(where, `${where}: attention_type ${JSON.stringify(config.attention_type)} is not block_sparse or original_full`);
   }
   if (!(SUPPORTED_ACTIVATIONS as readonly string[]).includes(config.hidden_act)) {
-    throw new RangeError(`${where}: hidden_act ${JSON.stringify(config.hidden_act)} is not one of ${SUPPORTED_ACTIVATIONS.join(', ')}`);
+    throw new InputError(where, `${where}: hidden_act ${JSON.stringify(config.hidden_act)} is not one of ${SUPPORTED_ACTIVATIONS.join(', ')}`);
   }
   if (config.position_embedding_type !== 'absolute') {
-    throw new RangeError(
+    throw new InputError(
+      where,
       `${where}: position_embedding_type ${JSON.stringify(config.position_embedding_type)} is not supported (only "absolute", what BigBird uses)`,
     );
   }
   for (const key of ['hidden_dropout_prob', 'attention_probs_dropout_prob'] as const) {
     const value = config[key];
-    if (!(value >= 0 && value < 1)) throw new RangeError(`${where}: ${key} must be in [0, 1), got ${JSON.stringify(value)}`);
+    if (!(value >= 0 && value < 1)) throw new InputError(where, `${where}: ${key} must be in [0, 1), got ${JSON.stringify(value)}`);
   }
-  if (!(config.layer_norm_eps > 0)) throw new RangeError(`${where}: layer_norm_eps must be positive, got ${JSON.stringify(config.layer_norm_eps)}`);
+  if (!(config.layer_norm_eps > 0)) throw new InputError(where, `${where}: layer_norm_eps must be positive, got ${JSON.stringify(config.layer_norm_eps)}`);
   if (config.pad_token_id !== null && (!Number.isSafeInteger(config.pad_token_id) || config.pad_token_id < 0 || config.pad_token_id >= config.vocab_size)) {
-    throw new RangeError(`${where}: pad_token_id ${config.pad_token_id} is not a token id below vocab_size ${config.vocab_size}`);
+    throw new InputError(where, `${where}: pad_token_id ${config.pad_token_id} is not a token id below vocab_size ${config.vocab_size}`);
   }
 }

@@ -1,4 +1,4 @@
-import { readTextFile } from '../fs/index.js';
+import { fileSystemFor, InputError, readTextFile } from '../fs/index.js';
 import { withSortedKeys } from '../text/compare-code-points.js';
 import { type BigBirdConfig, HF_BIGBIRD_DEFAULTS } from './bigbird-config.js';
 
@@ -104,6 +104,8 @@ const TF_TO_HF: Readonly<Record<keyof TfBigBirdConfig, keyof BigBirdConfig>> = {
 };
 
 const ATTENTION_TYPES: readonly string[] = ['block_sparse', 'original_full'];
+/** Largest config file read: KoBigBird's is under 2 KB; anything near this is not a config. */
+const MAX_CONFIG_BYTES = 1 << 20;
 
 /** Why `value` is not a `kind`, or undefined when it is. */
 function typeProblem(value: unknown, kind: ConfigFieldKind): string | undefined {
@@ -133,13 +135,69 @@ function typeProblem(value: unknown, kind: ConfigFieldKind): string | undefined 
   return ok ? undefined : `${JSON.stringify(value)} is not ${described}`;
 }
 
-function checkAttention(config: { readonly attention_type: unknown; readonly hidden_size: number; readonly num_attention_heads: number }, where: string): void {
-  if (!ATTENTION_TYPES.includes(config.attention_type as string)) {
+/** Fields that size parameters: each at least 1. */
+const POSITIVE_SIZES = [
+  'vocab_size',
+  'hidden_size',
+  'num_attention_heads',
+  'intermediate_size',
+  'max_position_embeddings',
+  'type_vocab_size',
+  'block_size',
+] as const;
+/** Layers, at most: each is 16 variables listed up front, and the deepest published transformers have a few hundred. */
+const MAX_LAYERS = 4096;
+/**
+ * Elements in one parameter tensor, at most: tfjs and TF index tensors with 32-bit integers, so a
+ * config asking for more (a corrupt or hostile `vocab_size: 1e15`) is refused here rather than when
+ * a command tries to allocate it.
+ */
+const MAX_TENSOR_ELEMENTS = 2 ** 31 - 1;
+
+/**
+ * Refuses values no BigBird can have, naming the key and what was expected: sizes that are not
+ * positive, a hidden size the heads do not divide, parameters too large to hold, probabilities outside
+ * [0, 1], negative token ids, an attention type HF does not implement. Types are checked before.
+ */
+function checkConfigValues(config: BigBirdConfig, where: string): void {
+  const fail = (message: string): never => {
+    throw new InputError(where, `${where}: ${message}`);
+  };
+  if (!ATTENTION_TYPES.includes(config.attention_type)) {
     // TF's `simulated_sparse` has no HF implementation: the converter would fail building the model.
-    throw new Error(`${where}: attention_type ${JSON.stringify(config.attention_type)} is not one of ${ATTENTION_TYPES.join(', ')}`);
+    fail(`attention_type ${JSON.stringify(config.attention_type)} is not one of ${ATTENTION_TYPES.join(', ')}`);
   }
+  for (const key of POSITIVE_SIZES) {
+    const value = config[key];
+    if (!(value >= 1 && value <= MAX_TENSOR_ELEMENTS)) fail(`${key} is ${value}, expected an integer from 1 to ${MAX_TENSOR_ELEMENTS}`);
+  }
+  if (!(config.num_hidden_layers >= 1 && config.num_hidden_layers <= MAX_LAYERS))
+    fail(`num_hidden_layers is ${config.num_hidden_layers}, expected an integer from 1 to ${MAX_LAYERS}`);
+  if (!(config.num_random_blocks >= 0 && config.num_random_blocks <= MAX_TENSOR_ELEMENTS))
+    fail(`num_random_blocks is ${config.num_random_blocks}, expected an integer from 0 to ${MAX_TENSOR_ELEMENTS}`);
   if (config.hidden_size % config.num_attention_heads !== 0) {
-    throw new Error(`${where}: hidden_size ${config.hidden_size} is not a multiple of num_attention_heads ${config.num_attention_heads}`);
+    fail(`hidden_size ${config.hidden_size} is not a multiple of num_attention_heads ${config.num_attention_heads}`);
+  }
+  for (const [rows, cols] of [
+    ['vocab_size', 'hidden_size'],
+    ['max_position_embeddings', 'hidden_size'],
+    ['hidden_size', 'intermediate_size'],
+  ] as const) {
+    if (config[rows] * config[cols] > MAX_TENSOR_ELEMENTS)
+      fail(
+        `${rows} ${config[rows]} × ${cols} ${config[cols]} is a parameter of ${config[rows] * config[cols]} elements, more than the ${MAX_TENSOR_ELEMENTS} a tensor can hold`,
+      );
+  }
+  for (const key of ['hidden_dropout_prob', 'attention_probs_dropout_prob'] as const) {
+    if (!(config[key] >= 0 && config[key] <= 1)) fail(`${key} is ${config[key]}, expected a probability in [0, 1]`);
+  }
+  if (config.classifier_dropout !== null && !(config.classifier_dropout >= 0 && config.classifier_dropout <= 1))
+    fail(`classifier_dropout is ${config.classifier_dropout}, expected null or a probability in [0, 1]`);
+  if (!(config.layer_norm_eps > 0)) fail(`layer_norm_eps is ${config.layer_norm_eps}, expected a positive number`);
+  if (!(config.initializer_range >= 0)) fail(`initializer_range is ${config.initializer_range}, expected a non-negative number`);
+  for (const key of ['pad_token_id', 'bos_token_id', 'eos_token_id', 'sep_token_id'] as const) {
+    const value = config[key];
+    if (value !== null && value < 0) fail(`${key} is ${value}, expected a token id (0 or more) or null`);
   }
 }
 
@@ -152,9 +210,10 @@ function checkAttention(config: { readonly attention_type: unknown; readonly hid
 export function hfConfigFromTf(tfConfig: Readonly<Record<string, unknown>>, options: HfConfigFromTfOptions = {}, where = PRETRAIN_CONFIG_FILE): BigBirdConfig {
   const copied: Record<string, unknown> = {};
   for (const [tfKey, hfKey] of Object.entries(TF_TO_HF)) {
-    if (!Object.hasOwn(tfConfig, tfKey)) throw new Error(`${where}: missing ${JSON.stringify(tfKey)} (the converter copies it to ${JSON.stringify(hfKey)})`);
+    if (!Object.hasOwn(tfConfig, tfKey))
+      throw new InputError(where, `${where}: missing ${JSON.stringify(tfKey)} (the converter copies it to ${JSON.stringify(hfKey)})`);
     const problem = typeProblem(tfConfig[tfKey], BIGBIRD_CONFIG_FIELDS[hfKey]);
-    if (problem) throw new Error(`${where}: ${tfKey} ${problem}`);
+    if (problem) throw new InputError(where, `${where}: ${tfKey} ${problem}`);
     copied[hfKey] = tfConfig[tfKey];
   }
   const config = withSortedKeys({
@@ -170,7 +229,7 @@ export function hfConfigFromTf(tfConfig: Readonly<Record<string, unknown>>, opti
     use_cache: HF_BIGBIRD_DEFAULTS.use_cache,
     ...copied,
   }) as unknown as BigBirdConfig;
-  checkAttention(config, where);
+  checkConfigValues(config, where);
   return config;
 }
 
@@ -179,16 +238,16 @@ export function hfConfigFromTf(tfConfig: Readonly<Record<string, unknown>>, opti
  * missing fields filled with HF's defaults, fields this toolkit does not use dropped.
  */
 export function hfConfigFromJson(json: Readonly<Record<string, unknown>>, where = 'config.json'): BigBirdConfig {
-  if (json.model_type !== 'big_bird') throw new Error(`${where}: model_type is ${JSON.stringify(json.model_type)}, expected "big_bird"`);
+  if (json.model_type !== 'big_bird') throw new InputError(where, `${where}: model_type is ${JSON.stringify(json.model_type)}, expected "big_bird"`);
   const config: Record<string, unknown> = { ...HF_BIGBIRD_DEFAULTS };
   for (const [key, kind] of Object.entries(BIGBIRD_CONFIG_FIELDS)) {
     if (!Object.hasOwn(json, key)) continue;
     const problem = typeProblem(json[key], kind);
-    if (problem) throw new Error(`${where}: ${key} ${problem}`);
+    if (problem) throw new InputError(where, `${where}: ${key} ${problem}`);
     config[key] = Array.isArray(json[key]) ? [...(json[key] as string[])] : json[key];
   }
   const result = withSortedKeys(config) as unknown as BigBirdConfig;
-  checkAttention(result, where);
+  checkConfigValues(result, where);
   return result;
 }
 
@@ -200,23 +259,28 @@ export function hfConfigFromJson(json: Readonly<Record<string, unknown>>, where 
 export async function readBigBirdConfig(path: string): Promise<BigBirdConfig> {
   let text: string;
   try {
+    const info = await fileSystemFor(path).stat(path);
+    if (info?.isDirectory) throw new InputError(path, `${path}: is a folder, expected a config file (config.json or pretrain_config.json)`);
+    if (info && info.size > MAX_CONFIG_BYTES)
+      throw new InputError(path, `${path}: ${info.size} bytes, over the ${MAX_CONFIG_BYTES}-byte limit for a config file`);
     text = await readTextFile(path);
   } catch (error) {
+    if (error instanceof InputError) throw error;
     if ((error as NodeJS.ErrnoException).code === 'ENOENT')
-      throw Object.assign(new Error(`${path}: config file not found`, { cause: error }), { code: 'ENOENT' });
+      throw Object.assign(new InputError(path, `${path}: config file not found`, { cause: error }), { code: 'ENOENT' });
     throw error;
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new Error(`${path}: not valid JSON (${(error as Error).message})`, { cause: error });
+    throw new InputError(path, `${path}: not valid JSON (${(error as Error).message})`, { cause: error });
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`${path}: not a JSON object`);
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new InputError(path, `${path}: not a JSON object`);
   const record = json as Record<string, unknown>;
   if (Object.hasOwn(record, 'model_type')) return hfConfigFromJson(record, path);
   if (Object.hasOwn(record, 'num_rand_blocks')) return hfConfigFromTf(record, {}, path);
-  throw new Error(`${path}: neither an HF config.json (no "model_type") nor a KoBigBird pretrain_config.json (no "num_rand_blocks")`);
+  throw new InputError(path, `${path}: neither an HF config.json (no "model_type") nor a KoBigBird pretrain_config.json (no "num_rand_blocks")`);
 }
 
 /**

@@ -71,27 +71,16 @@ export interface BuildOptions {
  */
 export async function buildPretrainingData(options: BuildOptions): Promise<BuildManifest> {
   const started = performance.now();
-  const config: PackingConfig = {
-    maxSeqLength: options.maxSeqLength ?? BUILD_DEFAULTS.maxSeqLength,
-    maxPredictionsPerSeq: options.maxPredictionsPerSeq ?? BUILD_DEFAULTS.maxPredictionsPerSeq,
-    maskedLmProb: options.maskedLmProb ?? BUILD_DEFAULTS.maskedLmProb,
-    sentencePairProb: options.sentencePairProb ?? BUILD_DEFAULTS.sentencePairProb,
-    shortSeqProb: options.shortSeqProb ?? BUILD_DEFAULTS.shortSeqProb,
-    longSeqThreshold: options.longSeqThreshold ?? BUILD_DEFAULTS.longSeqThreshold,
-    doWholeWordMask: options.doWholeWordMask ?? BUILD_DEFAULTS.doWholeWordMask,
-    maxNgramSize: options.maxNgramSize ?? 1,
-  };
+  // Every flag is checked before anything is read or written: a bad value is one line naming it.
+  validateBuildOptions(options);
+  const config = packingConfig(options);
   const { jobIndex } = options;
-  if (jobIndex !== undefined && !(Number.isInteger(options.numProcesses) && options.numProcesses! > 0))
-    throw new BuildError(`--job_index ${jobIndex} needs --num_processes P, the number of jobs (0 = one per CPU differs between machines)`);
   const numJobs = options.numProcesses || availableParallelism();
   const numShards = options.numShards ?? BUILD_DEFAULTS.numShards;
   const seed = options.seed ?? BUILD_DEFAULTS.seed;
   const dupeFactor = options.dupeFactor ?? BUILD_DEFAULTS.dupeFactor;
   const tokenCacheMb = options.tokenCacheMb ?? BUILD_DEFAULTS.tokenCacheMb;
-  validate(config, numJobs, numShards, dupeFactor, options.maxNgramSize, tokenCacheMb);
-  if (jobIndex !== undefined && !(Number.isInteger(jobIndex) && jobIndex >= 0 && jobIndex < numJobs))
-    throw new BuildError(`--job_index ${jobIndex} is not a job of --num_processes ${numJobs} (0 to ${numJobs - 1})`);
+  if (numJobs > numShards) throw new BuildError(`--num_processes ${numJobs} is more than --num_shards ${numShards}: some workers would own no shard`);
   const { signal } = options;
   signal?.throwIfAborted();
 
@@ -107,9 +96,12 @@ export async function buildPretrainingData(options: BuildOptions): Promise<Build
   // they begin only when told to (and are ended if a check fails).
   const workers = inWorkers ? await startWorkers(1, numJobs - 1, (job, bytes, examples) => report(job, bytes, examples)) : [];
   let tokenizer: WordPieceTokenizer;
+  let tokenizerSha256: string;
   let sizes: (number | undefined)[];
   try {
     tokenizer = await loadTokenizer(options.tokenizerDir);
+    // Read now, with every other input, so that nothing fails after the shards are written.
+    tokenizerSha256 = await tokenizerHash(options.tokenizerDir);
     if (workers.length > 0) {
       const state = tokenizer.state();
       for (const worker of workers) worker.setTokenizer(state);
@@ -136,6 +128,13 @@ export async function buildPretrainingData(options: BuildOptions): Promise<Build
     options.onProgress?.({ bytes: progressBytes.reduce((a, b) => a + b, 0), totalBytes, examples: progressExamples.reduce((a, b) => a + b, 0) });
   };
 
+  // Shards of jobs that did finish are complete files, but together they are not this build's
+  // output: without a manifest nobody can tell them from a finished build, so a failure removes them
+  // too. A job of a multi-machine build removes only its own: the others belong to other machines.
+  const removeOutput = async (): Promise<void> => {
+    const shards = jobs.flatMap((job) => ownedShards(job, numJobs, numShards)).map((i) => shardFileName(i, numShards));
+    await removeShardFiles(options.outputDir, shards);
+  };
   let results: JobResult[];
   try {
     results = inWorkers
@@ -144,11 +143,7 @@ export async function buildPretrainingData(options: BuildOptions): Promise<Build
     // Cancelled after the last shard was renamed but before the manifest: still no output.
     signal?.throwIfAborted();
   } catch (error) {
-    // Shards of jobs that did finish are complete files, but together they are not this build's
-    // output: without a manifest nobody can tell them from a finished build, so they go too. A job
-    // of a multi-machine build removes only its own: the others belong to other machines.
-    const shards = jobs.flatMap((job) => ownedShards(job, numJobs, numShards)).map((i) => shardFileName(i, numShards));
-    await removeShardFiles(options.outputDir, shards);
+    await removeOutput();
     throw error;
   }
 
@@ -170,7 +165,7 @@ export async function buildPretrainingData(options: BuildOptions): Promise<Build
     num_shards: numShards,
     token_cache_mb: tokenCacheMb,
   };
-  const tokenizerInfo = { dir: options.tokenizerDir, sha256: await tokenizerHash(options.tokenizerDir), vocab_size: tokenizer.vocabSize };
+  const tokenizerInfo = { dir: options.tokenizerDir, sha256: tokenizerSha256, vocab_size: tokenizer.vocabSize };
   const shardCounts = new Map<number, number>();
   for (const r of results) for (const [shard, count] of r.shardCounts) shardCounts.set(shard, count);
   const shardIndexes = jobIndex === undefined ? Array.from({ length: numShards }, (_, i) => i) : ownedShards(jobIndex, numJobs, numShards);
@@ -185,8 +180,16 @@ export async function buildPretrainingData(options: BuildOptions): Promise<Build
     seconds: Number(((performance.now() - started) / 1000).toFixed(3)),
     maxSeqLength: config.maxSeqLength,
   });
+  // The manifest is written whole or not at all; if it cannot be, the shards go as after any failure.
+  const writeManifest = (name: string, text: string): Promise<void> =>
+    fileSystemFor(options.outputDir)
+      .writeFile(joinPath(options.outputDir, name), text)
+      .catch(async (error: unknown) => {
+        await removeOutput();
+        throw error;
+      });
   if (jobIndex === undefined) {
-    await fileSystemFor(options.outputDir).writeFile(joinPath(options.outputDir, MANIFEST_FILE), manifestText(manifest));
+    await writeManifest(MANIFEST_FILE, manifestText(manifest));
     return manifest;
   }
   const [result] = results;
@@ -203,7 +206,7 @@ export async function buildPretrainingData(options: BuildOptions): Promise<Build
     statistics: manifest.statistics,
   };
   // Last, after every shard of the job is in place: its presence says the job is done.
-  await fileSystemFor(options.outputDir).writeFile(joinPath(options.outputDir, jobManifestFileName(jobIndex, numJobs)), manifestText(jobManifest));
+  await writeManifest(jobManifestFileName(jobIndex, numJobs), manifestText(jobManifest));
   return jobManifest;
 }
 
@@ -274,20 +277,72 @@ async function runJobsInThreads(
   }
 }
 
-function validate(config: PackingConfig, numJobs: number, numShards: number, dupeFactor: number, maxNgramSize: number | undefined, tokenCacheMb: number): void {
+/** The packing settings of `options`, defaults filled in. */
+function packingConfig(options: BuildOptions): PackingConfig {
+  return {
+    maxSeqLength: options.maxSeqLength ?? BUILD_DEFAULTS.maxSeqLength,
+    maxPredictionsPerSeq: options.maxPredictionsPerSeq ?? BUILD_DEFAULTS.maxPredictionsPerSeq,
+    maskedLmProb: options.maskedLmProb ?? BUILD_DEFAULTS.maskedLmProb,
+    sentencePairProb: options.sentencePairProb ?? BUILD_DEFAULTS.sentencePairProb,
+    shortSeqProb: options.shortSeqProb ?? BUILD_DEFAULTS.shortSeqProb,
+    longSeqThreshold: options.longSeqThreshold ?? BUILD_DEFAULTS.longSeqThreshold,
+    doWholeWordMask: options.doWholeWordMask ?? BUILD_DEFAULTS.doWholeWordMask,
+    maxNgramSize: options.maxNgramSize ?? 1,
+  };
+}
+
+/**
+ * Checks every value of `options` the builder uses, before any work: counts are integers in range,
+ * probabilities lie in [0, 1], lengths fit together. The first problem is a BuildError of one line
+ * naming the flag (`--num_processes must be …, got -1`), as `kbb build-tfrecord` spells it. The paths
+ * are checked by the readers when they are read.
+ */
+export function validateBuildOptions(options: BuildOptions): void {
   const fail = (message: string): never => {
     throw new BuildError(message);
   };
-  if (!(config.longSeqThreshold > 1)) fail(`--long_seq_threshold must be greater than 1.0 (got ${config.longSeqThreshold})`);
-  if (maxNgramSize !== undefined && maxNgramSize > 1 && !config.doWholeWordMask)
+  const got = (value: unknown): string => `got ${JSON.stringify(value) ?? String(value)}`;
+  const integer = (flag: string, value: number | undefined, min: number, what: string): void => {
+    if (value !== undefined && !(Number.isSafeInteger(value) && value >= min)) fail(`--${flag} must be ${what}, ${got(value)}`);
+  };
+  const probability = (flag: string, value: number | undefined): void => {
+    if (value !== undefined && !(typeof value === 'number' && value >= 0 && value <= 1)) fail(`--${flag} must be a probability in [0, 1], ${got(value)}`);
+  };
+  for (const key of ['inputDir', 'tokenizerDir', 'outputDir'] as const) {
+    const flag = { inputDir: 'input_dir', tokenizerDir: 'tokenizer_dir', outputDir: 'output_dir' }[key];
+    if (typeof options[key] !== 'string' || options[key].trim() === '') fail(`--${flag} must name a folder, ${got(options[key])}`);
+  }
+  integer('max_seq_length', options.maxSeqLength, 5, 'an integer of at least 5 ([CLS], two tokens, two [SEP])');
+  integer('max_predictions_per_seq', options.maxPredictionsPerSeq, 1, 'a positive integer');
+  integer('num_processes', options.numProcesses, 0, 'a non-negative integer (0 = one per CPU)');
+  integer('num_shards', options.numShards, 1, 'a positive integer');
+  integer('dupe_factor', options.dupeFactor, 1, 'a positive integer');
+  integer('max_ngram_size', options.maxNgramSize, 1, 'a positive integer');
+  integer('seed', options.seed, 0, 'a non-negative integer');
+  probability('masked_lm_prob', options.maskedLmProb);
+  probability('sentence_pair_prob', options.sentencePairProb);
+  probability('short_seq_prob', options.shortSeqProb);
+  const threshold = options.longSeqThreshold;
+  if (threshold !== undefined && !(Number.isFinite(threshold) && threshold > 1)) fail(`--long_seq_threshold must be greater than 1.0, ${got(threshold)}`);
+  const cache = options.tokenCacheMb;
+  if (cache !== undefined && !(Number.isFinite(cache) && cache >= 0)) fail(`--token_cache_mb must be 0 or more, ${got(cache)}`);
+  const config = packingConfig(options);
+  // [CLS] and [SEP] are never masked, so at most max_seq_length - 2 positions can be predicted.
+  if (config.maxPredictionsPerSeq > config.maxSeqLength - 2)
+    fail(
+      `--max_predictions_per_seq ${config.maxPredictionsPerSeq} does not fit --max_seq_length ${config.maxSeqLength}: at most ${config.maxSeqLength - 2} tokens of an example can be masked`,
+    );
+  if (options.maxNgramSize !== undefined && options.maxNgramSize > 1 && !config.doWholeWordMask)
     fail('--max_ngram_size needs --do_whole_word_mask (n-grams are made of whole words)');
-  if (!Number.isInteger(config.maxSeqLength) || config.maxSeqLength < 5) fail(`--max_seq_length must be an integer of at least 5 (got ${config.maxSeqLength})`);
-  if (!Number.isInteger(config.maxPredictionsPerSeq) || config.maxPredictionsPerSeq < 1)
-    fail(`--max_predictions_per_seq must be a positive integer (got ${config.maxPredictionsPerSeq})`);
-  if (!Number.isInteger(numShards) || numShards < 1) fail(`--num_shards must be a positive integer (got ${numShards})`);
-  if (numJobs > numShards) fail(`--num_processes ${numJobs} is more than --num_shards ${numShards}: some workers would own no shard`);
-  if (!Number.isInteger(dupeFactor) || dupeFactor < 1) fail(`--dupe_factor must be a positive integer (got ${dupeFactor})`);
-  if (!(tokenCacheMb >= 0)) fail(`--token_cache_mb must be 0 or more (got ${tokenCacheMb})`);
+  const numProcesses = options.numProcesses ?? BUILD_DEFAULTS.numProcesses;
+  const numShards = options.numShards ?? BUILD_DEFAULTS.numShards;
+  if (numProcesses > numShards) fail(`--num_processes ${numProcesses} is more than --num_shards ${numShards}: some workers would own no shard`);
+  const { jobIndex } = options;
+  if (jobIndex !== undefined) {
+    if (numProcesses < 1) fail(`--job_index ${jobIndex} needs --num_processes P, the number of jobs (0 = one per CPU differs between machines)`);
+    if (!(Number.isSafeInteger(jobIndex) && jobIndex >= 0 && jobIndex < numProcesses))
+      fail(`--job_index ${jobIndex} is not a job of --num_processes ${numProcesses} (0 to ${numProcesses - 1})`);
+  }
 }
 
 async function tokenizerHash(dir: string): Promise<string> {

@@ -18,7 +18,7 @@ export {
   readBuildManifest,
   STATISTICS_DEFAULTS,
 } from './build-output-statistics.js';
-export { type BuildOptions, buildPretrainingData } from './build-pretraining-data.js';
+export { type BuildOptions, buildPretrainingData, validateBuildOptions } from './build-pretraining-data.js';
 export type { BuildStats } from './build-stats.js';
 export { builderVocab } from './builder-vocab.js';
 export { ExampleBuilder, type PackingConfig, type PretrainingExample } from './example-builder.js';

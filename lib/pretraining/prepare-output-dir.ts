@@ -23,14 +23,43 @@ async function removeAll(dir: string, names: readonly string[]): Promise<void> {
   await pMap(names, (name) => fs.remove(joinPath(dir, name)), { concurrency: METADATA_REQUESTS_IN_FLIGHT });
 }
 
-/** A one-machine build: creates the output folder; refuses one that holds anything unless `overwrite`, then removes only earlier build output. */
+/**
+ * A one-machine build: creates the output folder; refuses one that holds anything unless `overwrite`
+ * or it holds only an interrupted build (below), then removes only earlier build output.
+ */
 export async function prepareOutputDir(dir: string, overwrite: boolean): Promise<void> {
   const fs = fileSystemFor(dir);
-  const entries = (await fs.list(dir)).map((e) => e.name);
-  if (entries.length > 0 && !overwrite)
+  const entries = await fs.list(dir);
+  if (entries.length > 0 && !overwrite && !isInterruptedBuild(entries))
     throw new BuildError(`${dir}: the output folder is not empty (${entries.length} entries); pass --overwrite to replace earlier output`);
   await removeAll(dir, await outputEntries(dir));
   await fs.mkdir(dir);
+}
+
+/**
+ * What a one-machine build killed before its manifest leaves (kill -9, a lost machine): shards
+ * without `build_manifest.json`, and hidden temporaries whose process is gone. Without a manifest
+ * the shards are not output (a finished build writes it last), so running the same command again
+ * replaces them without `--overwrite`. Job manifests (a multi-machine build) and temporaries of a
+ * live process (a build running now) are not an interrupted build.
+ */
+function isInterruptedBuild(entries: readonly { readonly name: string; readonly isDirectory: boolean }[]): boolean {
+  return entries.every(({ name, isDirectory }) => {
+    if (isDirectory || !isBuildOutput(name)) return false;
+    const temporary = /\.tmp-(\d+)-\d+$/.exec(name);
+    if (temporary) return !processIsAlive(Number(temporary[1]));
+    return parseShardFileName(name) !== undefined;
+  });
+}
+
+function processIsAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /**

@@ -1,4 +1,5 @@
 import { fileSystemFor } from '../fs/file-system-for.js';
+import { InputError } from '../fs/input-error.js';
 import { joinPath } from '../fs/paths.js';
 import { StorageError } from '../fs/storage-error.js';
 import { compareCodePoints } from '../text/compare-code-points.js';
@@ -18,7 +19,8 @@ export interface EventReadOptions {
   /** Byte offset to start at: the `end` of an earlier read of the same file (default 0). A file now shorter than this is read from 0. */
   readonly start?: number;
   /**
-   * Called for each damaged record passed over: a bad checksum, or a payload that is not an Event.
+   * Called for each damaged record passed over (an `InputError` naming the file and the record's
+   * byte offset): a bad checksum, or a payload that is not an Event.
    * A record cut short at the end of the file is not damage (the run is still writing it, or was
    * killed while it did) and is not reported.
    */
@@ -57,7 +59,8 @@ export function readEvents(path: string, options: EventReadOptions = {}): EventS
     end: options.start ?? 0,
     [Symbol.asyncIterator]: () => read(),
   };
-  const report = (offset: number, problem: string): void => options.onSkip?.(new Error(`${path}: record at byte ${offset}: ${problem}`));
+  // Each problem passed over is kbb's own located input error, as a reader that threw would give.
+  const report = (offset: number, problem: string): void => options.onSkip?.(new InputError(path, `${path}: record at byte ${offset}: ${problem}`));
   async function* read(): AsyncGenerator<EventRecord> {
     const info = await fileSystemFor(path).stat(path);
     if (!info) throw new StorageError(path, 'ENOENT', 'no such event file');

@@ -1,10 +1,10 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { CHECKPOINT_STATE_FILE, checkpointName } from '../checkpoint/checkpoint-files.js';
+import { CHECKPOINT_STATE_FILE, checkpointName, checkpointStep } from '../checkpoint/checkpoint-files.js';
 import { parseCheckpointState, writeCheckpointState } from '../checkpoint/checkpoint-state.js';
 import { CheckpointReader, dataFileName } from '../checkpoint/tensor-bundle-reader.js';
-import { type TensorToWrite, writeCheckpoint } from '../checkpoint/tensor-bundle-writer.js';
+import { removeStaleTemporaries as removeStaleWriterTemporaries, type TensorToWrite, writeCheckpoint } from '../checkpoint/tensor-bundle-writer.js';
 import { fileSystemFor, readOptionalText, writeFileAt } from '../fs/file-system-for.js';
-import { isAbsolutePath, joinPath } from '../fs/paths.js';
+import { isAbsolutePath, joinPath, relativePath } from '../fs/paths.js';
 import type { NamedArray } from '../model/weights.js';
 
 /*
@@ -56,42 +56,60 @@ export async function saveTrainingCheckpoint(options: SaveCheckpointOptions): Pr
   const earlier = (await listedCheckpoints(options.outputDir)).filter((n) => n !== name);
   const kept = [...earlier, name].slice(-options.keep);
   await writeCheckpointState(options.outputDir, { modelCheckpointPath: name, allModelCheckpointPaths: kept });
-  // TensorFlow may have named them by full path (a `gs://` one, say) rather than relative to the folder.
-  for (const old of earlier.filter((n) => !kept.includes(n))) await removeCheckpoint(isAbsolutePath(old) ? old : joinPath(options.outputDir, old));
+  // TensorFlow may have named them by full path (a `gs://` one, say) rather than relative to the folder;
+  // only those inside this run's folder are removed: a `checkpoint` file must not make kbb delete elsewhere.
+  for (const old of earlier.filter((n) => !kept.includes(n))) {
+    const prefix = isAbsolutePath(old) ? old : joinPath(options.outputDir, old);
+    const inside = relativePath(options.outputDir, prefix);
+    if (!isAbsolutePath(inside) && inside !== '..' && !inside.startsWith('../')) await removeCheckpoint(prefix);
+  }
   return prefix;
 }
 
 /**
- * Removes the temporary files a killed save left in the folder (hidden `.NAME.tmp-PID-N` files of
- * checkpoints, kbb state and the `checkpoint` file, whose process is gone), so that kill -9 does not
- * leave litter that grows with every interrupted run. Only local folders have them: an unfinished
- * Cloud Storage upload never becomes an object.
+ * Removes the temporary files a killed run left in the folder (hidden `.NAME.tmp-PID-N` files of
+ * checkpoints, kbb state, the `checkpoint` file, the config and results, and of the tokenizer copy,
+ * whose process is gone), so that kill -9 does not leave litter that grows with every interrupted
+ * run. Only local folders have them: an unfinished Cloud Storage upload never becomes an object.
  */
 export async function removeStaleTemporaries(outputDir: string): Promise<string[]> {
-  const stale = /^\.(model\.ckpt-\d+\..+|checkpoint)\.tmp-(\d+)-\d+$/;
+  const removed = await removeStaleWriterTemporaries(outputDir, isTrainingOutput);
+  removed.push(...(await removeStaleWriterTemporaries(joinPath(outputDir, 'tokenizer'), () => true)).map((name) => `tokenizer/${name}`));
+  removed.push(...(await removeUnlistedCheckpointFiles(outputDir)));
+  return removed;
+}
+
+/**
+ * The files of checkpoints a killed run was writing or pruning, which the `checkpoint` file does not
+ * list: any without its `.index` (a save cut short: data written, index not), and complete ones older
+ * than the newest listed (a save whose pruning was cut short). A complete checkpoint newer than the
+ * newest listed stays: the run will save that step again, the same bytes.
+ */
+async function removeUnlistedCheckpointFiles(outputDir: string): Promise<string[]> {
   const fs = fileSystemFor(outputDir);
+  const listed = new Set((await listedCheckpoints(outputDir)).map((name) => checkpointStep(name)));
+  const newest = Math.max(-1, ...[...listed].filter((step) => step !== undefined));
+  const files = (await fs.list(outputDir)).filter((e) => !e.isDirectory).map((e) => e.name);
+  const CHECKPOINT_FILE = /^model\.ckpt-(\d+)\.(index|data-\d+-of-\d+|kbb-train\.json)$/;
+  const indexed = new Set(files.flatMap((name) => /^model\.ckpt-(\d+)\.index$/.exec(name)?.[1] ?? []).map(Number));
   const removed: string[] = [];
-  for (const { name, isDirectory } of await fs.list(outputDir)) {
-    const match = stale.exec(name);
-    if (isDirectory || !match || processIsAlive(Number(match[2]))) continue;
+  for (const name of files) {
+    const match = CHECKPOINT_FILE.exec(name);
+    if (!match) continue;
+    const step = Number(match[1]);
+    if (listed.has(step) || (indexed.has(step) && step > newest)) continue;
     await fs.remove(joinPath(outputDir, name));
     removed.push(name);
   }
   return removed;
 }
 
-function processIsAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Files a training run writes in its output folder, and nothing else: what `overwrite` removes. */
-const TRAINING_OUTPUT = /^(\.?model\.ckpt-\d+\..+|\.?checkpoint(\.tmp-.*)?|events\.out\.tfevents\..+|eval_results\.txt|\.?pretrain_config\.json(\.tmp-.*)?)$/;
+const TRAINING_OUTPUT =
+  /^(\.?model\.ckpt-\d+\..+|\.?checkpoint(\.tmp-.*)?|\.?events\.out\.tfevents\..+|\.?eval_results\.txt(\.tmp-.*)?|\.?pretrain_config\.json(\.tmp-.*)?)$/;
+
+/** Whether `name` is a file a training run writes in its output folder (or a temporary of one). */
+export const isTrainingOutput = (name: string): boolean => TRAINING_OUTPUT.test(name);
 
 /** Removes an earlier run's checkpoints, kbb state, event files, results and config from `outputDir`; other files stay. */
 export async function removeTrainingOutput(outputDir: string): Promise<string[]> {

@@ -211,14 +211,24 @@ export function pretrainConfig(
   return config;
 }
 
-/** What the flags ask that kbb cannot do, as one message per problem; empty when all is well. */
+/**
+ * What the flags ask that kbb cannot do, as one message per problem, each naming its flag; empty when
+ * all is well: counts are integers in range, lengths fit the position table and the attention
+ * blocks, probabilities lie in [0, 1], rates are positive, and only what kbb implements is asked.
+ */
 export function trainFlagProblems(flags: TrainFlags): string[] {
   const problems: string[] = [];
+  const got = (value: unknown): string => `got ${JSON.stringify(value) ?? String(value)}`;
   const positive = (key: keyof TrainFlags, allowZero = false): void => {
     const value = flags[key];
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < (allowZero ? 0 : 1)) {
-      problems.push(`--${key} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(value)}`);
+      problems.push(`--${key} must be a ${allowZero ? 'non-negative' : 'positive'} integer, ${got(value)}`);
     }
+  };
+  /** A finite number that `ok` accepts; `what` says which. */
+  const inRange = (key: keyof TrainFlags, what: string, ok: (value: number) => boolean): void => {
+    const value = flags[key];
+    if (typeof value !== 'number' || !Number.isFinite(value) || !ok(value)) problems.push(`--${key} must be ${what}, ${got(value)}`);
   };
   for (const key of [
     'max_encoder_length',
@@ -228,13 +238,44 @@ export function trainFlagProblems(flags: TrainFlags): string[] {
     'save_checkpoints_steps',
     'keep_checkpoint_max',
     'gradient_accumulation_steps',
+    'hidden_size',
+    'num_hidden_layers',
+    'num_attention_heads',
+    'intermediate_size',
+    'max_position_embeddings',
+    'type_vocab_size',
+    'block_size',
   ] as const)
     positive(key);
-  for (const key of ['num_train_steps', 'num_warmup_steps', 'max_eval_steps'] as const) positive(key, true);
-  if (flags.max_encoder_length > flags.max_position_embeddings) {
-    problems.push(`--max_encoder_length ${flags.max_encoder_length} is more than --max_position_embeddings ${flags.max_position_embeddings}`);
+  for (const key of ['num_train_steps', 'num_warmup_steps', 'max_eval_steps', 'num_rand_blocks', 'seed'] as const) positive(key, true);
+  // Do the lengths fit together? Only among values that are fine on their own, so one bad value gives one message.
+  const valid = (...keys: (keyof TrainFlags)[]): boolean => keys.every((key) => !problems.some((p) => p.startsWith(`--${key} must`)));
+  const length = flags.max_encoder_length;
+  if (valid('max_encoder_length', 'max_position_embeddings') && length > flags.max_position_embeddings)
+    problems.push(`--max_encoder_length ${length} is more than --max_position_embeddings ${flags.max_position_embeddings}`);
+  // [CLS] and [SEP] are never predicted.
+  if (valid('max_encoder_length', 'max_predictions_per_seq') && flags.max_predictions_per_seq > length - 2)
+    problems.push(
+      `--max_predictions_per_seq ${flags.max_predictions_per_seq} does not fit --max_encoder_length ${length}: at most ${length - 2} tokens can be masked`,
+    );
+  if (valid('hidden_size', 'num_attention_heads') && flags.hidden_size % flags.num_attention_heads !== 0)
+    problems.push(`--hidden_size ${flags.hidden_size} is not a multiple of --num_attention_heads ${flags.num_attention_heads}`);
+  // KoBigBird's TF model runs block-sparse attention above 512 tokens: whole blocks, at least 5 of them.
+  if (valid('max_encoder_length', 'block_size') && flags.attention_type === 'block_sparse' && length > TF_FULL_ATTENTION_MAX_LENGTH) {
+    if (length % flags.block_size !== 0)
+      problems.push(`--max_encoder_length ${length} is not a multiple of --block_size ${flags.block_size} (block-sparse attention works in whole blocks)`);
+    else if (length / flags.block_size < MIN_SPARSE_BLOCKS)
+      problems.push(
+        `--max_encoder_length ${length} is only ${length / flags.block_size} blocks of --block_size ${flags.block_size}: block-sparse attention needs at least ${MIN_SPARSE_BLOCKS}`,
+      );
   }
-  if (!(flags.learning_rate >= 0)) problems.push(`--learning_rate must be 0 or more, got ${flags.learning_rate}`);
+  inRange('masked_lm_prob', 'a probability in [0, 1]', (p) => p >= 0 && p <= 1);
+  for (const key of ['hidden_dropout_prob', 'attention_probs_dropout_prob'] as const) inRange(key, 'a probability in [0, 1)', (p) => p >= 0 && p < 1);
+  inRange('learning_rate', 'greater than 0', (x) => x > 0);
+  for (const key of ['optimizer_beta1', 'optimizer_beta2'] as const) inRange(key, 'in [0, 1)', (x) => x >= 0 && x < 1);
+  inRange('optimizer_epsilon', 'greater than 0', (x) => x > 0);
+  inRange('weight_decay_rate', '0 or more', (x) => x >= 0);
+  inRange('initializer_range', 'greater than 0', (x) => x > 0);
   const only = (key: keyof TrainFlags, allowed: readonly unknown[], why: string): void => {
     if (!allowed.includes(flags[key])) problems.push(`--${key}=${String(flags[key])} is not supported (${why})`);
   };
@@ -246,3 +287,8 @@ export function trainFlagProblems(flags: TrainFlags): string[] {
   only('attention_type', ['block_sparse', 'original_full'], 'TF simulated_sparse has no kbb model');
   return problems;
 }
+
+/** At or below this many tokens KoBigBird's TF model runs full attention whatever `attention_type` says. */
+const TF_FULL_ATTENTION_MAX_LENGTH = 512;
+/** Block-sparse attention's global, window and random blocks need at least this many blocks. */
+const MIN_SPARSE_BLOCKS = 5;

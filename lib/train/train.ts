@@ -20,6 +20,7 @@ import { AdamW, adamSlotNames, referenceLearningRate } from './adamw.js';
 import { type EvalResults, formatEvalResults } from './eval-results.js';
 import { estimateTrainingMemory, trainingMemoryLimit } from './memory-estimate.js';
 import { type PretrainingBatch, PretrainingInput, type PretrainingInputState } from './pretraining-input.js';
+import { type RunOutputSnapshot, restoreRunOutput, snapshotRunOutput } from './run-output.js';
 import { readTrainingCheckpoint, removeStaleTemporaries, removeTrainingOutput, saveTrainingCheckpoint } from './train-checkpoints.js';
 import { pretrainConfig, TOKENIZER_ID_KEYS, TPU_FLAGS, TRAIN_DEFAULTS, type TrainFlags, trainFlagProblems } from './train-flags.js';
 
@@ -114,22 +115,64 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     );
   }
 
+  // Everything is read and checked before the first byte is written: the starting weights (a
+  // checkpoint to resume, or --init_checkpoint) and the training data's first records.
   const outputDir = flags.output_dir;
-  if (flags.do_train) {
-    await fileSystemFor(outputDir).mkdir(outputDir);
-    if (flags.overwrite) {
-      const removed = await removeTrainingOutput(outputDir);
-      if (removed.length > 0) note(`--overwrite: removed ${removed.length} file(s) of an earlier run from ${outputDir}`);
-    }
-    const litter = await removeStaleTemporaries(outputDir);
-    if (litter.length > 0) note(`removed ${litter.length} temporary file(s) an interrupted save left`);
-    await writeFileAt(joinPath(outputDir, PRETRAIN_CONFIG_FILE), formatTfConfigJson(tfConfig));
-    await copyTokenizer(flags.tokenizer_dir, joinPath(outputDir, 'tokenizer'), flags.overwrite);
-  }
-
-  // The starting point: this folder's newest checkpoint (resume), else --init_checkpoint, else fresh weights.
   const names = bigBirdModelVariables(config, 'pretraining').map((v) => v.name);
-  const start = await startingPoint(flags, config, names, note);
+  // --overwrite starts afresh: a checkpoint already in the folder is about to be removed, not resumed.
+  const start = await startingPoint(flags, config, names, note, !(flags.do_train && flags.overwrite));
+  const training = flags.do_train && start.step < flags.num_train_steps;
+  const input = training
+    ? await PretrainingInput.open({
+        dataDir: flags.data_dir,
+        seqLength: flags.max_encoder_length,
+        predictions: flags.max_predictions_per_seq,
+        batchSize: flags.train_batch_size,
+        padId,
+        seed: flags.seed,
+        ...(start.inputState ? { state: start.inputState } : {}),
+      })
+    : undefined;
+  // A run that fails before it saves a checkpoint past its start leaves the folder as it found it.
+  let before: RunOutputSnapshot | undefined;
+  let progressed = false;
+  try {
+    if (flags.do_train) {
+      before = await snapshotRunOutput(outputDir);
+      await fileSystemFor(outputDir).mkdir(outputDir);
+      if (flags.overwrite) {
+        const removed = await removeTrainingOutput(outputDir);
+        if (removed.length > 0) note(`--overwrite: removed ${removed.length} file(s) of an earlier run from ${outputDir}`);
+      }
+      const litter = await removeStaleTemporaries(outputDir);
+      if (litter.length > 0) note(`removed ${litter.length} temporary file(s) an interrupted save left`);
+      await writeFileAt(joinPath(outputDir, PRETRAIN_CONFIG_FILE), formatTfConfigJson(tfConfig));
+      await copyTokenizer(flags.tokenizer_dir, joinPath(outputDir, 'tokenizer'), flags.overwrite);
+    }
+    return await trainFrom(start, input, { options, flags, config, padId, backend, outputDir, onProgressed: () => (progressed = true) });
+  } catch (error) {
+    if (before && !progressed) await restoreRunOutput(outputDir, before);
+    throw error;
+  } finally {
+    await input?.close();
+  }
+}
+
+interface RunContext {
+  readonly options: TrainOptions;
+  readonly flags: TrainFlags;
+  readonly config: BigBirdConfig;
+  readonly padId: number;
+  readonly backend: BackendSelection;
+  readonly outputDir: string;
+  /** Called once a checkpoint past the starting step is saved: from then on a failure keeps the run's output. */
+  readonly onProgressed: () => void;
+}
+
+/** The loop and the evaluation, from `start`; `input` is open when there is training to do. */
+async function trainFrom(start: StartingPoint, input: PretrainingInput | undefined, context: RunContext): Promise<TrainResult> {
+  const { options, flags, config, padId, backend, outputDir } = context;
+  const note = options.onNote ?? (() => {});
   const weights = BigBirdWeights.fromArrays(config, 'pretraining', start.values, start.source);
   const model = new BigBirdModel({ config, weights, mode: 'train', semantics: 'tf', warn: note });
   const optimizer = new AdamW(weights.variables, {
@@ -148,21 +191,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let lastLoss: number | undefined;
   let stopped = false;
   try {
-    if (flags.do_train && step < flags.num_train_steps) {
-      const input = await PretrainingInput.open({
-        dataDir: flags.data_dir,
-        seqLength: flags.max_encoder_length,
-        predictions: flags.max_predictions_per_seq,
-        batchSize: flags.train_batch_size,
-        padId,
-        seed: flags.seed,
-        ...(start.inputState ? { state: start.inputState } : {}),
-      });
+    if (input) {
       const events = await EventFileWriter.open(outputDir);
       const save = async (): Promise<void> => {
         const variables = new Map<string, tf.Variable>([...weights.variables, ...optimizer.slotVariables()]);
         const state: TrainState = { input: input.state() };
         checkpoints.push(await saveTrainingCheckpoint({ outputDir, step, variables, state, keep: flags.keep_checkpoint_max }));
+        if (step > start.step) context.onProgressed();
         await events.flush();
       };
       try {
@@ -205,7 +240,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         }
       } finally {
         await events.close();
-        await input.close();
       }
     }
     const evalResults = flags.do_eval ? await evaluate(model, flags, padId, step, outputDir) : undefined;
@@ -299,8 +333,14 @@ interface StartingPoint {
  * state file, the input's position); else `init_checkpoint`, a BigBird checkpoint loaded whole or a
  * BERT one warm-started by the reference's rules (spec §3.6), at step 0; else fresh weights.
  */
-async function startingPoint(flags: TrainFlags, config: BigBirdConfig, names: readonly string[], note: (message: string) => void): Promise<StartingPoint> {
-  if (await pathExists(joinPath(flags.output_dir, CHECKPOINT_STATE_FILE))) {
+async function startingPoint(
+  flags: TrainFlags,
+  config: BigBirdConfig,
+  names: readonly string[],
+  note: (message: string) => void,
+  resume: boolean,
+): Promise<StartingPoint> {
+  if (resume && (await pathExists(joinPath(flags.output_dir, CHECKPOINT_STATE_FILE)))) {
     const prefix = await latestCheckpoint(flags.output_dir);
     const slotNames = names.flatMap((name) => Object.values(adamSlotNames(name)));
     const saved = await readTrainingCheckpoint(prefix, names, slotNames);
@@ -369,12 +409,17 @@ function fillMissing(
   return values;
 }
 
-/** Copies the tokenizer's files once, as the reference does (again with `overwrite`); either folder may be local or `gs://`. */
+/**
+ * Copies the tokenizer's files once, as the reference does (again with `overwrite`); either folder may
+ * be local or `gs://`. Each file appears whole or not at all, and a file missing from an earlier copy
+ * (a run killed halfway through it) is copied now.
+ */
 async function copyTokenizer(from: string, to: string, again: boolean): Promise<void> {
-  if (!again && (await pathExists(to))) return;
-  await fileSystemFor(to).mkdir(to);
+  const target = fileSystemFor(to);
+  const present = again ? new Set<string>() : new Set((await target.list(to)).filter((e) => !e.isDirectory).map((e) => e.name));
+  await target.mkdir(to);
   for (const { name, isDirectory } of await fileSystemFor(from).list(from)) {
-    if (!isDirectory) await copyFile(joinPath(from, name), joinPath(to, name));
+    if (!isDirectory && !present.has(name)) await copyFile(joinPath(from, name), joinPath(to, name));
   }
 }
 

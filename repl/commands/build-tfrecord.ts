@@ -11,6 +11,7 @@ import {
   type JobManifest,
   jobManifestFileName,
   resolveJobIndex,
+  validateBuildOptions,
 } from '../../lib/pretraining/index.js';
 import { buildWithProgress } from '../io/build-with-progress.js';
 import type { CommandIo } from '../io/command-io.js';
@@ -153,6 +154,7 @@ async function emitJob(flags: BuildFlags, io: CommandIo): Promise<void> {
   if (flags.job_index !== undefined) throw new BuildError('--emit_job writes a job for every index; it takes no --job_index');
   if (flags.image === undefined) throw new BuildError('--emit_job needs --image, a container image with kbb (see the Dockerfile)');
   const { jobIndex: _, ...build } = buildOptions(flags, undefined);
+  validateBuildOptions(build);
   const options = {
     build: { ...build, numProcesses: flags.num_processes },
     image: flags.image,

@@ -1,8 +1,14 @@
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { encodeEntry, encodeHeader } from '../../lib/checkpoint/bundle-proto.js';
 import { CheckpointError, CheckpointReader, latestCheckpoint, parseCheckpointState, type TensorToWrite, writeCheckpoint } from '../../lib/checkpoint/index.js';
+import { readTable, TableBuilder } from '../../lib/checkpoint/sstable.js';
+import { readStringTensor, writeStringTensor } from '../../lib/checkpoint/string-tensor.js';
+import { crc32c } from '../../lib/checksum/crc32.js';
+import { maskCrc } from '../../lib/checksum/masked-crc32c.js';
+import { InputError } from '../../lib/fs/index.js';
 import { fixture, hasFixtures } from '../helpers/fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kbb-ckpt-'));
@@ -236,3 +242,214 @@ describe('writing checkpoints (no fixtures needed)', () => {
     expect((await import('node:fs')).readdirSync(sub)).toEqual([]);
   });
 });
+
+describe('hostile checkpoints are refused with the file, the byte and the variable (no fixtures needed)', () => {
+  const sub = join(dir, 'hostile');
+  const encoder = new TextEncoder();
+  /** A checkpoint whose index holds `entries` (name → BundleEntryProto bytes) after a one-shard header, and `data` as its data file. */
+  const craft = (name: string, entries: readonly (readonly [string, Uint8Array])[], data = new Uint8Array(64)): string => {
+    mkdirSync(sub, { recursive: true });
+    const prefix = join(sub, name);
+    const table = new TableBuilder();
+    table.add(new Uint8Array(0), encodeHeader({ numShards: 1, endianness: 0, version: { producer: 1, minConsumer: 0, badConsumers: [] } }));
+    for (const [key, value] of entries) table.add(encoder.encode(key), value);
+    writeFileSync(`${prefix}.index`, table.finish());
+    writeFileSync(`${prefix}.data-00000-of-00001`, data);
+    return prefix;
+  };
+  const entry = (fields: Partial<Parameters<typeof encodeEntry>[0]>): Uint8Array =>
+    encodeEntry({ dtype: 1, shape: [2], shardId: 0, offset: 0, size: 8, crc32c: 0, ...fields });
+
+  it('malformed entry protos (the errors that once read "premature EOF", "illegal tag", "cant skip wire type 4") name the file, byte and variable', async () => {
+    const valid = entry({});
+    const cases: [string, Uint8Array, RegExp][] = [
+      [
+        'premature',
+        valid.subarray(0, valid.length - 1),
+        /premature\.index: byte \d+ \(data block at byte 0\): variable w: BundleEntryProto\.size: a varint runs past the end/,
+      ],
+      [
+        'illegal',
+        Buffer.concat([valid, Buffer.from([0x97, 0x86, 0x6c])]),
+        /illegal\.index: byte \d+ \(data block at byte 0\): variable w: BundleEntryProto: field 221282 has wire type 7, which protobuf does not have/,
+      ],
+      [
+        'group',
+        Buffer.concat([valid, Buffer.from([0x0c])]),
+        /group\.index: byte \d+ \(data block at byte 0\): variable w: BundleEntryProto: field 1 has wire type 4 \(a group\)/,
+      ],
+      [
+        'length',
+        Buffer.concat([valid, Buffer.from([0x12, 0xff, 0xff, 0x03])]),
+        /length\.index: byte \d+ \(data block at byte 0\): variable w: BundleEntryProto\.shape: 65535 bytes needed, 0 left/,
+      ],
+    ];
+    for (const [name, value, message] of cases) {
+      const prefix = craft(name, [['w', value]]);
+      const error = await CheckpointReader.open(prefix).catch((e: unknown) => e);
+      expect(error, name).toBeInstanceOf(CheckpointError);
+      expect((error as CheckpointError).message, name).toMatch(message);
+      expect((error as CheckpointError).file, name).toBe(`${prefix}.index`);
+    }
+  });
+
+  it('entries whose dtype, shape, size, shard or offset do not fit together are refused before anything is read', async () => {
+    const cases: [string, Uint8Array, string][] = [
+      ['size', entry({ size: 12 }), 'variable w: 12 bytes stored, but float32 [2] needs 8'],
+      ['shard', entry({ shardId: 3 }), 'variable w: in shard 3, but the header says 1 shard(s)'],
+      ['dims', entry({ shape: [2 ** 30, 2 ** 30, 2 ** 30], size: 8 }), 'variable w: shape [1073741824, 1073741824, 1073741824] has more than 2^53 elements'],
+      [
+        'negative',
+        encodeEntry({ dtype: 1, shape: [-1], shardId: 0, offset: 0, size: 8, crc32c: 0 }),
+        'TensorShapeProto.Dim.size: varint 18446744073709552000 is over 2^53 (or a negative number)',
+      ],
+      ['dtype', entry({ dtype: 0 }), 'variable w: no dtype (DT_INVALID)'],
+      ['strings', entry({ dtype: 7, shape: [100], size: 50 }), 'variable w: 50 bytes stored, but a string tensor of shape [100] needs at least 104'],
+    ];
+    for (const [name, value, message] of cases) {
+      const prefix = craft(name, [['w', value]]);
+      await expect(CheckpointReader.open(prefix), name).rejects.toThrow(message);
+    }
+  });
+
+  it('a tensor past the end of its data file is refused from the real file size, before its bytes are allocated', async () => {
+    const prefix = craft('past', [['w', entry({ shape: [2 ** 40], size: 2 ** 42, offset: 8 })]]);
+    const reader = await CheckpointReader.open(prefix);
+    const refusal = `${prefix}.data-00000-of-00001: data shard too short for variable w (needs bytes 8–${8 + 2 ** 42}, the file ends at 64)`;
+    await expect(reader.read('w')).rejects.toThrow(refusal);
+    // What a command that writes from a checkpoint checks before its first byte.
+    await expect(reader.checkDataFiles()).rejects.toThrow(refusal);
+    await reader.close();
+    const fits = await CheckpointReader.open(craft('fits', [['w', entry({ offset: 56 })]]));
+    await expect(fits.checkDataFiles()).resolves.toBeUndefined();
+    await fits.close();
+  });
+
+  it('string tensors: corrupt lengths are located, however long their varints', () => {
+    expect(() => readStringTensor(new Uint8Array(300).fill(0x80), 1, 'f.data', 'variable s')).toThrow(
+      'f.data: variable s: byte 0 of its data: string 0 of 1: length: a varint is longer than 10 bytes',
+    );
+    expect(() => readStringTensor(Uint8Array.from([0xff, 0xff, 0x7f, 0, 0, 0, 0]), 1, 'f.data', 'variable s')).toThrow(
+      'string lengths add up to more than the tensor',
+    );
+    const { bytes } = writeStringTensor([Buffer.from('ab')]);
+    expect(() => readStringTensor(Buffer.concat([bytes, Buffer.from([1])]), 1, 'f.data', 'variable s')).toThrow('1 bytes follow the last string');
+  });
+
+  it('table structure: a huge restart count, a block handle past the end, two index entries for one block, a Snappy length that lies', async () => {
+    const prefix = craft('table', [['w', entry({})]]);
+    const good = readFileSync(`${prefix}.index`);
+    const tableError = (bytes: Uint8Array): string => {
+      try {
+        readTable(bytes, 'x.index');
+      } catch (error) {
+        expect(error).toBeInstanceOf(InputError);
+        return (error as Error).message;
+      }
+      return 'read';
+    };
+    expect(tableError(good)).toBe('read');
+    // The data block's restart count (its last 4 bytes) made huge, its checksum made right.
+    const blockSize = dataBlockSize(good);
+    const huge = Buffer.from(good);
+    huge.writeUInt32LE(0xffffffff, blockSize - 4);
+    fixTrailer(huge, 0, blockSize, 0);
+    expect(tableError(huge)).toMatch(/^x\.index: byte \d+ \(data block at byte 0\): 4294967295 restart points do not fit in the block's \d+ bytes$/);
+    // A table whose index names the same data block twice: refused, not read twice.
+    expect(tableError(twice(good, blockSize))).toMatch(/overlaps or comes before the previous one/);
+    // An index handle past the end of the blocks.
+    expect(tableError(tableOf(good.subarray(0, blockSize), 0, [[0, 10_000]]))).toMatch(
+      /^x\.index: data block \(10000 bytes at byte 0, plus a 5-byte trailer\) runs past the blocks, which end at byte \d+$/,
+    );
+    // A Snappy block that says it holds 1 GB.
+    const snappy = Buffer.concat([Buffer.from([0x80, 0x80, 0x80, 0x80, 0x04]), Buffer.alloc(16)]);
+    expect(tableError(tableOf(snappy, 1))).toMatch(
+      /^x\.index: data block at byte 0: Snappy data states 1073741824 bytes uncompressed, more than 21 compressed bytes can hold$/,
+    );
+  });
+});
+
+/** The size of the first data block of a table kbb wrote: its index block's one handle (offset 0, size). */
+function dataBlockSize(table: Uint8Array): number {
+  const footer = table.subarray(table.length - 48);
+  const read = (bytes: Uint8Array, at: number): [number, number] => {
+    let value = 0;
+    let scale = 1;
+    for (;;) {
+      const b = bytes[at++];
+      value += (b & 0x7f) * scale;
+      if (b < 0x80) return [value, at];
+      scale *= 128;
+    }
+  };
+  let at = 0;
+  [, at] = read(footer, at);
+  [, at] = read(footer, at);
+  const [indexOffset] = read(footer, at);
+  // The index block's entry: shared 0, key length, value length, key, then the handle (0, size).
+  let p = indexOffset;
+  const [, p1] = read(table, p);
+  const [keyLength, p2] = read(table, p1);
+  const [, p3] = read(table, p2);
+  p = p3 + keyLength;
+  const [, p4] = read(table, p);
+  return read(table, p4)[0];
+}
+
+/** Rewrites the trailer (type, masked CRC) of the block of `size` bytes at `offset`. */
+function fixTrailer(table: Buffer, offset: number, size: number, type: number): void {
+  table[offset + size] = type;
+  table.writeUInt32LE(maskCrc(crc32c(table.subarray(offset + size, offset + size + 1), crc32c(table.subarray(offset, offset + size)))), offset + size + 1);
+}
+
+const varintBytes = (values: readonly number[]): Buffer => {
+  const out: number[] = [];
+  for (let value of values) {
+    while (value >= 0x80) {
+      out.push((value % 128) | 0x80);
+      value = Math.floor(value / 128);
+    }
+    out.push(value);
+  }
+  return Buffer.from(out);
+};
+
+/** A table of one data block (`contents`, compression `type`), an empty metaindex, and an index of `handles` (default: the one block). */
+function tableOf(contents: Uint8Array, type: number, handles: readonly (readonly [number, number])[] = [[0, contents.length]]): Buffer {
+  const blocks: Buffer[] = [];
+  let offset = 0;
+  const add = (bytes: Uint8Array, blockType: number): [number, number] => {
+    const block = Buffer.concat([bytes, Buffer.alloc(5)]);
+    fixTrailer(block, 0, bytes.length, blockType);
+    blocks.push(block);
+    offset += block.length;
+    return [offset - block.length, bytes.length];
+  };
+  add(contents, type);
+  const meta = add(Buffer.from([0, 0, 0, 0, 1, 0, 0, 0]), 0);
+  const entries = handles.map(([o, s], i) => {
+    const handle = varintBytes([o, s]);
+    return Buffer.concat([varintBytes([0, 1, handle.length]), Buffer.from([0x61 + i]), handle]);
+  });
+  const restarts = Buffer.alloc(4 * entries.length + 4);
+  let at = 0;
+  entries.forEach((e, i) => {
+    restarts.writeUInt32LE(at, 4 * i);
+    at += e.length;
+  });
+  restarts.writeUInt32LE(entries.length, 4 * entries.length);
+  const index = add(Buffer.concat([...entries, restarts]), 0);
+  const footer = Buffer.alloc(48);
+  varintBytes([...meta, ...index]).copy(footer);
+  footer.writeUInt32LE(0x8b80fb57, 40);
+  footer.writeUInt32LE(0xdb477524, 44);
+  return Buffer.concat([...blocks, footer]);
+}
+
+/** `table`'s data block (of `size` bytes at 0) named twice by the index. */
+function twice(table: Uint8Array, size: number): Buffer {
+  return tableOf(table.subarray(0, size), 0, [
+    [0, size],
+    [0, size],
+  ]);
+}

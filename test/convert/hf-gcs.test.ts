@@ -114,4 +114,23 @@ describe.skipIf(!hasGcsEmulator)('kbb export and import-hf with gs:// paths (Sto
     for (const name of local.tensors.keys()) expect(Buffer.from(await opened.read(name)).equals(Buffer.from(await local.read(name))), name).toBe(true);
     await Promise.all([opened.close(), local.close()]);
   });
+
+  it('a failure halfway through export or import-hf to gs:// removes the objects it wrote, and leaves those that were there', async () => {
+    const trained = join(dir, 'trained-halfway');
+    await trainedFolder(trained, 700);
+    const bucket = `gs://${uniqueBucket('halfway')}`;
+    await fileSystemFor(bucket).writeFile(`${bucket}/out/README.md`, '# mine\n');
+    const failing = (): (() => void) => {
+      let calls = 0;
+      return () => {
+        if (++calls === 5) throw new Error('interrupted');
+      };
+    };
+    await expect(exportToHuggingFace({ checkpointDir: trained, outputDir: `${bucket}/out`, onProgress: failing() })).rejects.toThrow('interrupted');
+    expect(await fileSystemFor(bucket).listRecursive(`${bucket}/out`)).toEqual(['README.md']);
+    const hf = join(dir, 'hf-halfway');
+    await exportToHuggingFace({ checkpointDir: trained, outputDir: hf });
+    await expect(importFromHuggingFace({ hfDir: hf, outputDir: `${bucket}/out`, onProgress: failing() })).rejects.toThrow('interrupted');
+    expect(await fileSystemFor(bucket).listRecursive(`${bucket}/out`)).toEqual(['README.md']);
+  });
 });

@@ -1,5 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeCheckpoint, writeCheckpointState } from '../../lib/checkpoint/index.js';
+import { bigBirdTfVariables, hfConfigFromTf } from '../../lib/model/index.js';
+import { elementCount } from '../../lib/tensor/index.js';
 
 /* A tiny KoBigBird checkpoint's pieces, shared by the export tests on disk and on gs://. */
 
@@ -57,4 +60,35 @@ export function writeTinyTokenizer(dir: string): void {
     }),
   );
   writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ do_lower_case: false, model_max_length: 512, tokenizer_class: 'BertTokenizer' }));
+}
+
+/** What `writeTinyCheckpoint` wrote: the folder and each model variable's values. */
+export interface TinyCheckpointFolder {
+  readonly dir: string;
+  readonly prefix: string;
+  readonly tensors: ReadonlyMap<string, { readonly shape: readonly number[]; readonly values: Float32Array }>;
+}
+
+/**
+ * A KoBigBird-shaped TF checkpoint folder, as training leaves it: every model variable of the tiny
+ * config with distinct values, `global_step`, the `checkpoint` state file, `pretrain_config.json` and
+ * `tokenizer/` (leave it out with `tokenizer: false`).
+ */
+export async function writeTinyCheckpoint(dir: string, options: { readonly step?: number; readonly tokenizer?: boolean } = {}): Promise<TinyCheckpointFolder> {
+  mkdirSync(dir, { recursive: true });
+  const tensors = new Map(
+    bigBirdTfVariables(hfConfigFromTf(TINY_TF_CONFIG)).map((v) => [v.name, { shape: v.shape, values: values(v.name, elementCount(v.shape)) }] as const),
+  );
+  const step = options.step ?? 1000;
+  const stepBytes = new Uint8Array(8);
+  new DataView(stepBytes.buffer).setBigInt64(0, BigInt(step), true);
+  const prefix = join(dir, `model.ckpt-${step}`);
+  await writeCheckpoint(prefix, [
+    ...[...tensors].map(([name, { shape, values: data }]) => ({ name, dtype: 'float32' as const, shape, data: new Uint8Array(data.buffer) })),
+    { name: 'global_step', dtype: 'int64' as const, shape: [], data: stepBytes },
+  ]);
+  await writeCheckpointState(dir, { modelCheckpointPath: `model.ckpt-${step}`, allModelCheckpointPaths: [`model.ckpt-${step}`] });
+  writeFileSync(join(dir, 'pretrain_config.json'), JSON.stringify(TINY_TF_CONFIG, null, 4));
+  if (options.tokenizer !== false) writeTinyTokenizer(join(dir, 'tokenizer'));
+  return { dir, prefix, tensors };
 }

@@ -3,6 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { maskedCrc32c } from '../../lib/checksum/masked-crc32c.js';
+import { InputError } from '../../lib/fs/index.js';
 import {
   DATA_CLASS_SCALAR,
   DT_DOUBLE,
@@ -147,6 +149,26 @@ describe('EventFileWriter and the readers', () => {
     const later = await events(path, read.end);
     expect(later.problems).toEqual([`${path}: record at byte ${records[10].offset}: data CRC mismatch`]);
     expect(later.events.map((r) => r.event.step)).toEqual([1]);
+  });
+
+  it('each problem passed over is an InputError naming the file, as a refused file would be; a payload that is not an Event names its byte', async () => {
+    const path = await tenPoints();
+    const { events: records } = await events(path);
+    const bytes = readFileSync(path);
+    // Record 2's payload replaced by bytes that are no Event (a tag of wire type 7), its checksum made right.
+    const start = records[2].offset + 12;
+    const length = records[3].offset - start - 4;
+    bytes.fill(0xff, start, start + length);
+    bytes.writeUInt32LE(maskedCrc32c(bytes.subarray(start, start + length)), start + length);
+    writeFileSync(path, bytes);
+    const problems: Error[] = [];
+    const steps: number[] = [];
+    for await (const { event } of readEvents(path, { onSkip: (problem) => problems.push(problem) })) steps.push(event.step);
+    expect(steps).toEqual([0, 1, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toBeInstanceOf(InputError);
+    expect((problems[0] as InputError).file).toBe(path);
+    expect(problems[0].message).toMatch(new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: record at byte ${records[2].offset}: not an Event \\(`));
   });
 
   it('a damaged length ends the file there, reported once', async () => {
