@@ -2,6 +2,7 @@ import { maskedCrc32c } from '../checksum/masked-crc32c.js';
 import type { AtomicWriteStream } from '../fs/file-system.js';
 import { fileSystemFor } from '../fs/file-system-for.js';
 import { joinPath, parentPath } from '../fs/paths.js';
+import { isProcessAlive } from '../fs/process-alive.js';
 import { writeToStream } from '../fs/streamed-write.js';
 import { elementCount } from '../tensor/shape.js';
 import { type BundleHeader, encodeEntry, encodeHeader } from './bundle-proto.js';
@@ -126,19 +127,9 @@ export async function removeStaleTemporaries(dir: string, isOurs: (name: string)
   const removed: string[] = [];
   for (const { name, isDirectory } of await fs.list(dir)) {
     const match = stale.exec(name);
-    if (isDirectory || !match || !isOurs(match[1]) || processIsAlive(Number(match[2]))) continue;
+    if (isDirectory || !match || !isOurs(match[1]) || isProcessAlive(Number(match[2]))) continue;
     await fs.remove(joinPath(dir, name));
     removed.push(name);
   }
   return removed;
-}
-
-function processIsAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

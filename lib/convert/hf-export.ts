@@ -6,6 +6,7 @@ import { CheckpointReader, type CheckpointVariable, dataFileName } from '../chec
 import { fileSystemFor, pathExists, readTextFile, writeFileAt } from '../fs/file-system-for.js';
 import { InputError } from '../fs/input-error.js';
 import { isAbsolutePath, joinPath } from '../fs/paths.js';
+import { stageOutput } from '../fs/staged-output.js';
 import type { BigBirdConfig, BigBirdShapeConfig } from '../model/bigbird-config.js';
 import { PRETRAIN_CONFIG_FILE, readBigBirdConfig } from '../model/config-files.js';
 import type { SkippedVariable } from '../model/variables.js';
@@ -18,7 +19,6 @@ import { formatHfConfigJson } from './hf-config-json.js';
 import { HF_BIGBIRD_TIED_PARAMETERS, tfToHfName, transposeBytes2d } from './hf-names.js';
 import { type PytorchTensorSource, writePytorchBin } from './pytorch-bin.js';
 import { SAFETENSORS_DTYPE_BYTES, type SafetensorsDtype, type SafetensorsTensorSource, writeSafetensors } from './safetensors.js';
-import { stageOutput } from './staged-output.js';
 
 /** One TF variable and the HF parameter it becomes. */
 export interface HfExportRow {

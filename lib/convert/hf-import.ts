@@ -8,6 +8,7 @@ import { fileSystemFor, pathExists, readTextFile, writeFileAt } from '../fs/file
 import { InputError } from '../fs/input-error.js';
 import { pathInside } from '../fs/path-inside.js';
 import { baseName, joinPath, parentPath } from '../fs/paths.js';
+import { stageOutput } from '../fs/staged-output.js';
 import type { BigBirdConfig } from '../model/bigbird-config.js';
 import { formatTfConfigJson, PRETRAIN_CONFIG_FILE, readBigBirdConfig, tfActivationNote, tfConfigFromHf } from '../model/config-files.js';
 import type { SkippedVariable } from '../model/variables.js';
@@ -16,7 +17,6 @@ import { byCodePoints } from '../text/compare-code-points.js';
 import { loadTokenizer } from '../tokenizer/load-tokenizer.js';
 import { bigBirdHfParameters, HF_BIGBIRD_TIED_PARAMETERS, hfToTfName, transposeBytes2d } from './hf-names.js';
 import { openSafetensors, SAFETENSORS_DTYPE_BYTES, type SafetensorsDtype, type SafetensorsFile } from './safetensors.js';
-import { stageOutput } from './staged-output.js';
 
 /** One HF parameter and the TF variable it becomes. */
 export interface HfImportRow {

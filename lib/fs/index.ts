@@ -17,6 +17,8 @@ export { InputError } from './input-error.js';
 export { localFileSystem } from './local-file-system.js';
 export { joinInside, type NameSource, type NameSourceOrWhat, pathInside } from './path-inside.js';
 export { baseName, isAbsolutePath, joinPath, parentPath, relativePath } from './paths.js';
+export { isProcessAlive } from './process-alive.js';
 export { openRangedFile, type RangedFile } from './ranged-file.js';
+export { type StagedOutput, stageOutput } from './staged-output.js';
 export { StorageError, storageError } from './storage-error.js';
 export { type ByteSink, writeFileStreamed, writeToStream } from './streamed-write.js';

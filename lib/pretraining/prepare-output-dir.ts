@@ -1,6 +1,7 @@
 import pMap from 'p-map';
 import { fileSystemFor, METADATA_REQUESTS_IN_FLIGHT } from '../fs/file-system-for.js';
 import { joinPath } from '../fs/paths.js';
+import { isProcessAlive } from '../fs/process-alive.js';
 import { BuildError } from './build-error.js';
 import { isBuildOutput, jobManifestFileName, MANIFEST_FILE, parseJobManifestFileName, parseShardFileName } from './build-files.js';
 
@@ -47,19 +48,9 @@ function isInterruptedBuild(entries: readonly { readonly name: string; readonly 
   return entries.every(({ name, isDirectory }) => {
     if (isDirectory || !isBuildOutput(name)) return false;
     const temporary = /\.tmp-(\d+)-\d+$/.exec(name);
-    if (temporary) return !processIsAlive(Number(temporary[1]));
+    if (temporary) return !isProcessAlive(Number(temporary[1]));
     return parseShardFileName(name) !== undefined;
   });
-}
-
-function processIsAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

@@ -10,6 +10,7 @@ import { copyFile } from '../fs/copy-file.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { fileSystemFor } from '../fs/file-system-for.js';
 import { baseName } from '../fs/paths.js';
+import { isProcessAlive } from '../fs/process-alive.js';
 
 export interface TfRecordWriteOptions {
   readonly compression?: 'none' | 'gzip';
@@ -55,14 +56,6 @@ const SPOOL_PREFIX = '.kbb-spool-';
 function sweepStaleSpools(): void {
   if (spoolsSwept) return;
   spoolsSwept = true;
-  const alive = (pid: number): boolean => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch (error) {
-      return (error as NodeJS.ErrnoException).code === 'EPERM';
-    }
-  };
   void readdir(tmpdir())
     .then((names) =>
       Promise.all(
@@ -70,7 +63,7 @@ function sweepStaleSpools(): void {
           .filter((name) => name.startsWith(SPOOL_PREFIX))
           .filter((name) => {
             const pid = Number(name.slice(SPOOL_PREFIX.length).split('-')[0]);
-            return Number.isSafeInteger(pid) && pid !== process.pid && !alive(pid);
+            return Number.isSafeInteger(pid) && !isProcessAlive(pid);
           })
           .map((name) => unlink(join(tmpdir(), name)).catch(() => {})),
       ),

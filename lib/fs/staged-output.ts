@@ -1,7 +1,8 @@
 import { mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { fileSystemFor } from '../fs/file-system-for.js';
-import { joinPath } from '../fs/paths.js';
+import { fileSystemFor } from './file-system-for.js';
+import { joinPath } from './paths.js';
+import { isProcessAlive } from './process-alive.js';
 
 /*
  * A command that writes several files into a folder (export, import-hf) must leave that folder as it
@@ -34,23 +35,12 @@ export interface StagedOutput {
   discard(): Promise<void>;
 }
 
-/** Whether process `pid` is alive on this machine (a staging folder of a live run must not be touched). */
-function isAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Removes staging folders a killed run left in `outputDir` (their process is gone). */
 async function removeStaleStaging(outputDir: string): Promise<void> {
   const names = await readdir(outputDir).catch(() => [] as string[]);
   for (const name of names) {
     const match = STAGING_NAME.exec(name);
-    if (match && !isAlive(Number(match[1]))) await rm(join(outputDir, name), { recursive: true, force: true });
+    if (match && !isProcessAlive(Number(match[1]))) await rm(join(outputDir, name), { recursive: true, force: true });
   }
 }
 
