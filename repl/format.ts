@@ -26,7 +26,7 @@ export const padStart = (text: string, width: number): string => ' '.repeat(Math
 /** A table with a header row; numbers right-aligned. */
 export function table(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
   const cells = [header, ...rows.map((row) => row.map((c) => (typeof c === 'number' ? c.toLocaleString('en-US') : c)))];
-  const widths = header.map((_, col) => Math.max(...cells.map((row) => displayWidth(String(row[col] ?? '')))));
+  const widths = header.map((_, col) => cells.reduce((widest, row) => Math.max(widest, displayWidth(String(row[col] ?? ''))), 0));
   const numeric = header.map((_, col) => rows.length > 0 && rows.every((row) => typeof row[col] === 'number'));
   return cells
     .map((row) =>

@@ -160,12 +160,12 @@ export async function stageEntries(options: Omit<StageOptions, 'signal' | 'onPro
     const data = await folderEntries(options.dataDir, paths.dataDir!, 'build folder', (name) => name === MANIFEST_FILE);
     if (!data.some((e) => baseName(e.source).startsWith(TRAINING_FILE_PREFIX)))
       throw new Error(`${options.dataDir}: no ${TRAINING_FILE_PREFIX}* files (the trainer's input; build them with kbb build-tfrecord)`);
-    entries.push(...data);
+    for (const entry of data) entries.push(entry);
   }
   if (options.initCheckpoint !== undefined)
-    entries.push(...(await checkpointEntries(options.initCheckpoint, joinPath(destination, STAGE_LAYOUT.initCheckpoint))));
+    for (const entry of await checkpointEntries(options.initCheckpoint, joinPath(destination, STAGE_LAYOUT.initCheckpoint))) entries.push(entry);
   if (options.tokenizerDir !== undefined) {
-    entries.push(...(await folderEntries(options.tokenizerDir, paths.tokenizerDir!, 'tokenizer folder', () => false)));
+    for (const entry of await folderEntries(options.tokenizerDir, paths.tokenizerDir!, 'tokenizer folder', () => false)) entries.push(entry);
     // A tokenizer the trainer could not load is refused before anything is uploaded.
     await loadTokenizer(options.tokenizerDir);
   }

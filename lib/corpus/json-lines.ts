@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { CorpusError } from './corpus-error.js';
+import { lineTooLong, MAX_LINE_BYTES } from './max-line-bytes.js';
 import { firstInvalidUtf8 } from './utf8.js';
 
 /** A value as JSON can hold it. */
@@ -41,16 +42,26 @@ export class JsonLinesParser {
     private readonly label: string,
     private readonly file: string,
     private readonly member?: string,
+    /** The longest line (without its `\n`) taken, in bytes; a longer one is a `CorpusError`. */
+    private readonly maxLineBytes = MAX_LINE_BYTES,
   ) {}
 
   /**
    * Takes the next decompressed bytes and appends the records of the lines they complete to `out`.
    * On a bad line it throws a `CorpusError`, after appending the records of the lines before it.
+   * A line longer than `maxLineBytes` is refused as soon as that many of its bytes have come, so
+   * what is held stays below the limit plus one chunk.
    */
   push(chunk: Uint8Array, out: KoLmRecord[]): void {
+    // In pieces no longer than the limit, every line that starts and ends inside one is within it.
+    if (chunk.length > this.maxLineBytes) {
+      for (let at = 0; at < chunk.length; at += this.maxLineBytes) this.push(chunk.subarray(at, at + this.maxLineBytes), out);
+      return;
+    }
     const last = chunk.lastIndexOf(0x0a);
     if (last < 0) {
       if (chunk.length > 0) {
+        if (this.carryLength + chunk.length > this.maxLineBytes) this.fail(lineTooLong(this.maxLineBytes));
         this.carry.push(chunk);
         this.carryLength += chunk.length;
       }
@@ -60,6 +71,7 @@ export class JsonLinesParser {
     if (this.carryLength > 0) {
       // Only the line that spans the chunk boundary is copied together.
       const first = chunk.indexOf(0x0a) + 1;
+      if (this.carryLength + first - 1 > this.maxLineBytes) this.fail(lineTooLong(this.maxLineBytes));
       this.parseLines(Buffer.concat([...this.carry, chunk.subarray(0, first)], this.carryLength + first), out);
       from = first;
     }
@@ -141,31 +153,34 @@ const NON_FINITE: Record<string, number> = { NaN: Number.NaN, Infinity: Number.P
 function parseWithNonFinite(text: string): { readonly value: JsonValue } | undefined {
   if (!/NaN|Infinity/.test(text)) return undefined;
   const marker = '\u0000non-finite:';
-  let out = '';
+  // The text between replaced words is copied in slices: a character at a time, a long line would
+  // become millions of string pieces, many times its own size in memory.
+  const pieces: string[] = [];
+  let copiedTo = 0;
   let replaced = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
-    const c = text[i];
+    const c = text.charCodeAt(i);
     if (inString) {
-      if (c === '\\') {
-        out += c + (text[i + 1] ?? '');
-        i++;
-        continue;
-      }
-      if (c === '"') inString = false;
-      out += c;
+      if (c === 0x5c /* \\ */) i++;
+      else if (c === 0x22 /* " */) inString = false;
       continue;
     }
-    if (c === '"') inString = true;
+    if (c === 0x22) {
+      inString = true;
+      continue;
+    }
+    if (c !== 0x2d /* - */ && c !== 0x49 /* I */ && c !== 0x4e /* N */) continue;
     const word = text.startsWith('-Infinity', i) ? '-Infinity' : text.startsWith('Infinity', i) ? 'Infinity' : text.startsWith('NaN', i) ? 'NaN' : undefined;
     if (word !== undefined) {
-      out += JSON.stringify(`${marker}${word}`);
+      pieces.push(text.slice(copiedTo, i), JSON.stringify(`${marker}${word}`));
       replaced++;
       i += word.length - 1;
-      continue;
+      copiedTo = i + 1;
     }
-    out += c;
   }
+  pieces.push(text.slice(copiedTo));
+  const out = pieces.join('');
   let converted = 0;
   let value: JsonValue;
   try {

@@ -3,6 +3,7 @@ import { fileSystemFor } from '../fs/index.js';
 import { compareCodePoints } from '../text/compare-code-points.js';
 import { CorpusError, readProblem } from './corpus-error.js';
 import { JsonLinesParser, type JsonValue, type KoLmRecord } from './json-lines.js';
+import { lineLimit } from './max-line-bytes.js';
 import { ZstdFrameWalker, type ZstdStructureError } from './zstd-frames.js';
 
 export type { JsonValue, KoLmRecord } from './json-lines.js';
@@ -25,7 +26,12 @@ export interface StreamDataOptions {
    * read so far add up to the file's size by its end, which is what a progress bar should count.
    */
   readonly onRead?: (bytes: number) => void;
+  /** The longest decompressed JSON line (one document) read, in bytes (default `MAX_LINE_BYTES`, 64 MiB). */
+  readonly maxLineBytes?: number;
 }
+
+/** The options every archive reader takes. */
+type ArchiveOptions = Pick<StreamDataOptions, 'chunkSize' | 'onRead' | 'maxLineBytes'>;
 
 /**
  * What ko_lm_dataformat's `Reader(path).stream_data(get_meta, autojoin_sentences, sent_joiner)`
@@ -36,7 +42,8 @@ export interface StreamDataOptions {
  * Deviations, all of them errors where the reference would carry on: a `.dat.zst`, `.json.zst`,
  * `.txt`, `.zip`, `.tar.gz` or `.gz` entry (the reference reads those formats; this reader does
  * not); a single file with an unknown name (the reference yields nothing); a zstd stream that stops
- * inside a frame (python-zstandard quietly yields what it decoded).
+ * inside a frame (python-zstandard quietly yields what it decoded); a JSON line longer than
+ * `maxLineBytes` (`MAX_LINE_BYTES`, 64 MiB), refused while it is decompressed.
  */
 export function streamData(path: string, options: StreamDataOptions & { readonly getMeta: true }): AsyncGenerator<[KoLmText, KoLmMeta]>;
 export function streamData(path: string, options?: StreamDataOptions & { readonly getMeta?: false }): AsyncGenerator<KoLmText>;
@@ -69,7 +76,7 @@ function archiveKind(name: string): ArchiveKind {
 }
 
 /** The documents of a ko_lm_dataformat file or folder, with meta and line numbers. */
-export async function* koLmRecords(path: string, options: Pick<StreamDataOptions, 'chunkSize'> = {}): AsyncGenerator<KoLmRecord> {
+export async function* koLmRecords(path: string, options: Pick<StreamDataOptions, 'chunkSize' | 'maxLineBytes'> = {}): AsyncGenerator<KoLmRecord> {
   for await (const batch of koLmRecordBatches(path, options)) yield* batch;
 }
 
@@ -77,7 +84,7 @@ export async function* koLmRecords(path: string, options: Pick<StreamDataOptions
  * `koLmRecords` in batches (the records decoded from one read each), for callers that go through
  * millions of documents and should not pay an awaited promise per document.
  */
-export async function* koLmRecordBatches(path: string, options: Pick<StreamDataOptions, 'chunkSize' | 'onRead'> = {}): AsyncGenerator<KoLmRecord[]> {
+export async function* koLmRecordBatches(path: string, options: ArchiveOptions = {}): AsyncGenerator<KoLmRecord[]> {
   const fs = fileSystemFor(path);
   const info = await fs.stat(path);
   if (!info) throw new CorpusError(path, 'not found');
@@ -85,21 +92,23 @@ export async function* koLmRecordBatches(path: string, options: Pick<StreamDataO
     const names = (await fs.list(path)).map((entry) => entry.name);
     for (const name of names.sort(compareCodePoints)) {
       if (archiveKind(name) === 'none') continue;
-      yield* archiveRecords(path.endsWith('/') ? path + name : `${path}/${name}`, options.chunkSize, options.onRead);
+      yield* archiveRecords(path.endsWith('/') ? path + name : `${path}/${name}`, options);
     }
     return;
   }
   if (archiveKind(path) === 'none')
     throw new CorpusError(path, 'not a ko_lm_dataformat archive (expected a .jsonl.zst or .jsonl.zst.tar file, or a folder of them)');
-  yield* archiveRecords(path, options.chunkSize, options.onRead);
+  yield* archiveRecords(path, options);
 }
 
 /** The record batches of one `.jsonl.zst` (or `.jsonl.zst.tar`) file — never a folder, whatever its name. */
-export function koLmFileRecordBatches(file: string, options: Pick<StreamDataOptions, 'chunkSize' | 'onRead'> = {}): AsyncGenerator<KoLmRecord[]> {
-  return archiveRecords(file, options.chunkSize, options.onRead);
+export function koLmFileRecordBatches(file: string, options: ArchiveOptions = {}): AsyncGenerator<KoLmRecord[]> {
+  return archiveRecords(file, options);
 }
 
-async function* archiveRecords(path: string, chunkSize: number | undefined, onRead: ((bytes: number) => void) | undefined): AsyncGenerator<KoLmRecord[]> {
+async function* archiveRecords(path: string, options: ArchiveOptions): AsyncGenerator<KoLmRecord[]> {
+  const { chunkSize, onRead } = options;
+  const maxLineBytes = lineLimit(options.maxLineBytes);
   const kind = archiveKind(path);
   if (kind === 'unsupported') throw new CorpusError(path, 'ko_lm_dataformat reads this format, but this reader only supports .jsonl.zst and .jsonl.zst.tar');
   const info = await fileSystemFor(path).stat(path);
@@ -111,8 +120,8 @@ async function* archiveRecords(path: string, chunkSize: number | undefined, onRe
         onRead(bytes);
       }
     : undefined;
-  if (kind === 'tar') yield* tarRecords(path, chunkSize, counted);
-  else yield* zstJsonLines(fileChunks(path, chunkSize, counted), path);
+  if (kind === 'tar') yield* tarRecords(path, info.size, maxLineBytes, chunkSize, counted);
+  else yield* zstJsonLines(fileChunks(path, chunkSize, counted), path, maxLineBytes);
   // A tar archive's padding after its end-of-archive block is never read; it still counts as done.
   if (onRead && read < info.size) onRead(info.size - read);
 }
@@ -128,27 +137,40 @@ async function* fileChunks(path: string, chunkSize = 1 << 20, onRead?: (bytes: n
   }
 }
 
+/** Decompressed bytes after which the records decoded so far are handed on, mid-chunk if need be. */
+const BATCH_BYTES = 1 << 20;
+
+/** A printable label for a tar member: a name with control characters (a newline …) is quoted, so an error stays one line. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is quoted.
+const memberLabel = (member: string): string => (/[\u0000-\u001f\u007f]/.test(member) ? JSON.stringify(member) : member);
+
 /**
  * Decompresses a zstd stream (every frame, back to back) and parses it as JSON lines, as
- * `jsonlines.Reader` over python-zstandard's stream reader does, yielding the records of each read
- * chunk together. Memory stays bounded by the read size, the zstd window and the longest line. Each
- * frame goes to a fresh fzstd decoder, pushed as final once the walker has seen its end, so decoding
- * errors are pinned to their frame and a stream cut off mid-frame is noticed. Errors come after the
- * records decoded before them.
+ * `jsonlines.Reader` over python-zstandard's stream reader does, yielding the records decoded so
+ * far every `BATCH_BYTES` of decompressed data. Memory stays bounded by the read size, the zstd
+ * window, `maxLineBytes` and `BATCH_BYTES`, not by how far the input expands: the decoder gets one
+ * block at a time (at most 128 KiB decompressed each), so a small file that decompresses to
+ * gigabytes is read a block at a time too, and a line longer than `maxLineBytes` stops it. Each
+ * frame goes to a fresh fzstd decoder, pushed as final once the walker has seen its end, so
+ * decoding errors are pinned to their frame and a stream cut off mid-frame is noticed. Errors come
+ * after the records decoded before them.
  */
 async function* zstJsonLines(
   compressed: AsyncIterable<Uint8Array>,
   file: string,
+  maxLineBytes: number,
   inTar: { readonly member?: string; readonly baseOffset?: number } = {},
 ): AsyncGenerator<KoLmRecord[]> {
   const { member, baseOffset = 0 } = inTar; // compressed offsets are reported as offsets in `file`
-  const label = member === undefined ? file : `${file}:${member}`;
+  const label = member === undefined ? file : `${file}:${memberLabel(member)}`;
   const walker = new ZstdFrameWalker(baseOffset);
-  const lines = new JsonLinesParser(label, file, member);
+  const lines = new JsonLinesParser(label, file, member, maxLineBytes);
   let records: KoLmRecord[] = [];
+  let decoded = 0; // decompressed bytes since the last batch was handed on
   let failure: unknown;
   const onData = (chunk: Uint8Array): void => {
     if (failure !== undefined || chunk.length === 0) return;
+    decoded += chunk.length;
     try {
       lines.push(chunk, records);
     } catch (error) {
@@ -171,16 +193,28 @@ async function* zstJsonLines(
   const take = (): KoLmRecord[] => {
     const out = records;
     records = [];
+    decoded = 0;
     return out;
   };
 
+  const blockEnds: number[] = [];
   for await (const chunk of compressed) {
+    blockEnds.length = 0;
+    const frameEnds = walker.feed(chunk, blockEnds);
     let from = 0;
-    for (const end of walker.feed(chunk)) {
-      push(chunk.subarray(from, end), true);
-      decoder = new Decompress(onData);
-      frameStart = chunkStart + end;
+    // Block ends and frame ends in order (a frame without a checksum ends where its last block does).
+    for (let b = 0, f = 0; b < blockEnds.length || f < frameEnds.length; ) {
+      const final = f < frameEnds.length && (b >= blockEnds.length || frameEnds[f] <= blockEnds[b]);
+      const end = final ? frameEnds[f++] : blockEnds[b++];
+      if (final && b < blockEnds.length && blockEnds[b] === end) b++;
+      push(chunk.subarray(from, end), final);
+      if (final) {
+        decoder = new Decompress(onData);
+        frameStart = chunkStart + end;
+      }
       from = end;
+      if (failure !== undefined) break;
+      if (decoded >= BATCH_BYTES && records.length > 0) yield take();
     }
     // Bytes past a structural error are never decoded; the error is reported once what preceded it is out.
     if (from < chunk.length && !walker.error) push(chunk.subarray(from), false);
@@ -205,7 +239,13 @@ async function* zstJsonLines(
  * ends at a header whose size field is all NUL bytes, a pax `size` applies to the next header, and
  * every type but '0' and NUL is skipped.
  */
-async function* tarRecords(path: string, chunkSize?: number, onRead?: (bytes: number) => void): AsyncGenerator<KoLmRecord[]> {
+async function* tarRecords(
+  path: string,
+  fileSize: number,
+  maxLineBytes: number,
+  chunkSize?: number,
+  onRead?: (bytes: number) => void,
+): AsyncGenerator<KoLmRecord[]> {
   const source = new ByteSource(fileChunks(path, chunkSize, onRead));
   let paxSize: number | undefined;
   let paxPath: string | undefined;
@@ -227,6 +267,14 @@ async function* tarRecords(path: string, chunkSize?: number, onRead?: (bytes: nu
     const padded = Math.ceil(size / 512) * 512;
     const type = header[156];
     if (type === 0x78 /* 'x': pax attributes for the next header */) {
+      // Its body is read whole, so its declared size is checked (against the limit and the file) before anything is allocated.
+      if (size > MAX_PAX_BYTES || headerOffset + 512 + size > fileSize) {
+        throw new CorpusError(
+          path,
+          `pax header declares ${size} bytes (${size > MAX_PAX_BYTES ? `at most ${MAX_PAX_BYTES} are read` : `the archive has ${Math.max(0, fileSize - headerOffset - 512)} after the header`})`,
+          { byteOffset: headerOffset },
+        );
+      }
       const body = await source.exactly(padded);
       if (body.length < padded) throw new CorpusError(path, 'the tar archive ends inside a pax header', { byteOffset: source.offset });
       const attributes = parsePax(body.subarray(0, size));
@@ -242,13 +290,17 @@ async function* tarRecords(path: string, chunkSize?: number, onRead?: (bytes: nu
         size,
         () => new CorpusError(path, `the tar archive ends inside member ${JSON.stringify(name)}`, { byteOffset: source.offset }),
       );
-      yield* zstJsonLines(member, path, { member: name, baseOffset: source.offset });
+      // The member name only labels records and errors: nothing is extracted, no path is made from it.
+      yield* zstJsonLines(member, path, maxLineBytes, { member: name, baseOffset: source.offset });
       await source.skip(padded - size);
     } else {
       await source.skip(padded);
     }
   }
 }
+
+/** Largest pax extended header read: a path and a size take a few hundred bytes. */
+const MAX_PAX_BYTES = 1 << 20;
 
 /** pax extended header records: `LENGTH KEY=VALUE\n`. */
 function parsePax(body: Uint8Array): Record<string, string> {

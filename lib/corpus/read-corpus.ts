@@ -36,6 +36,8 @@ export interface ReadCorpusOptions {
    * in them ends at 100% for every format.
    */
   readonly onRead?: (bytes: number) => void;
+  /** The longest line (.txt) or document's JSON line (.jsonl.zst) read, in bytes (default `MAX_LINE_BYTES`, 64 MiB). */
+  readonly maxLineBytes?: number;
 }
 
 /**

@@ -22,6 +22,14 @@ const ZSTD_MAGIC = 0xfd2fb528;
 const BLOCK_SIZE_MAX = 128 * 1024;
 // libzstd's ZSTD_WINDOWLOG_LIMIT_DEFAULT (27): larger windows need an explicit opt-in there.
 const WINDOW_SIZE_MAX = 2 ** 27 + 1;
+/**
+ * Windows the frames of one stream may declare in all: 1 GiB, plus 64 times what their blocks can
+ * hold. The decompressor allocates and shifts each frame's whole window, so a file of many tiny
+ * frames that each declare 128 MiB would cost seconds per kilobyte; real archives (one frame, or
+ * frames of megabytes with windows of a few megabytes) stay far below this.
+ */
+const WINDOW_BUDGET_BASE = 2 ** 30;
+const WINDOW_BUDGET_PER_BLOCK = 64 * 128 * 1024;
 
 type Expect = 'magic' | 'skippableSize' | 'skippableBody' | 'descriptor' | 'header' | 'blockHeader' | 'checksum';
 
@@ -37,6 +45,9 @@ export class ZstdFrameWalker {
   private skip = 0;
   private descriptor = 0;
   private checksum = false;
+  /** Window bytes the frames so far declared, and blocks they held: see WINDOW_BUDGET_BASE. */
+  private declaredWindows = 0;
+  private blocks = 0;
   private lastBlock = false;
 
   /** @param baseOffset where the stream starts in its file (a tar member's data), so offsets name file bytes */
@@ -48,19 +59,28 @@ export class ZstdFrameWalker {
   /** The first structural problem met; once set, `feed` takes nothing more. */
   error: ZstdStructureError | undefined;
 
+  /** Where `feed` records block ends, while it runs. */
+  private blockEnds: number[] | undefined;
+
   /**
    * Takes the next compressed bytes; returns the offsets inside `chunk` at which frames end (after
    * their last block and checksum), in order. On a malformed header it stops, sets `error`, and
    * returns the frame ends before it — so the frames that were fine can still be decoded first.
+   * `blockEnds`, when given, receives the offsets inside `chunk` at which blocks end, in order: a
+   * block decompresses to at most 128 KiB, so a reader that hands the decoder one block at a time
+   * holds at most that much decompressed data per step, however well the input compresses.
    */
-  feed(chunk: Uint8Array): number[] {
+  feed(chunk: Uint8Array, blockEnds?: number[]): number[] {
     const ends: number[] = [];
     if (this.error) return ends;
+    this.blockEnds = blockEnds;
     try {
       this.walk(chunk, ends);
     } catch (error) {
       if (!(error instanceof ZstdStructureError)) throw error;
       this.error = error;
+    } finally {
+      this.blockEnds = undefined;
     }
     return ends;
   }
@@ -146,6 +166,12 @@ export class ZstdFrameWalker {
         if (dictId !== 0) throw new ZstdStructureError(`zstd frame needs dictionary ${dictId}, which this reader does not have`, this.frameStart);
         if (windowSize > WINDOW_SIZE_MAX)
           throw new ZstdStructureError(`zstd frame needs a ${windowSize}-byte window (more than libzstd's default limit of 128 MiB)`, this.frameStart);
+        this.declaredWindows += windowSize;
+        if (this.declaredWindows > WINDOW_BUDGET_BASE + WINDOW_BUDGET_PER_BLOCK * (this.blocks + 1))
+          throw new ZstdStructureError(
+            `zstd frames declare ${this.declaredWindows} bytes of windows for ${this.blocks} blocks of data, far more than the data can use (a decompression bomb?)`,
+            this.frameStart,
+          );
         return this.want('blockHeader', 3);
       }
       case 'blockHeader': {
@@ -154,6 +180,7 @@ export class ZstdFrameWalker {
         const type = (header >> 1) & 3;
         const size = header >>> 3;
         if (type === 3) throw new ZstdStructureError('corrupt zstd block (reserved block type)', this.offset - 3);
+        this.blocks++;
         if (size > BLOCK_SIZE_MAX) throw new ZstdStructureError(`corrupt zstd block (size ${size} over the 128 KiB maximum)`, this.offset - 3);
         this.skip = type === 1 ? 1 : size; // an RLE block stores its one byte
         if (this.skip === 0) this.afterSkip(ends, at);
@@ -169,6 +196,7 @@ export class ZstdFrameWalker {
   /** The bytes a field or block body announced have all gone by. */
   private afterSkip(ends: number[], at: number): void {
     if (this.expect === 'skippableBody') return this.endFrame(ends, at);
+    this.blockEnds?.push(at);
     if (!this.lastBlock) return this.want('blockHeader', 3);
     if (this.checksum) return this.want('checksum', 4);
     this.endFrame(ends, at);

@@ -4,6 +4,7 @@ import { loadTokenizer } from '../tokenizer/load-tokenizer.js';
 import type { WordPieceTokenizer } from '../tokenizer/wordpiece-tokenizer.js';
 import { findShards, MANIFEST_FILE } from './build-files.js';
 import type { BuildManifest } from './build-manifest.js';
+import { parseBuildManifest } from './build-manifest.js';
 import {
   type MaskingStatistics,
   maskingStatisticsFromManifest,
@@ -46,11 +47,7 @@ export async function readBuildManifest(outputDir: string): Promise<BuildManifes
       throw error;
     });
   if (!bytes) return undefined;
-  try {
-    return JSON.parse(bytes.toString('utf8')) as BuildManifest;
-  } catch (error) {
-    throw new Error(`${path}: not a build manifest (${error instanceof Error ? error.message : String(error)})`);
-  }
+  return parseBuildManifest(path, bytes);
 }
 
 /** The tokenizer a build used: the one given, else the manifest's; an error naming what to pass otherwise. */

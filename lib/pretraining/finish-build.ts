@@ -1,9 +1,10 @@
 import pMap from 'p-map';
 import { fileSystemFor, METADATA_REQUESTS_IN_FLIGHT } from '../fs/file-system-for.js';
+import { pathInside } from '../fs/path-inside.js';
 import { joinPath } from '../fs/paths.js';
 import { BuildError } from './build-error.js';
 import { jobManifestFileName, MANIFEST_FILE, parseJobManifestFileName, shardFileName } from './build-files.js';
-import { assembleManifest, type BuildManifest, isJobManifest, type JobManifest, manifestText } from './build-manifest.js';
+import { assembleManifest, type BuildManifest, type JobManifest, manifestText, parseJobManifest } from './build-manifest.js';
 import { ownedShards } from './shard-writers.js';
 
 const list = (items: readonly (string | number)[], max = 5): string =>
@@ -18,14 +19,13 @@ function firstDifference(a: Record<string, unknown>, b: Record<string, unknown>,
 }
 
 async function readJobManifest(path: string): Promise<JobManifest> {
-  let manifest: BuildManifest;
+  let bytes: Buffer;
   try {
-    manifest = JSON.parse((await fileSystemFor(path).readFile(path)).toString('utf8')) as BuildManifest;
+    bytes = await fileSystemFor(path).readFile(path);
   } catch (error) {
-    throw new BuildError(`${path}: not a job manifest (${error instanceof Error ? error.message : String(error)})`);
+    throw new BuildError(`${path}: cannot read (${error instanceof Error ? error.message : String(error)})`, path);
   }
-  if (!isJobManifest(manifest)) throw new BuildError(`${path}: not a job manifest (no "job" and "input_listing")`);
-  return manifest;
+  return parseJobManifest(path, bytes);
 }
 
 /**
@@ -42,7 +42,11 @@ export async function finishBuild(outputDir: string): Promise<BuildManifest> {
   const names = (await fs.list(outputDir)).filter((e) => !e.isDirectory).map((e) => e.name);
   const found = names.flatMap((name) => {
     const parsed = parseJobManifestFileName(name);
-    return parsed ? [{ name, ...parsed }] : [];
+    if (!parsed) return [];
+    // A name like build_manifest-job-7-of-3.json, or with a count past 2^53, is no job of any build kbb ran.
+    if (!Number.isSafeInteger(parsed.of) || parsed.of < 1 || parsed.job >= parsed.of)
+      throw new BuildError(`${joinPath(outputDir, name)}: not a job manifest name kbb writes (job ${parsed.job} of ${parsed.of}); remove it`);
+    return [{ name, ...parsed }];
   });
   if (found.length === 0)
     throw new BuildError(
@@ -55,14 +59,16 @@ export async function finishBuild(outputDir: string): Promise<BuildManifest> {
     );
   const numJobs = counts[0];
   const present = new Set(found.map((f) => f.job));
-  const missing = Array.from({ length: numJobs }, (_, j) => j).filter((j) => !present.has(j));
-  if (missing.length > 0)
+  if (present.size < numJobs) {
+    // The job count comes from file names: the missing jobs are counted, and only the first few listed, never all of them made.
+    const first: number[] = [];
+    for (let j = 0; j < numJobs && first.length < 5; j++) if (!present.has(j)) first.push(j);
+    const count = numJobs - present.size;
+    const some = (items: readonly (string | number)[]): string => `${items.join(', ')}${count > items.length ? `, … (${count} in all)` : ''}`;
     throw new BuildError(
-      `${outputDir}: missing job${missing.length > 1 ? 's' : ''} ${list(missing)} of ${numJobs} (no ${list(
-        missing.map((j) => jobManifestFileName(j, numJobs)),
-        2,
-      )}); run them (or wait for them to finish), then --finish again`,
+      `${outputDir}: missing job${count > 1 ? 's' : ''} ${some(first)} of ${numJobs} (no ${some(first.slice(0, 2).map((j) => jobManifestFileName(j, numJobs)))}); run them (or wait for them to finish), then --finish again`,
     );
+  }
 
   const manifests = await pMap(
     Array.from({ length: numJobs }, (_, j) => j),
@@ -86,6 +92,13 @@ export async function finishBuild(outputDir: string): Promise<BuildManifest> {
   }
 
   const numShards = Number(first.flags.num_shards);
+  // Every job lists the shards it owns; together they are all the shards. Checked before the lists of
+  // owned shards are made, whose length the manifests' num_shards sets.
+  const listed = manifests.reduce((n, m) => n + m.shards.length, 0);
+  if (listed !== numShards)
+    throw new BuildError(
+      `${outputDir}: the job manifests list ${listed} shards in all, flags.num_shards says ${numShards}; run the jobs again with --overwrite`,
+    );
   const problems: { job: number; shard: string; why: string }[] = [];
   const shards = new Map<string, { examples: number; bytes: number; job: number }>();
   for (const m of manifests) {
@@ -95,7 +108,12 @@ export async function finishBuild(outputDir: string): Promise<BuildManifest> {
     for (const s of m.shards) shards.set(s.file, { examples: s.examples, bytes: s.bytes, job: m.job.index });
   }
   const files = [...shards.keys()];
-  const infos = await pMap(files, (file) => fs.stat(joinPath(outputDir, file)), { concurrency: METADATA_REQUESTS_IN_FLIGHT });
+  const infos = await pMap(
+    files,
+    // A shard name is checked by the manifest's parser; this also refuses a shard that is a link to outside the folder.
+    async (file) => fs.stat(await pathInside(outputDir, file, { what: 'shard' })),
+    { concurrency: METADATA_REQUESTS_IN_FLIGHT },
+  );
   files.forEach((file, k) => {
     const { bytes, job } = shards.get(file)!;
     const info = infos[k];
@@ -139,7 +157,7 @@ export async function finishBuild(outputDir: string): Promise<BuildManifest> {
     }),
     stats: manifests.map((m) => m.statistics),
     // The jobs ran side by side: the build took as long as the slowest.
-    seconds: Math.max(...manifests.map((m) => m.totals.seconds)),
+    seconds: manifests.reduce((slowest, m) => Math.max(slowest, m.totals.seconds), 0),
     maxSeqLength: Number(first.flags.max_seq_length),
   });
   await fs.writeFile(joinPath(outputDir, MANIFEST_FILE), manifestText(manifest));

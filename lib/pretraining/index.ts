@@ -9,7 +9,7 @@ export {
   parseShardFileName,
   shardFileName,
 } from './build-files.js';
-export { type BuildManifest, isJobManifest, type JobManifest } from './build-manifest.js';
+export { type BuildManifest, isJobManifest, type JobManifest, parseBuildManifest, parseJobManifest } from './build-manifest.js';
 export {
   type BuildOutputStatistics,
   type BuildOutputStatisticsOptions,

@@ -180,7 +180,7 @@ export async function readNewScalars(path: string, since: ReadonlyMap<string, nu
   for (const file of await eventFiles(path)) {
     const stream = readEvents(file, { start: since.get(file) ?? 0, onSkip: options.onSkip });
     try {
-      for await (const { event } of stream) points.push(...scalarPoints(event));
+      for await (const { event } of stream) for (const point of scalarPoints(event)) points.push(point);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
       throw error;

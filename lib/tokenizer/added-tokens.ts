@@ -13,28 +13,35 @@ export class AddedTokenMatcher {
 
   constructor(tokens: ReadonlyMap<string, number>) {
     for (const [content, id] of tokens) {
+      // An empty token would match everywhere without moving on; the Rust library never matches one either.
       if (content.length === 0) continue;
       const key = content.charCodeAt(0);
       const list = this.byFirstChar.get(key) ?? [];
       list.push({ content, id });
-      list.sort((a, b) => b.content.length - a.content.length);
       this.byFirstChar.set(key, list);
     }
+    // Longest first, so the first hit at a position is the longest; sorted once (a list may hold thousands).
+    for (const list of this.byFirstChar.values()) list.sort((a, b) => b.content.length - a.content.length);
+  }
+
+  /** The longest added token that starts at `at` and ends by `to`, if any. */
+  matchAt(text: string, at: number, to = text.length): { readonly id: number; readonly length: number } | undefined {
+    const hit = this.byFirstChar.get(text.charCodeAt(at))?.find((t) => at + t.content.length <= to && text.startsWith(t.content, at));
+    return hit === undefined ? undefined : { id: hit.id, length: hit.content.length };
   }
 
   split(text: string, from = 0, to = text.length): Segment[] {
     const segments: Segment[] = [];
     let plainStart = from;
     for (let i = from; i < to; ) {
-      const candidates = this.byFirstChar.get(text.charCodeAt(i));
-      const hit = candidates?.find((t) => i + t.content.length <= to && text.startsWith(t.content, i));
+      const hit = this.matchAt(text, i, to);
       if (!hit) {
         i++;
         continue;
       }
       if (plainStart < i) segments.push({ kind: 'text', start: plainStart, end: i });
-      segments.push({ kind: 'added', start: i, end: i + hit.content.length, id: hit.id });
-      i += hit.content.length;
+      segments.push({ kind: 'added', start: i, end: i + hit.length, id: hit.id });
+      i += hit.length;
       plainStart = i;
     }
     if (plainStart < to) segments.push({ kind: 'text', start: plainStart, end: to });

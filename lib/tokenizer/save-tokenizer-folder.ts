@@ -1,7 +1,8 @@
 import { fileSystemFor, joinPath } from '../fs/index.js';
-import { loadTokenizer, tokenContent } from './load-tokenizer.js';
+import { loadTokenizer, parseVocabFile, tokenContent } from './load-tokenizer.js';
 import { readOptionalFile } from './read-optional-file.js';
 import { type JsonScalar, tokenizerConfigText } from './tokenizer-config-text.js';
+import { tokenizerJsonObject } from './tokenizer-file-text.js';
 import { bertTokenizerJson, formatTokenizerJson } from './tokenizer-json.js';
 import { TokenizerLoadError } from './tokenizer-load-error.js';
 
@@ -9,8 +10,6 @@ export interface SaveTokenizerFolderOptions {
   /** The model's max_position_embeddings, as KoBigBird's converter passes `model_max_length` to from_pretrained. */
   readonly modelMaxLength?: number;
 }
-
-type Json = Record<string, unknown>;
 
 /**
  * Writes the tokenizer files of a Hugging Face model folder, as KoBigBird's converter does with
@@ -40,11 +39,15 @@ export async function saveTokenizerFolder(sourceDir: string, outputDir: string, 
   const vocab = await readRequired(sourceDir, 'vocab.txt');
   const specialMapBytes = await readRequired(sourceDir, 'special_tokens_map.json');
   const configBytes = await readRequired(sourceDir, 'tokenizer_config.json');
-  const specialMap = parseObject(specialMapBytes, joinPath(sourceDir, 'special_tokens_map.json'));
+  const specialMap = tokenizerJsonObject(joinPath(sourceDir, 'special_tokens_map.json'), specialMapBytes);
   const configFile = joinPath(sourceDir, 'tokenizer_config.json');
-  const config = parseObject(configBytes, configFile);
+  const config = tokenizerJsonObject(configFile, configBytes);
   const addedTokensBytes = await readOptional(sourceDir, 'added_tokens.json');
   const sourceTokenizerJson = await readOptional(sourceDir, 'tokenizer.json');
+  // Copied files are checked as loading them would check them: nothing unreadable reaches the output.
+  parseVocabFile(joinPath(sourceDir, 'vocab.txt'), vocab);
+  // Checks the special tokens, the flags, and tokenizer.json where there is one (which it then loads instead of vocab.txt).
+  const tokenizer = await loadTokenizer(sourceDir);
 
   const updates: Record<string, JsonScalar> = {};
   if (modelMaxLength !== undefined && config.model_max_length !== modelMaxLength) updates.model_max_length = modelMaxLength;
@@ -57,10 +60,9 @@ export async function saveTokenizerFolder(sourceDir: string, outputDir: string, 
   if (sourceTokenizerJson !== undefined) {
     tokenizerJson = sourceTokenizerJson;
   } else {
-    const tokenizer = await loadTokenizer(sourceDir);
     if (addedTokensBytes !== undefined) {
       const file = joinPath(sourceDir, 'added_tokens.json');
-      for (const [token, id] of Object.entries(parseObject(addedTokensBytes, file))) {
+      for (const [token, id] of Object.entries(tokenizerJsonObject(file, addedTokensBytes))) {
         const ours = tokenizer.addedTokens.get(token);
         if (ours !== id) {
           throw new TokenizerLoadError(
@@ -104,15 +106,4 @@ async function readRequired(dir: string, name: string): Promise<Buffer> {
   if (bytes === undefined)
     throw new TokenizerLoadError(joinPath(dir, name), `not found: a tokenizer folder needs vocab.txt, tokenizer_config.json and special_tokens_map.json`);
   return bytes;
-}
-
-function parseObject(bytes: Buffer, file: string): Json {
-  let value: unknown;
-  try {
-    value = JSON.parse(bytes.toString('utf8'));
-  } catch (error) {
-    throw new TokenizerLoadError(file, `invalid JSON (${(error as Error).message})`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TokenizerLoadError(file, 'expected a JSON object');
-  return value as Json;
 }

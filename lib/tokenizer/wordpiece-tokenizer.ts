@@ -234,10 +234,6 @@ export class WordPieceTokenizer {
 
   /** The longest added token starting at `at` (leftmost-longest, as the Rust AddedVocabulary). */
   private matchAddedToken(text: string, at: number): { readonly id: number; readonly length: number } | undefined {
-    let best: { id: number; length: number } | undefined;
-    for (const [token, id] of this.addedTokens) {
-      if ((best === undefined || token.length > best.length) && text.startsWith(token, at)) best = { id, length: token.length };
-    }
-    return best;
+    return this.matcher.matchAt(text, at);
   }
 }

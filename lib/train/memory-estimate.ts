@@ -47,7 +47,7 @@ export function estimateTrainingMemory(config: BigBirdConfig, shape: TrainingSha
   const d = h / heads;
   const variables = bigBirdModelVariables(config, 'pretraining');
   const parameters = variables.reduce((n, v) => n + elementCount(v.shape), 0);
-  const largest = Math.max(...variables.map((v) => elementCount(v.shape)));
+  const largest = variables.reduce((most, v) => Math.max(most, elementCount(v.shape)), 0);
 
   const weights = parameters * FLOAT;
   const optimizer = 2 * parameters * FLOAT;

@@ -48,4 +48,34 @@ describe('ZstdFrameWalker', () => {
     expect(walker.feed(zst('more'))).toEqual([]);
     expect(() => walker.finish()).toThrow(/not zstd data/);
   });
+
+  it('reports every block end too, when asked, whatever the feed size', () => {
+    // Three raw blocks of 128 KiB, 128 KiB and 10 bytes, a checksum after them; then a one-block frame.
+    const big = rawFrame(Buffer.alloc(2 * 128 * 1024 + 10, 0x62), { checksum: true });
+    const small = rawFrame(Buffer.from('x'));
+    const bytes = Buffer.concat([big, small]);
+    const header = 6; // magic, descriptor, window byte
+    const expected = [header + 3 + 131072, header + 2 * (3 + 131072), big.length - 4, big.length + small.length];
+    for (const step of [1, 5, 4096, bytes.length]) {
+      const walker = new ZstdFrameWalker();
+      const blocks: number[] = [];
+      for (let at = 0; at < bytes.length; at += step) {
+        const out: number[] = [];
+        walker.feed(bytes.subarray(at, at + step), out);
+        blocks.push(...out.map((end) => at + end));
+      }
+      walker.finish();
+      expect(blocks, `step ${step}`).toEqual(expected);
+    }
+  });
+
+  it('refuses many tiny frames that each declare a 128 MiB window before decompressing them (a decompression bomb)', () => {
+    // magic, descriptor (no content size), window 2^27, one last raw block of one byte: 10 bytes a frame.
+    const frame = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x88, 0x09, 0x00, 0x00, 0x61]);
+    const walker = new ZstdFrameWalker();
+    expect(walker.feed(Buffer.concat(Array.from({ length: 7 }, () => frame))).length).toBe(7);
+    walker.feed(Buffer.concat(Array.from({ length: 100 }, () => frame)));
+    expect(walker.error?.message).toMatch(/^zstd frames declare \d+ bytes of windows for 8 blocks of data, far more than the data can use/);
+    expect(walker.error?.byteOffset).toBe(8 * frame.length);
+  });
 });
