@@ -2,8 +2,7 @@ import { CheckpointError } from '../checkpoint/checkpoint-error.js';
 import type { CheckpointVariable } from '../checkpoint/tensor-bundle-reader.js';
 import { bigBirdVariables, planWarmStart, type WarmStartPlan } from '../checkpoint/warm-start.js';
 import { isGcsPath } from '../fs/gcs-path.js';
-import { TF_FULL_ATTENTION_MAX_LENGTH } from '../model/bigbird.js';
-import { TRAIN_DEFAULTS, type TrainFlags, trainFlagProblems } from '../train/train-flags.js';
+import { blockSizeProblem, TRAIN_DEFAULTS, type TrainFlags, trainFlagProblems } from '../train/train-flags.js';
 import { runtimeTensorflowVersion, TF_WITHOUT_ESTIMATOR, type TpuSettings, tpuAccelerator } from './tpu-settings.js';
 
 /** The shapes of one record, as the trainer parses them (`FixedLenFeature`s). */
@@ -144,7 +143,9 @@ export function tpuPlanFindings(inputs: TpuPlanInputs): TpuPlanFinding[] {
     for (const line of lines) findings.push({ check, line });
   };
   found('inputs', ...inputs.readErrors);
-  found('flags', ...trainFlagProblems(flags));
+  // The block size is a check of its own here (its row in `--checks`), not one of the flag problems.
+  const blocks = blockSizeProblem(flags);
+  found('flags', ...trainFlagProblems(flags).filter((problem) => problem !== blocks));
 
   // Where the TPU VM finds things: every path must be in a bucket, not on this machine.
   for (const key of ['data_dir', 'output_dir', 'tokenizer_dir', 'init_checkpoint'] as const) {
@@ -195,9 +196,7 @@ export function tpuPlanFindings(inputs: TpuPlanInputs): TpuPlanFinding[] {
     found('vocabulary', `--tokenizer_dir ${tokenizer.dir} has ${tokenizer.vocabSize} tokens, but ${WORD_EMBEDDINGS} of ${checkpoint.prefix} has ${rows} rows`);
 
   // Block-sparse attention cuts the sequence into blocks (KoBigBird's TF model runs full attention at ≤ 512 tokens).
-  const blockSparse = flags.attention_type === 'block_sparse' && flags.max_encoder_length > TF_FULL_ATTENTION_MAX_LENGTH;
-  if (blockSparse && flags.block_size > 0 && flags.max_encoder_length % flags.block_size !== 0)
-    found('block-size', `--max_encoder_length ${flags.max_encoder_length} is not a multiple of --block_size ${flags.block_size} (block-sparse attention)`);
+  if (blocks !== undefined) found('block-size', blocks);
 
   // The batch: the trainer's per-core batch is split over the slice's cores.
   const accelerator = tpuAccelerator(tpu.accelerator_type);

@@ -260,15 +260,8 @@ export function trainFlagProblems(flags: TrainFlags): string[] {
     );
   if (valid('hidden_size', 'num_attention_heads') && flags.hidden_size % flags.num_attention_heads !== 0)
     problems.push(`--hidden_size ${flags.hidden_size} is not a multiple of --num_attention_heads ${flags.num_attention_heads}`);
-  // KoBigBird's TF model runs block-sparse attention above 512 tokens: whole blocks, at least 5 of them.
-  if (valid('max_encoder_length', 'block_size') && flags.attention_type === 'block_sparse' && length > TF_FULL_ATTENTION_MAX_LENGTH) {
-    if (length % flags.block_size !== 0)
-      problems.push(`--max_encoder_length ${length} is not a multiple of --block_size ${flags.block_size} (block-sparse attention works in whole blocks)`);
-    else if (length / flags.block_size < MIN_SPARSE_BLOCKS)
-      problems.push(
-        `--max_encoder_length ${length} is only ${length / flags.block_size} blocks of --block_size ${flags.block_size}: block-sparse attention needs at least ${MIN_SPARSE_BLOCKS}`,
-      );
-  }
+  const blocks = valid('max_encoder_length', 'block_size') ? blockSizeProblem(flags) : undefined;
+  if (blocks !== undefined) problems.push(blocks);
   inRange('masked_lm_prob', 'a probability in [0, 1]', (p) => p >= 0 && p <= 1);
   for (const key of ['hidden_dropout_prob', 'attention_probs_dropout_prob'] as const) inRange(key, 'a probability in [0, 1)', (p) => p >= 0 && p < 1);
   inRange('learning_rate', 'greater than 0', (x) => x > 0);
@@ -292,3 +285,18 @@ export function trainFlagProblems(flags: TrainFlags): string[] {
 const TF_FULL_ATTENTION_MAX_LENGTH = 512;
 /** Block-sparse attention's global, window and random blocks need at least this many blocks. */
 const MIN_SPARSE_BLOCKS = 5;
+
+/**
+ * Whether the sequence cuts into blocks: KoBigBird's TF model runs block-sparse attention above 512
+ * tokens, in whole blocks, at least 5 of them. One message, or undefined when it fits (or full
+ * attention runs). `kbb tpu plan` reports it as a check of its own.
+ */
+export function blockSizeProblem(flags: Pick<TrainFlags, 'attention_type' | 'max_encoder_length' | 'block_size'>): string | undefined {
+  const length = flags.max_encoder_length;
+  if (flags.attention_type !== 'block_sparse' || length <= TF_FULL_ATTENTION_MAX_LENGTH || !(flags.block_size > 0)) return undefined;
+  if (length % flags.block_size !== 0)
+    return `--max_encoder_length ${length} is not a multiple of --block_size ${flags.block_size} (block-sparse attention works in whole blocks)`;
+  if (length / flags.block_size < MIN_SPARSE_BLOCKS)
+    return `--max_encoder_length ${length} is only ${length / flags.block_size} blocks of --block_size ${flags.block_size}: block-sparse attention needs at least ${MIN_SPARSE_BLOCKS}`;
+  return undefined;
+}

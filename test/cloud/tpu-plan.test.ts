@@ -114,7 +114,7 @@ describe('the TPU checks', () => {
       'gs://kobigbird/pretrain_tfrecords: built with --max_seq_length 128, but --max_encoder_length is 4096',
       'gs://kobigbird/pretrain_tfrecords: built with --max_predictions_per_seq 20, but --max_predictions_per_seq is 640',
       'gs://kobigbird/pretrain_tfrecords: built with a tokenizer of 3000 tokens, but --tokenizer_dir gs://kobigbird/tokenizer has 32500',
-      '--max_encoder_length 4096 is not a multiple of --block_size 100 (block-sparse attention)',
+      '--max_encoder_length 4096 is not a multiple of --block_size 100 (block-sparse attention works in whole blocks)',
       '--num_tpu_cores 8, but --accelerator_type v4-8 has 4 TPU cores',
       '--runtime_version tpu-vm-tf-2.16.1-pjrt has TensorFlow 2.16, but tf.estimator, which run_pretraining.py needs, was removed in 2.16 (use tpu-vm-tf-2.15.1-se)',
     ]);
