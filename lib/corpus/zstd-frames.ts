@@ -30,6 +30,14 @@ const WINDOW_SIZE_MAX = 2 ** 27 + 1;
  */
 const WINDOW_BUDGET_BASE = 2 ** 30;
 const WINDOW_BUDGET_PER_BLOCK = 64 * 128 * 1024;
+/**
+ * The same within frames: the decompressor moves a frame's whole window along after each block, so
+ * a frame that declares 128 MiB and then holds thousands of one-byte blocks costs minutes per
+ * kilobyte. The window bytes moved may come to 8 GiB (a few seconds) plus 256 times the bytes the
+ * blocks can hold: windows up to 32 MiB (zstd's levels up to 19 use 8 MiB) are never limited.
+ */
+const WINDOW_WORK_BASE = 2 ** 33;
+const WINDOW_WORK_PER_BYTE = 256;
 
 type Expect = 'magic' | 'skippableSize' | 'skippableBody' | 'descriptor' | 'header' | 'blockHeader' | 'checksum';
 
@@ -48,6 +56,10 @@ export class ZstdFrameWalker {
   /** Window bytes the frames so far declared, and blocks they held: see WINDOW_BUDGET_BASE. */
   private declaredWindows = 0;
   private blocks = 0;
+  /** The current frame's window, the window bytes moved so far, and the most the blocks can hold: see WINDOW_WORK_BASE. */
+  private frameWindow = 0;
+  private windowWork = 0;
+  private blockBytes = 0;
   private lastBlock = false;
 
   /** @param baseOffset where the stream starts in its file (a tar member's data), so offsets name file bytes */
@@ -167,6 +179,7 @@ export class ZstdFrameWalker {
         if (windowSize > WINDOW_SIZE_MAX)
           throw new ZstdStructureError(`zstd frame needs a ${windowSize}-byte window (more than libzstd's default limit of 128 MiB)`, this.frameStart);
         this.declaredWindows += windowSize;
+        this.frameWindow = windowSize;
         if (this.declaredWindows > WINDOW_BUDGET_BASE + WINDOW_BUDGET_PER_BLOCK * (this.blocks + 1))
           throw new ZstdStructureError(
             `zstd frames declare ${this.declaredWindows} bytes of windows for ${this.blocks} blocks of data, far more than the data can use (a decompression bomb?)`,
@@ -181,6 +194,13 @@ export class ZstdFrameWalker {
         const size = header >>> 3;
         if (type === 3) throw new ZstdStructureError('corrupt zstd block (reserved block type)', this.offset - 3);
         this.blocks++;
+        this.windowWork += this.frameWindow;
+        this.blockBytes += type === 2 ? BLOCK_SIZE_MAX : size; // raw and RLE blocks say what they hold
+        if (this.windowWork > WINDOW_WORK_BASE + WINDOW_WORK_PER_BYTE * this.blockBytes)
+          throw new ZstdStructureError(
+            `zstd frame with a ${this.frameWindow}-byte window holds ${this.blocks} blocks of at most ${this.blockBytes} bytes in all: decoding them would move the window far more than the data can need (a decompression bomb?)`,
+            this.offset - 3,
+          );
         if (size > BLOCK_SIZE_MAX) throw new ZstdStructureError(`corrupt zstd block (size ${size} over the 128 KiB maximum)`, this.offset - 3);
         this.skip = type === 1 ? 1 : size; // an RLE block stores its one byte
         if (this.skip === 0) this.afterSkip(ends, at);

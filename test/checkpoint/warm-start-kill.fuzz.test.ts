@@ -12,6 +12,7 @@ import {
   killDelay,
   killMoments,
   killTestTimeout,
+  readWhole,
   runKbb,
   runKbbOk,
   snapshotFiles,
@@ -30,15 +31,6 @@ beforeAll(async () => {
   command = ['warm-start', '--init_checkpoint', bert.initCheckpoint, '--config', bert.configFile, '--output_dir', out, '--seed', '7', '--overwrite'];
 }, 60_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function readWhole(prefix: string): Promise<void> {
-  const reader = await CheckpointReader.open(prefix);
-  try {
-    for (const v of reader.variables) await reader.readBytes(v.name);
-  } finally {
-    await reader.close();
-  }
-}
 
 /** An index under its final name has all its data; the `checkpoint` file names a whole checkpoint. */
 async function expectNothingBroken(): Promise<void> {

@@ -107,7 +107,9 @@ describe('tpuPlanChecks', () => {
     expect(checks.vocabulary.problems).toEqual([
       `${BUCKET}/pretrain_tfrecords: built with a tokenizer of 300 tokens, but --tokenizer_dir ${BUCKET}/tokenizer has 3000`,
     ]);
-    expect(checks['block size'].problems).toEqual(['--max_encoder_length 1024 is not a multiple of --block_size 100 (block-sparse attention works in whole blocks)']);
+    expect(checks['block size'].problems).toEqual([
+      '--max_encoder_length 1024 is not a multiple of --block_size 100 (block-sparse attention works in whole blocks)',
+    ]);
     expect(checks["the reference's flags"].status).toBe('fails');
     expect(checks['TPU cores'].status).toBe('ok');
     expectEveryLineOnce(inputs);

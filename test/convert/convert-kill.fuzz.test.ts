@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CheckpointReader, latestCheckpoint, warmStart } from '../../lib/checkpoint/index.js';
+import { latestCheckpoint, warmStart } from '../../lib/checkpoint/index.js';
 import { openSafetensors } from '../../lib/convert/index.js';
 import { writeBertCheckpoint } from '../helpers/bert-checkpoint.js';
 import { projectRoot } from '../helpers/fixtures.js';
@@ -14,6 +14,7 @@ import {
   killDelay,
   killMoments,
   killTestTimeout,
+  readWhole,
   runKbb,
   runKbbOk,
   snapshotFiles,
@@ -38,15 +39,6 @@ beforeAll(async () => {
   await warmStart({ ...bert, outputDir: checkpointDir, seed: 3 });
 }, 60_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function readWhole(prefix: string): Promise<void> {
-  const reader = await CheckpointReader.open(prefix);
-  try {
-    for (const v of reader.variables) await reader.readBytes(v.name);
-  } finally {
-    await reader.close();
-  }
-}
 
 /** A zip (pytorch_model.bin) is whole when it ends with its end-of-central-directory record. */
 const isWholeZip = (bytes: Buffer): boolean => bytes.length >= 22 && bytes.readUInt32LE(bytes.length - 22) === 0x06054b50;

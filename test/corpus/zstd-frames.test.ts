@@ -78,4 +78,17 @@ describe('ZstdFrameWalker', () => {
     expect(walker.error?.message).toMatch(/^zstd frames declare \d+ bytes of windows for 8 blocks of data, far more than the data can use/);
     expect(walker.error?.byteOffset).toBe(8 * frame.length);
   });
+
+  it('refuses a frame that declares a 128 MiB window and then holds thousands of one-byte blocks', () => {
+    // magic, descriptor, window 2^27, then RLE blocks of one byte ((1 << 3) | (1 << 1) = 0x0a) and a last one.
+    const rle = Buffer.from([0x0a, 0x00, 0x00, 0x61]);
+    const frame = Buffer.concat([
+      Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x88]),
+      ...Array.from({ length: 5000 }, () => rle),
+      Buffer.from([0x0b, 0x00, 0x00, 0x61]),
+    ]);
+    const walker = new ZstdFrameWalker();
+    walker.feed(frame);
+    expect(walker.error?.message).toMatch(/^zstd frame with a 134217728-byte window holds 65 blocks of at most 65 bytes in all/);
+  });
 });

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import fc from 'fast-check';
+import { CheckpointReader } from '../../lib/checkpoint/index.js';
 import { projectRoot } from './fixtures.js';
 import { FUZZ_SEED } from './fuzz.js';
 
@@ -133,3 +134,13 @@ export const changedSince = (dir: string, since: number): boolean => {
 
 /** A kill test's timeout: room for the reference run, the killed runs and the rerun, each up to `perRunMs` on a busy machine. */
 export const killTestTimeout = (perRunMs: number): number => (KILLS + 3) * perRunMs;
+
+/** Reads every tensor of a checkpoint, each checked against its CRC-32C. */
+export async function readWhole(prefix: string): Promise<void> {
+  const reader = await CheckpointReader.open(prefix);
+  try {
+    for (const v of reader.variables) await reader.readBytes(v.name);
+  } finally {
+    await reader.close();
+  }
+}

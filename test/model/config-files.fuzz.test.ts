@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../lib/fs/index.js';
 import { type BigBirdConfig, bigBirdTfVariables, readBigBirdConfig } from '../../lib/model/index.js';
 import { expectReadOrRefused, fuzzParameters, mutated, mutatedJson } from '../helpers/fuzz.js';
+import { PUBLISHED_KOBIGBIRD_CONFIG } from '../helpers/published-config.js';
 
 /*
  * config.json and pretrain_config.json under hostile input: values replaced by nulls, wrong types,
@@ -14,40 +15,6 @@ import { expectReadOrRefused, fuzzParameters, mutated, mutatedJson } from '../he
  * returns a config every later stage can size its parameters from, or throws an InputError naming
  * the file and the key.
  */
-
-/** The published KoBigBird config.json. */
-const HF_CONFIG = {
-  architectures: ['BigBirdForPreTraining'],
-  attention_probs_dropout_prob: 0.1,
-  attention_type: 'block_sparse',
-  block_size: 64,
-  bos_token_id: 5,
-  classifier_dropout: null,
-  eos_token_id: 6,
-  gradient_checkpointing: false,
-  hidden_act: 'gelu_new',
-  hidden_dropout_prob: 0.1,
-  hidden_size: 768,
-  initializer_range: 0.02,
-  intermediate_size: 3072,
-  layer_norm_eps: 1e-12,
-  max_position_embeddings: 4096,
-  model_type: 'big_bird',
-  num_attention_heads: 12,
-  num_hidden_layers: 12,
-  num_random_blocks: 3,
-  pad_token_id: 0,
-  position_embedding_type: 'absolute',
-  rescale_embeddings: false,
-  sep_token_id: 3,
-  tokenizer_class: 'BertTokenizer',
-  torch_dtype: 'float32',
-  transformers_version: '4.11.3',
-  type_vocab_size: 2,
-  use_bias: true,
-  use_cache: true,
-  vocab_size: 32500,
-};
 
 /** The model keys of KoBigBird's pretrain_config.json (TF flag names). */
 const TF_CONFIG = {
@@ -100,7 +67,7 @@ function expectUsable(config: BigBirdConfig): void {
 
 describe('fuzzed config files', () => {
   for (const [label, valid] of [
-    ['config.json', HF_CONFIG],
+    ['config.json', PUBLISHED_KOBIGBIRD_CONFIG],
     ['pretrain_config.json', TF_CONFIG],
   ] as const) {
     it(`${label}: JSON mutations are read into a usable config or refused with an InputError naming the file`, async () => {
@@ -168,7 +135,7 @@ describe('config values no BigBird can have are refused, naming the file, the ke
     [{ architectures: 'BigBirdForPreTraining' }, /architectures "BigBirdForPreTraining" is not a list of strings/],
     [{ type_vocab_size: 0 }, /type_vocab_size is 0, expected an integer from 1/],
   ])('config.json with %j', async (change, pattern) => {
-    expect(await refusal({ ...HF_CONFIG, ...change })).toMatch(pattern);
+    expect(await refusal({ ...PUBLISHED_KOBIGBIRD_CONFIG, ...change })).toMatch(pattern);
   });
 
   it('pretrain_config.json with a missing key, a wrong type, or sizes that do not fit', async () => {

@@ -7,6 +7,7 @@ import { formatHfConfigJson } from '../../lib/convert/hf-config-json.js';
 import { hfConfigFromJson, hfConfigFromTf, readBigBirdConfig } from '../../lib/model/config-files.js';
 import { pythonFloatRepr } from '../../lib/text/python-json.js';
 import { fixture, GOLDEN_BIGBIRD_CASES, hasFixtures } from '../helpers/fixtures.js';
+import { PUBLISHED_KOBIGBIRD_CONFIG } from '../helpers/published-config.js';
 
 let dir = '';
 beforeAll(async () => {
@@ -77,47 +78,13 @@ const BASE_PRETRAIN_CONFIG = {
   weight_decay_rate: 0.01,
 };
 
-/** The published `monologg/kobigbird-bert-base` config.json as first uploaded (spec §4). */
-const PUBLISHED = {
-  architectures: ['BigBirdForPreTraining'],
-  attention_probs_dropout_prob: 0.1,
-  attention_type: 'block_sparse',
-  block_size: 64,
-  bos_token_id: 5,
-  classifier_dropout: null,
-  eos_token_id: 6,
-  gradient_checkpointing: false,
-  hidden_act: 'gelu_new',
-  hidden_dropout_prob: 0.1,
-  hidden_size: 768,
-  initializer_range: 0.02,
-  intermediate_size: 3072,
-  layer_norm_eps: 1e-12,
-  max_position_embeddings: 4096,
-  model_type: 'big_bird',
-  num_attention_heads: 12,
-  num_hidden_layers: 12,
-  num_random_blocks: 3,
-  pad_token_id: 0,
-  position_embedding_type: 'absolute',
-  rescale_embeddings: false,
-  sep_token_id: 3,
-  tokenizer_class: 'BertTokenizer',
-  torch_dtype: 'float32',
-  transformers_version: '4.11.3',
-  type_vocab_size: 2,
-  use_bias: true,
-  use_cache: true,
-  vocab_size: 32500,
-};
-
 const GOLDEN_CASES = GOLDEN_BIGBIRD_CASES;
 
 describe('hfConfigFromTf: the converter on a pretrain_config.json (spec §4)', () => {
   it('gives the published KoBigBird config, every field and nothing else', () => {
     const config = hfConfigFromTf(BASE_PRETRAIN_CONFIG);
-    expect(config).toEqual(PUBLISHED);
-    expect(Object.keys(config)).toEqual(Object.keys(PUBLISHED)); // sorted, as HF writes them
+    expect(config).toEqual(PUBLISHED_KOBIGBIRD_CONFIG);
+    expect(Object.keys(config)).toEqual(Object.keys(PUBLISHED_KOBIGBIRD_CONFIG)); // sorted, as HF writes them
   });
 
   it('applies the renames, copies values rather than defaults, and never copies hidden_act', () => {
@@ -169,7 +136,7 @@ describe('hfConfigFromTf: the converter on a pretrain_config.json (spec §4)', (
     expect(text).toContain('\n  "classifier_dropout": null,\n');
     expect(text).toContain('\n  "layer_norm_eps": 1e-12,\n');
     expect(text.endsWith('  "vocab_size": 32500\n}\n')).toBe(true);
-    expect(JSON.parse(text)).toEqual(PUBLISHED);
+    expect(JSON.parse(text)).toEqual(PUBLISHED_KOBIGBIRD_CONFIG);
   });
 });
 
@@ -177,7 +144,7 @@ describe('readBigBirdConfig', () => {
   it('reads a pretrain_config.json (json indent 4, as the reference writes it)', async () => {
     const path = join(dir, 'pretrain_config.json');
     writeFileSync(path, JSON.stringify(BASE_PRETRAIN_CONFIG, null, 4));
-    expect(await readBigBirdConfig(path)).toEqual(PUBLISHED);
+    expect(await readBigBirdConfig(path)).toEqual(PUBLISHED_KOBIGBIRD_CONFIG);
   });
 
   it('reads an HF config.json, filling HF defaults for what it leaves out', async () => {
@@ -199,8 +166,8 @@ describe('readBigBirdConfig', () => {
 
   it('round-trips the published config through config.json', async () => {
     const path = join(dir, 'published.json');
-    writeFileSync(path, formatHfConfigJson(PUBLISHED));
-    expect(await readBigBirdConfig(path)).toEqual(PUBLISHED);
+    writeFileSync(path, formatHfConfigJson(PUBLISHED_KOBIGBIRD_CONFIG));
+    expect(await readBigBirdConfig(path)).toEqual(PUBLISHED_KOBIGBIRD_CONFIG);
   });
 
   it('names the file and what is wrong', async () => {
@@ -247,7 +214,7 @@ describe.skipIf(!hasFixtures)('golden-bigbird config.json (written by HF 4.44.2 
       });
       expect(Object.keys(json).filter((k) => !(k in config))).toEqual([]);
       // The golden files lack only what KoBigBird's converter adds on top of BigBirdConfig.
-      expect(Object.keys(PUBLISHED).filter((k) => !(k in json))).toEqual([
+      expect(Object.keys(PUBLISHED_KOBIGBIRD_CONFIG).filter((k) => !(k in json))).toEqual([
         'gradient_checkpointing',
         'position_embedding_type',
         'tokenizer_class',

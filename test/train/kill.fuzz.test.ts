@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CheckpointReader, latestCheckpoint } from '../../lib/checkpoint/index.js';
+import { latestCheckpoint } from '../../lib/checkpoint/index.js';
 import { buildPretrainingData, SAMPLE_BUILD_SETTINGS } from '../../lib/pretraining/index.js';
 import { readScalarSeries } from '../../lib/tensorboard/index.js';
 import { projectRoot } from '../helpers/fixtures.js';
@@ -14,6 +14,7 @@ import {
   killDelay,
   killMoments,
   killTestTimeout,
+  readWhole,
   runKbb,
   runKbbOk,
   snapshotFiles,
@@ -33,16 +34,6 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 // biome-ignore format: a command line
 const command = ['train', '--data_dir', dataDir, '--output_dir', out, '--tokenizer_dir', tokenizerDir, '--max_encoder_length', '128', '--max_predictions_per_seq', '20', '--max_position_embeddings', '128', '--hidden_size', '32', '--num_hidden_layers', '2', '--num_attention_heads', '2', '--intermediate_size', '64', '--train_batch_size', '4', '--num_train_steps', '12', '--num_warmup_steps', '2', '--learning_rate', '0.002', '--save_checkpoints_steps', '1', '--keep_checkpoint_max', '3', '--seed', '3'];
-
-/** Reads every tensor of a checkpoint, each checked against its CRC-32C. */
-async function readWhole(prefix: string): Promise<void> {
-  const reader = await CheckpointReader.open(prefix);
-  try {
-    for (const v of reader.variables) await reader.readBytes(v.name);
-  } finally {
-    await reader.close();
-  }
-}
 
 /** Every file under a final name is whole, and the `checkpoint` file names a complete checkpoint with its kbb state. */
 async function expectNothingBroken(): Promise<void> {
