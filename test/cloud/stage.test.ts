@@ -150,4 +150,23 @@ describe('kbb stage refuses what it cannot stage, in one line naming it', () => 
     );
     await expect(stage({ destination: destination() })).rejects.toThrow('nothing to stage');
   });
+
+  it('uploads nothing when an input is bad: a truncated checkpoint data file, a tokenizer folder that does not load', async () => {
+    const brokenDir = join(root, 'broken');
+    mkdirSync(brokenDir);
+    const broken = join(brokenDir, 'bert_model.ckpt');
+    writeFileSync(`${broken}.index`, readFileSync(`${initCheckpoint}.index`));
+    writeFileSync(`${broken}.data-00000-of-00001`, readFileSync(`${initCheckpoint}.data-00000-of-00001`).subarray(0, 1000));
+    const badTokenizer = join(root, 'bad-tokenizer');
+    mkdirSync(badTokenizer);
+    for (const name of readdirSync(tokenizerDir)) writeFileSync(join(badTokenizer, name), readFileSync(join(tokenizerDir, name)));
+    writeFileSync(join(badTokenizer, 'tokenizer_config.json'), '{"do_lower_case": "yes"');
+
+    const first = destination();
+    await expect(stage({ destination: first, dataDir, initCheckpoint: broken, tokenizerDir })).rejects.toThrow(`${broken}.data-00000-of-00001`);
+    expect(readdirSync(first)).toEqual([]);
+    const second = destination();
+    await expect(stage({ destination: second, dataDir, initCheckpoint, tokenizerDir: badTokenizer })).rejects.toThrow(join(badTokenizer, 'tokenizer_config.json'));
+    expect(readdirSync(second)).toEqual([]);
+  });
 });
