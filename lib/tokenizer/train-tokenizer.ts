@@ -1,5 +1,5 @@
 import { CorpusError, findCorpusFiles } from '../corpus/index.js';
-import { fileSystemFor, joinPath } from '../fs/index.js';
+import { fileSystemFor, joinPath, stageOutput } from '../fs/index.js';
 import { countCorpusWords } from './count-corpus-words.js';
 import type { BertNormalizerOptions } from './normalizer.js';
 import { trainedTokenizerFiles } from './trained-tokenizer-files.js';
@@ -47,7 +47,8 @@ export const TRAINED_TOKENIZER_FILE_NAMES = ['vocab.txt', 'special_tokens_map.js
 /**
  * `kbb vocab`: trains a WordPiece vocabulary on a corpus (see `trainWordPiece`, `countCorpusWords`)
  * and writes a tokenizer folder that kbb, transformers' BertTokenizer(Fast) and the data builder load.
- * Each file is written whole (temporary name, then rename; or one finalized upload).
+ * The files are written aside and moved into place together (`stageOutput`), so a failure leaves the
+ * folder as it was.
  */
 export async function trainTokenizer(options: TrainTokenizerOptions): Promise<TrainTokenizerResult> {
   const trainer: WordPieceTrainerOptions = {
@@ -88,12 +89,17 @@ export async function trainTokenizer(options: TrainTokenizerOptions): Promise<Tr
   const trained = await trainWordPieceAsync(counted, trainer, { onProgress: (done, total) => options.onProgress?.({ phase: 'train', done, total }) });
   options.signal?.throwIfAborted();
 
-  const files: string[] = [];
-  await output.mkdir(options.outputDir);
-  for (const [name, content] of trainedTokenizerFiles(trained.vocab, fileOptions)) {
-    const path = joinPath(options.outputDir, name);
-    await output.writeFile(path, content);
-    files.push(path);
+  // The four files appear together: written aside, then moved into place (see stageOutput).
+  const contents = trainedTokenizerFiles(trained.vocab, fileOptions);
+  const staged = await stageOutput(options.outputDir, TRAINED_TOKENIZER_FILE_NAMES);
+  let files: string[];
+  try {
+    const stagedFs = fileSystemFor(staged.dir);
+    for (const [name, content] of contents) await stagedFs.writeFile(joinPath(staged.dir, name), content);
+    files = await staged.publish(TRAINED_TOKENIZER_FILE_NAMES);
+  } catch (error) {
+    await staged.discard();
+    throw error;
   }
   let totalWords = 0;
   for (const count of counted.counts) totalWords += count;

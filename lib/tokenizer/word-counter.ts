@@ -1,6 +1,6 @@
 import type { BertNormalizerOptions } from './normalizer.js';
 import { forEachWord } from './split-words.js';
-import { sortedWordCounts, type WordCounts } from './word-counts.js';
+import { sortedWordCounts } from './word-counts.js';
 
 /** Thrown by `WordCounter.addUtf8` when the bytes are not UTF-8. */
 export class InvalidUtf8Error extends Error {}
@@ -41,10 +41,5 @@ export class WordCounter {
     const sorted = sortedWordCounts(this.counts);
     this.counts = new Map();
     return sorted;
-  }
-
-  /** The counts so far as they are, unsorted. */
-  snapshot(): WordCounts {
-    return { words: [...this.counts.keys()], counts: [...this.counts.values()] };
   }
 }
