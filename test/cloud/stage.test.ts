@@ -166,7 +166,9 @@ describe('kbb stage refuses what it cannot stage, in one line naming it', () => 
     await expect(stage({ destination: first, dataDir, initCheckpoint: broken, tokenizerDir })).rejects.toThrow(`${broken}.data-00000-of-00001`);
     expect(readdirSync(first)).toEqual([]);
     const second = destination();
-    await expect(stage({ destination: second, dataDir, initCheckpoint, tokenizerDir: badTokenizer })).rejects.toThrow(join(badTokenizer, 'tokenizer_config.json'));
+    await expect(stage({ destination: second, dataDir, initCheckpoint, tokenizerDir: badTokenizer })).rejects.toThrow(
+      join(badTokenizer, 'tokenizer_config.json'),
+    );
     expect(readdirSync(second)).toEqual([]);
   });
 });
