@@ -106,6 +106,8 @@ interface CaseReport extends Measured {
   readonly largestShape: number[];
   /** wasm heap size after the timed steps (the heap never shrinks), when on wasm. */
   readonly heapBytes?: number;
+  /** The process's peak resident memory (the wasm heap, Node's arrays, ONNX Runtime's buffers). */
+  readonly peakRssBytes: number;
 }
 
 const MiB = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
@@ -152,14 +154,24 @@ async function measure(key: string, attention: 'block_sparse' | 'original_full',
   const times = Array.from({ length: steps }, step);
   const seconds = times.reduce((a, b) => a + b, 0) / times.length;
   const heapBytes = wasmHeapBytes();
+  const peakRssBytes = process.resourceUsage().maxRSS * 1024;
   console.error(
     `${attention} ${length}: warm-up ${warmup.toFixed(2)} s, steps ${times.map((t) => t.toFixed(2)).join(', ')} s → ${(length / seconds).toFixed(0)} tokens/s; ` +
       `peak tensor data ${MiB(peakTensorBytes)}, largest tensor [${largestShape.join(' × ')}]` +
-      `${heapBytes === undefined ? '' : `, wasm heap ${MiB(heapBytes)}`} (${tf.memory().numTensors} tensors live)`,
+      `${heapBytes === undefined ? '' : `, wasm heap ${MiB(heapBytes)}`}, peak RSS ${MiB(peakRssBytes)} (${tf.memory().numTensors} tensors live)`,
   );
   optimizer.dispose();
   model.dispose();
-  return { key, backend, seconds, tokensPerSecond: length / seconds, peakTensorBytes, largestShape, ...(heapBytes === undefined ? {} : { heapBytes }) };
+  return {
+    key,
+    backend,
+    seconds,
+    tokensPerSecond: length / seconds,
+    peakTensorBytes,
+    largestShape,
+    peakRssBytes,
+    ...(heapBytes === undefined ? {} : { heapBytes }),
+  };
 }
 
 /**

@@ -52,14 +52,16 @@ describe('the kbb command line', () => {
   });
 
   it('backend says what the model runs on, with the thread count asked for and a matmul speed', () => {
-    const { status, stdout } = kbb('backend', '--json', '--wasm_threads', '2');
+    const { status, stdout } = kbb('backend', '--json', '--wasm_threads', '2', '--native_threads', '2');
     expect(status).toBe(0);
     const report = JSON.parse(stdout) as {
       backend: string;
       wasm?: { simd: boolean; threads: number };
+      native?: { onnxRuntimeVersion: string; threads: number };
       matmul: { shape: number[]; milliseconds: number; gflops: number };
     };
     if (report.backend === 'wasm') expect(report.wasm).toEqual({ simd: true, threads: 2 });
+    if (report.backend === 'native') expect(report.native?.threads).toBe(2);
     expect(report.matmul.shape).toEqual([1024, 768, 768]);
     expect(report.matmul.gflops).toBeCloseTo((2 * 1024 * 768 * 768) / (report.matmul.milliseconds * 1e6), 6);
     expect(Number.isFinite(report.matmul.gflops) && report.matmul.gflops > 0).toBe(true);
@@ -69,7 +71,7 @@ describe('the kbb command line', () => {
     expect(plain.stdout).toMatch(/^matmul \[1024×768\]·\[768×768\]: [\d.]+ GFLOP\/s/m);
     const bad = kbb('backend', '--prefer', 'gpu');
     expect(bad.status).toBe(1);
-    expect(bad.stderr).toContain('--prefer gpu is not one of tensorflow, wasm, cpu');
+    expect(bad.stderr).toContain('--prefer gpu is not one of tensorflow, native, wasm, cpu');
   });
 
   it('a missing tokenizer folder is a clear error naming it', () => {

@@ -1,6 +1,8 @@
 import { createRequire } from 'node:module';
 import { dirname, sep } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { NATIVE_BACKEND, registerNativeBackend } from './native-backend.js';
+import { defaultNativeThreads } from './onnx-runtime.js';
 import { ensureTrainingGradients } from './training-gradients.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
 import { defaultWasmThreads, installWasmThreadsShim, releaseWasmThreads, withLogicalCores } from './wasm-threads.js';
@@ -11,15 +13,18 @@ import { defaultWasmThreads, installWasmThreadsShim, releaseWasmThreads, withLog
  *      when a user has installed it),
  *   2. `tensorflow` from @tensorflow/tfjs-node (libtensorflow on the CPU; an optional dependency
  *      whose install downloads libtensorflow, so it is often absent),
- *   3. `wasm` from @tensorflow/tfjs-backend-wasm (XNNPACK, SIMD, a thread per core through the shim
+ *   3. `native` (native-backend.ts): the cpu backend's tensors in Node's memory, no 4 GB ceiling, with
+ *      products, elementwise ops, softmax and copies in ONNX Runtime's native CPU kernels
+ *      (onnxruntime-node, a dependency whose npm tarball carries the binaries),
+ *   4. `wasm` from @tensorflow/tfjs-backend-wasm (XNNPACK, SIMD, a thread per core through the shim
  *      of wasm-threads.ts), with the kernels of wasm-kernels.ts,
- *   4. `cpu` from @tensorflow/tfjs-backend-cpu (plain JavaScript, the reference).
+ *   5. `cpu` from @tensorflow/tfjs-backend-cpu (plain JavaScript, the reference).
  * Every candidate that is absent or fails to load or initialise is skipped with its reason kept, so a
  * command can say why it is not running on something faster. Training gradients are registered
  * whatever is chosen (training-gradients.ts).
  */
 
-export const BACKEND_PREFERENCES = ['tensorflow', 'wasm', 'cpu'] as const;
+export const BACKEND_PREFERENCES = ['tensorflow', 'native', 'wasm', 'cpu'] as const;
 export type BackendPreference = (typeof BACKEND_PREFERENCES)[number];
 
 export interface BackendSelectionOptions {
@@ -34,6 +39,12 @@ export interface BackendSelectionOptions {
    * Read when the wasm backend is first initialised in the process; later calls cannot change it.
    */
   readonly wasmThreads?: number;
+  /**
+   * Threads for the native backend's ONNX Runtime kernels, the calling thread included. Default: the
+   * `KBB_NATIVE_THREADS` environment variable, else one per core, at most 8. Read when the native
+   * backend is first registered in the process.
+   */
+  readonly nativeThreads?: number;
 }
 
 export interface SkippedBackend {
@@ -43,7 +54,7 @@ export interface SkippedBackend {
 }
 
 export interface BackendSelection {
-  /** `tf.getBackend()` after selection: 'tensorflow', 'wasm' or 'cpu'. */
+  /** `tf.getBackend()` after selection: 'tensorflow', 'native', 'wasm' or 'cpu'. */
   readonly backend: string;
   readonly packageName: string;
   /** Better candidates that were tried and skipped, best first. */
@@ -53,6 +64,8 @@ export interface BackendSelection {
    * one thread if more were asked for and the threaded build could not start.
    */
   readonly wasm?: { readonly simd: boolean; readonly threads: number; readonly threadsNote?: string };
+  /** For native: ONNX Runtime's version and its thread count. */
+  readonly native?: { readonly onnxRuntimeVersion: string; readonly threads: number };
 }
 
 interface Candidate {
@@ -66,6 +79,14 @@ interface Candidate {
 const CANDIDATES: readonly Candidate[] = [
   { preference: 'tensorflow', backend: 'tensorflow', packageName: '@tensorflow/tfjs-node-gpu', load: () => importOptional('@tensorflow/tfjs-node-gpu') },
   { preference: 'tensorflow', backend: 'tensorflow', packageName: '@tensorflow/tfjs-node', load: () => importOptional('@tensorflow/tfjs-node') },
+  {
+    preference: 'native',
+    backend: NATIVE_BACKEND,
+    packageName: 'onnxruntime-node',
+    load: async () => {
+      await registerNativeBackend(nativeThreads);
+    },
+  },
   { preference: 'wasm', backend: 'wasm', packageName: '@tensorflow/tfjs-backend-wasm', load: loadWasm },
   {
     preference: 'cpu',
@@ -78,6 +99,8 @@ const CANDIDATES: readonly Candidate[] = [
 ];
 
 const selections = new Map<BackendPreference, Promise<BackendSelection>>();
+/** The native backend's thread count for the selection under way (its registration reads it once). */
+let nativeThreads = 1;
 
 /**
  * Selects, initialises and activates a backend (see the file comment). Idempotent: the same preference
@@ -87,6 +110,7 @@ export async function selectBackend(options: BackendSelectionOptions = {}): Prom
   const prefer = options.prefer ?? preferenceFromEnv();
   let pending = selections.get(prefer);
   if (pending === undefined) {
+    nativeThreads = options.nativeThreads ?? defaultNativeThreads();
     pending = select(prefer, options.wasmThreads ?? wasmThreadsFromEnv());
     selections.set(prefer, pending);
     pending.catch(() => selections.delete(prefer));
@@ -131,6 +155,7 @@ async function select(prefer: BackendPreference, wasmThreads: number): Promise<B
         packageName: candidate.packageName,
         skipped,
       };
+      if (candidate.backend === NATIVE_BACKEND) return { ...selection, native: await registerNativeBackend(nativeThreads) };
       if (candidate.backend !== 'wasm') return selection;
       return { ...selection, wasm: { ...(await wasmDetails()), ...(threadsNote === undefined ? {} : { threadsNote }) } };
     }
@@ -258,6 +283,10 @@ export function describeBackendSelection(selection: BackendSelection): string {
   if (selection.wasm !== undefined) {
     head += `, SIMD ${selection.wasm.simd ? 'on' : 'off'}, ${selection.wasm.threads} thread${selection.wasm.threads === 1 ? '' : 's'}`;
     if (selection.wasm.threadsNote !== undefined) head += ` (${selection.wasm.threadsNote})`;
+  }
+  if (selection.native !== undefined) {
+    head += `, ONNX Runtime ${selection.native.onnxRuntimeVersion} on ${selection.native.threads} thread${selection.native.threads === 1 ? '' : 's'}`;
+    head += '\n  tensors in Node memory (no 4 GB wasm heap); products, elementwise ops, softmax and copies in native kernels, the rest in JavaScript';
   }
   if (selection.skipped.length === 0) return head;
   return `${head}\nskipped:\n${describeSkipped(selection.skipped)}`;

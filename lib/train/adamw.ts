@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { FUSED_ADAMW, type FusedAdamWAttrs, registerFusedAdamW } from '../backend/fused-adamw.js';
 
 /**
  * Which AdamW. `bert` is KoBigBird's AdamWeightDecayOptimizer (spec §3.5): no bias correction,
@@ -78,6 +79,25 @@ export class AdamW {
         this.moments.set(name, slots);
       }
       const { m, v } = slots;
+      if (fusedAdamWRuns() && grad.dtype === 'float32') {
+        const attrs: FusedAdamWAttrs = {
+          flavour,
+          beta1,
+          beta2,
+          epsilon,
+          learningRate,
+          weightDecay: this.decays(name) ? weightDecay : 0,
+          correction1,
+          correction2,
+        };
+        const [next, nextM, nextV] = tf.engine().runKernel(FUSED_ADAMW, { variable, grad, m, v }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+        // A variable takes the new value's data (one more reference); the tensors themselves go.
+        m.assign(nextM as tf.Tensor);
+        v.assign(nextV as tf.Tensor);
+        variable.assign(next as tf.Tensor);
+        tf.dispose([next, nextM, nextV] as tf.Tensor[]);
+        continue;
+      }
       // One op at a time, each intermediate disposed as soon as the next op has read it: for the
       // 32,500 × 768 word embeddings every intermediate is 95 MiB, and a tidy would hold all 15 of them
       // at once. The ops and their order are the tidy version's, so the numbers are the same.
@@ -147,6 +167,12 @@ export class AdamW {
 export function referenceLearningRate(step: number, peak: number, warmupSteps: number, totalSteps: number): number {
   if (step < warmupSteps) return (peak * step) / warmupSteps;
   return peak * (1 - Math.min(step, totalSteps) / totalSteps);
+}
+
+/** Whether the active backend has the one-pass update (backend/fused-adamw.ts), which gives the same bits. */
+function fusedAdamWRuns(): boolean {
+  registerFusedAdamW();
+  return tf.getKernel(FUSED_ADAMW, tf.getBackend()) !== undefined;
 }
 
 /**

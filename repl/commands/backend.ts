@@ -4,8 +4,14 @@ export const backendCommand = defineCommand({
   path: ['backend'],
   description: 'show the TensorFlow.js backend the model runs on, why nothing faster does, and its matmul speed',
   flags: [
-    { name: 'prefer', type: 'string', value: 'tensorflow|wasm|cpu', description: 'start from this backend (default: KBB_BACKEND, else the best installed)' },
+    {
+      name: 'prefer',
+      type: 'string',
+      value: 'tensorflow|native|wasm|cpu',
+      description: 'start from this backend (default: KBB_BACKEND, else the best installed)',
+    },
     { name: 'wasm_threads', type: 'int', description: 'threads for the wasm backend (default: KBB_WASM_THREADS, else one per core, at most 8)' },
+    { name: 'native_threads', type: 'int', description: 'threads for the native backend (default: KBB_NATIVE_THREADS, else one per core, at most 8)' },
     { name: 'json', type: 'boolean', description: 'print the selection and the speed as JSON' },
   ],
   async run(args, io) {
@@ -18,6 +24,7 @@ export const backendCommand = defineCommand({
     const selection = await selectBackend({
       ...(prefer === undefined ? {} : { prefer: prefer as (typeof BACKEND_PREFERENCES)[number] }),
       ...(args.wasm_threads === undefined ? {} : { wasmThreads: args.wasm_threads }),
+      ...(args.native_threads === undefined ? {} : { nativeThreads: args.native_threads }),
     });
     const speed = await measureMatMulSpeed();
     if (args.json) return io.json({ ...selection, matmul: speed });

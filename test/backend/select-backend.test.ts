@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { cpus } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 // Registered up front so the tests can switch to cpu by hand; being lowest, it changes no selection.
 import '@tensorflow/tfjs-backend-cpu';
@@ -16,7 +17,7 @@ function installed(packageName: string): boolean {
   }
 }
 
-const ORDER = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-cpu'];
+const ORDER = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node', 'onnxruntime-node', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-cpu'];
 
 describe('selectBackend', () => {
   const saved = process.env.KBB_BACKEND;
@@ -34,10 +35,12 @@ describe('selectBackend', () => {
     for (const skipped of selection.skipped) {
       expect(skipped.reason).toBe(installed(skipped.packageName) ? expect.stringMatching(/fail|registered no/) : 'not installed');
     }
-    // Nothing better than wasm is installed on the machines this runs on without tfjs-node.
+    // onnxruntime-node is a dependency with its binaries in the npm tarball: without tfjs-node, the
+    // native backend runs, on one thread per core (at most 8).
     if (!installed('@tensorflow/tfjs-node') && !installed('@tensorflow/tfjs-node-gpu')) {
-      expect(selection.backend).toBe('wasm');
-      expect(selection.wasm?.simd).toBe(true);
+      expect(selection.backend).toBe('native');
+      expect(selection.native?.threads).toBe(Math.min(8, cpus().length));
+      expect(describeBackendSelection(selection)).toMatch(/ONNX Runtime \d+\.\d+\.\d+ on \d+ threads?/);
     }
     expect(describeBackendSelection(selection)).toContain(`TensorFlow.js backend: ${selection.backend}`);
   });
@@ -59,6 +62,8 @@ describe('selectBackend', () => {
     process.env.KBB_BACKEND = 'wasm';
     expect((await selectBackend()).backend).toBe('wasm');
     expect((await selectBackend({ prefer: 'cpu' })).backend).toBe('cpu');
+    process.env.KBB_BACKEND = 'native';
+    expect((await selectBackend()).backend).toBe(installed('onnxruntime-node') ? 'native' : 'wasm');
   });
 
   test('an unknown KBB_BACKEND is an error, not a silent fallback', async () => {

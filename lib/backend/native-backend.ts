@@ -1,0 +1,112 @@
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import { NATIVE_KERNEL_NAMES, nativeKernel } from './native-kernels.js';
+import { defaultNativeThreads, loadOnnxRuntime, OnnxSessions } from './onnx-runtime.js';
+
+/**
+ * The `native` TensorFlow.js backend: the cpu backend's tensor store (plain typed arrays in Node's
+ * memory, so no 4 GB wasm heap) with the heavy kernels run by ONNX Runtime's native CPU code
+ * (native-kernels.ts) and every other kernel the cpu backend's own.
+ */
+export const NATIVE_BACKEND = 'native';
+
+/** Arrays smaller than this are not worth keeping: their allocation is cheap. */
+const MIN_RECYCLED_LENGTH = 1 << 14;
+/** Free arrays kept for reuse, at most this many bytes. */
+const MAX_FREE_BYTES = 2 ** 30;
+
+export class NativeBackend extends MathBackendCPU {
+  readonly sessions: OnnxSessions;
+  /** Free output arrays by length, reused before new memory is touched (see onnx-runtime.ts). */
+  private readonly free = new Map<number, Float32Array[]>();
+  private freeBytes = 0;
+  /**
+   * Arrays this backend allocated that nothing outside it has seen. An array a reader got (`dataSync`,
+   * `data`) or a cpu kernel may have viewed (its `Slice` returns subarrays) is never reused.
+   */
+  private readonly owned = new WeakSet<Float32Array>();
+
+  constructor(threads: number) {
+    super();
+    this.sessions = new OnnxSessions(threads);
+    // The cpu backend greets its first tensor in Node with advice to install tfjs-node.
+    (this as unknown as { firstUse: boolean }).firstUse = false;
+  }
+
+  allocate(length: number): Float32Array {
+    const array = this.free.get(length)?.pop();
+    if (array !== undefined) {
+      this.freeBytes -= array.byteLength;
+      return array;
+    }
+    const fresh = new Float32Array(length);
+    if (length >= MIN_RECYCLED_LENGTH) this.owned.add(fresh);
+    return fresh;
+  }
+
+  recycle(array: Float32Array): void {
+    if (!this.owned.has(array) || this.freeBytes + array.byteLength > MAX_FREE_BYTES) return;
+    let list = this.free.get(array.length);
+    if (list === undefined) {
+      list = [];
+      this.free.set(array.length, list);
+    }
+    list.push(array);
+    this.freeBytes += array.byteLength;
+  }
+
+  /** Marks a tensor's array as seen outside the backend, so it is never reused. */
+  release(dataId: object): void {
+    const values = this.data.get(dataId)?.values;
+    if (values instanceof Float32Array) this.owned.delete(values);
+  }
+
+  override disposeData(dataId: object, force = false): boolean {
+    const values = this.data.get(dataId)?.values;
+    const disposed = super.disposeData(dataId, force);
+    if (disposed && values instanceof Float32Array) this.recycle(values);
+    return disposed;
+  }
+
+  override readSync(dataId: object): tf.backend_util.BackendValues {
+    this.release(dataId);
+    return super.readSync(dataId);
+  }
+
+  override read(dataId: object): Promise<tf.backend_util.BackendValues> {
+    this.release(dataId);
+    return super.read(dataId);
+  }
+
+  /** Drops the free arrays (for memory measurements). */
+  clearFree(): void {
+    this.free.clear();
+    this.freeBytes = 0;
+  }
+}
+
+export interface NativeBackendInfo {
+  readonly onnxRuntimeVersion: string;
+  readonly threads: number;
+}
+
+let registered: NativeBackendInfo | undefined;
+
+/**
+ * Registers the `native` backend and its kernels (idempotent). Throws with the loader's reason where
+ * onnxruntime-node is absent or its binary does not load on this machine.
+ */
+export async function registerNativeBackend(threads: number = defaultNativeThreads()): Promise<NativeBackendInfo> {
+  if (registered !== undefined) return registered;
+  const runtime = loadOnnxRuntime();
+  // Importing the package registers the cpu kernels this backend reuses.
+  await import('@tensorflow/tfjs-backend-cpu');
+  for (const config of tf.getKernelsForBackend('cpu')) {
+    tf.registerKernel(nativeKernel(config.kernelName, config, NATIVE_BACKEND));
+  }
+  tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend(threads), 0);
+  registered = { onnxRuntimeVersion: runtime.version, threads };
+  return registered;
+}
+
+export { NATIVE_KERNEL_NAMES };

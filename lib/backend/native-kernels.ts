@@ -1,0 +1,430 @@
+import {
+  backend_util,
+  broadcast_util,
+  type DataType,
+  type KernelConfig,
+  type KernelFunc,
+  type NamedAttrMap,
+  type NamedTensorInfoMap,
+  slice_util,
+  type TensorInfo,
+  util,
+} from '@tensorflow/tfjs-core';
+import type { OnnxGraph, OnnxNode } from './onnx-graph.js';
+import type { OnnxInput, OnnxSessions } from './onnx-runtime.js';
+
+/**
+ * The kernels of the `native` backend that run in ONNX Runtime: the products, the elementwise
+ * arithmetic, softmax, reductions, and the copies (transpose, slice, concat, split, pad, gather,
+ * scatter) of a BigBird training step. Each one takes float32 tensors only and gives way to the cpu
+ * backend's JavaScript kernel for anything else (int and bool tensors, empty ones, batched gathers):
+ * those are small, and the cpu kernels are the reference these are tested against.
+ *
+ * Sums and means accumulate in float64, as the cpu backend's JavaScript does: a softmax's normaliser
+ * over 32,500 classes summed in float32 drifts by 1e-5, which is the wasm backend's loss error.
+ */
+
+/** What a native kernel needs from its backend: the cpu backend's tensor store, and the sessions. */
+export interface NativeKernelBackend {
+  readonly sessions: OnnxSessions;
+  readonly data: { get(dataId: object): { values?: unknown } };
+  makeTensorInfo(shape: number[], dtype: DataType, values?: backend_util.BackendValues): TensorInfo;
+  /** A float32 array of `length` for a kernel's output, recycled where one is free. */
+  allocate(length: number): Float32Array;
+  /** Hands back an array from `allocate` that no tensor holds. */
+  recycle(array: Float32Array): void;
+  /** Marks a tensor's array as seen outside the backend's kernels, so it is never reused. */
+  release(dataId: object): void;
+}
+
+type NativeKernel = (inputs: TensorInfo[], backend: NativeKernelBackend, attrs: NamedAttrMap) => TensorInfo | TensorInfo[] | undefined;
+
+interface NativeKernelSpec {
+  /** The tensor inputs, in the order the graph takes them. */
+  readonly inputNames: readonly string[];
+  /** Runs in ONNX Runtime, or answers undefined to hand the call to the cpu kernel. */
+  readonly run: NativeKernel;
+}
+
+function values(backend: NativeKernelBackend, tensor: TensorInfo): Float32Array {
+  const stored = backend.data.get(tensor.dataId).values;
+  // A few cpu kernels store a float32 result in another typed array (a cast from bool keeps its bytes).
+  return stored instanceof Float32Array ? stored : Float32Array.from(stored as ArrayLike<number>);
+}
+
+function floatInput(backend: NativeKernelBackend, tensor: TensorInfo): OnnxInput {
+  return { type: 'float32', shape: tensor.shape, data: values(backend, tensor) };
+}
+
+function int64Input(items: readonly number[]): OnnxInput {
+  return { type: 'int64', shape: [items.length], data: BigInt64Array.from(items, (item) => BigInt(item)) };
+}
+
+function allFloat(inputs: readonly TensorInfo[]): boolean {
+  return inputs.every((input) => input.dtype === 'float32' && util.sizeFromShape(input.shape) > 0);
+}
+
+const float = (name: string, rank: number) => ({ name, type: 'float32' as const, rank });
+const int64 = (name: string, rank = 1) => ({ name, type: 'int64' as const, rank });
+
+/** A graph of one or more nodes from float inputs x0… to one float output y. */
+function graph(nodes: readonly OnnxNode[], inputs: OnnxGraph['inputs'], outputRank: number): OnnxGraph {
+  return { nodes, inputs, outputs: [float('y', outputRank)] };
+}
+
+/**
+ * Runs graph `key` with one float output of `shape` (`onnxShape` where ONNX's differs, as a reduction's
+ * kept dimensions) into a recycled array.
+ */
+function runOne(backend: NativeKernelBackend, key: string, build: () => OnnxGraph, inputs: OnnxInput[], shape: number[], onnxShape = shape): TensorInfo {
+  const data = backend.allocate(util.sizeFromShape(shape));
+  backend.sessions.run(key, build, inputs, [{ type: 'float32', shape: onnxShape, data }]);
+  return backend.makeTensorInfo(shape, 'float32', data);
+}
+
+function elementwise(op: string, nodes: (x: string[]) => OnnxNode[]): NativeKernelSpec {
+  const arity = op === 'unary' ? 1 : 2;
+  return {
+    inputNames: arity === 1 ? ['x'] : ['a', 'b'],
+    run: (inputs, backend) => {
+      if (!allFloat(inputs)) return undefined;
+      const ranks = inputs.map((input) => input.shape.length);
+      const names = inputs.map((_, i) => `x${i}`);
+      const shape =
+        inputs.length === 1
+          ? [...(inputs[0] as TensorInfo).shape]
+          : broadcast_util.assertAndGetBroadcastShape((inputs[0] as TensorInfo).shape, (inputs[1] as TensorInfo).shape);
+      return runOne(
+        backend,
+        `${nodes(names)
+          .map((node) => node.op)
+          .join('+')}/${ranks.join(',')}`,
+        () =>
+          graph(
+            nodes(names),
+            names.map((name, i) => float(name, ranks[i] as number)),
+            shape.length,
+          ),
+        inputs.map((input) => floatInput(backend, input)),
+        shape,
+      );
+    },
+  };
+}
+
+const unary = (op: string): NativeKernelSpec => elementwise('unary', ([x]) => [{ op, inputs: [x as string], outputs: ['y'] }]);
+const binary = (op: string): NativeKernelSpec => elementwise('binary', ([a, b]) => [{ op, inputs: [a as string, b as string], outputs: ['y'] }]);
+
+function reduction(op: 'ReduceSum' | 'ReduceMean' | 'ReduceMax' | 'ReduceMin', axisAttr: string): NativeKernelSpec {
+  const accumulateInDouble = op === 'ReduceSum' || op === 'ReduceMean';
+  return {
+    inputNames: ['x'],
+    run: (inputs, backend, attrs) => {
+      const [x] = inputs as [TensorInfo];
+      if (!allFloat(inputs) || x.shape.length === 0) return undefined;
+      const axes = util.parseAxisParam(attrs[axisAttr] as number | number[], x.shape);
+      const keepDims = attrs.keepDims as boolean;
+      const shape = x.shape.flatMap((d, i) => (axes.includes(i) ? (keepDims ? [1] : []) : [d]));
+      const keptShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+      const rank = x.shape.length;
+      const nodes: OnnxNode[] = accumulateInDouble
+        ? [
+            { op: 'Cast', inputs: ['x'], outputs: ['x64'], attributes: { to: { int: 11 } } },
+            { op, inputs: ['x64', 'axes'], outputs: ['y64'], attributes: { keepdims: { int: 1 } } },
+            { op: 'Cast', inputs: ['y64'], outputs: ['y'], attributes: { to: { int: 1 } } },
+          ]
+        : [{ op, inputs: ['x', 'axes'], outputs: ['y'], attributes: { keepdims: { int: 1 } } }];
+      return runOne(
+        backend,
+        `${op}/${rank}`,
+        () => graph(nodes, [float('x', rank), int64('axes')], rank),
+        [floatInput(backend, x), int64Input(axes)],
+        shape,
+        keptShape,
+      );
+    },
+  };
+}
+
+const KERNELS: Readonly<Record<string, NativeKernelSpec>> = {
+  Add: binary('Add'),
+  Sub: binary('Sub'),
+  Multiply: binary('Mul'),
+  RealDiv: binary('Div'),
+  Maximum: binary('Max'),
+  Minimum: binary('Min'),
+  Pow: binary('Pow'),
+  SquaredDifference: elementwise('binary', ([a, b]) => [
+    { op: 'Sub', inputs: [a as string, b as string], outputs: ['d'] },
+    { op: 'Mul', inputs: ['d', 'd'], outputs: ['y'] },
+  ]),
+  Sqrt: unary('Sqrt'),
+  Rsqrt: elementwise('unary', ([x]) => [
+    { op: 'Sqrt', inputs: [x as string], outputs: ['s'] },
+    { op: 'Reciprocal', inputs: ['s'], outputs: ['y'] },
+  ]),
+  Square: elementwise('unary', ([x]) => [{ op: 'Mul', inputs: [x as string, x as string], outputs: ['y'] }]),
+  Tanh: unary('Tanh'),
+  Exp: unary('Exp'),
+  Log: unary('Log'),
+  Neg: unary('Neg'),
+  Abs: unary('Abs'),
+  Floor: unary('Floor'),
+  Reciprocal: unary('Reciprocal'),
+  Sigmoid: unary('Sigmoid'),
+  Relu: unary('Relu'),
+  Erf: unary('Erf'),
+  Sum: reduction('ReduceSum', 'axis'),
+  Mean: reduction('ReduceMean', 'axis'),
+  Max: reduction('ReduceMax', 'reductionIndices'),
+  Min: reduction('ReduceMin', 'axis'),
+  Softmax: {
+    inputNames: ['logits'],
+    run: (inputs, backend, attrs) => {
+      const [x] = inputs as [TensorInfo];
+      const rank = x.shape.length;
+      const dim = attrs.dim as number;
+      if (!allFloat(inputs) || rank === 0 || (dim !== -1 && dim !== rank - 1)) return undefined;
+      return runOne(
+        backend,
+        `Softmax/${rank}`,
+        () => graph([{ op: 'Softmax', inputs: ['x'], outputs: ['y'], attributes: { axis: { int: -1 } } }], [float('x', rank)], rank),
+        [floatInput(backend, x)],
+        [...x.shape],
+      );
+    },
+  },
+  BatchMatMul: {
+    inputNames: ['a', 'b'],
+    run: (inputs, backend, attrs) => {
+      const [a, b] = inputs as [TensorInfo, TensorInfo];
+      if (!allFloat(inputs)) return undefined;
+      const transA = attrs.transposeA ? 1 : 0;
+      const transB = attrs.transposeB ? 1 : 0;
+      const [ra, rb] = [a.shape.length, b.shape.length];
+      const m = a.shape[transA ? ra - 1 : ra - 2] as number;
+      const n = b.shape[transB ? rb - 2 : rb - 1] as number;
+      const batch = broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+      return runOne(
+        backend,
+        `FusedMatMul/${transA}${transB}/${ra},${rb}`,
+        () =>
+          graph(
+            [
+              {
+                op: 'FusedMatMul',
+                domain: 'com.microsoft',
+                inputs: ['a', 'b'],
+                outputs: ['y'],
+                attributes: { transA: { int: transA }, transB: { int: transB }, alpha: { float: 1 } },
+              },
+            ],
+            [float('a', ra), float('b', rb)],
+            Math.max(ra, rb),
+          ),
+        [floatInput(backend, a), floatInput(backend, b)],
+        [...batch, m, n],
+      );
+    },
+  },
+  Transpose: {
+    inputNames: ['x'],
+    run: (inputs, backend, attrs) => {
+      const [x] = inputs as [TensorInfo];
+      if (!allFloat(inputs)) return undefined;
+      const perm = attrs.perm as number[];
+      return runOne(
+        backend,
+        `Transpose/${perm.join(',')}`,
+        () => graph([{ op: 'Transpose', inputs: ['x'], outputs: ['y'], attributes: { perm: { ints: perm } } }], [float('x', perm.length)], perm.length),
+        [floatInput(backend, x)],
+        perm.map((axis) => x.shape[axis] as number),
+      );
+    },
+  },
+  Slice: {
+    inputNames: ['x'],
+    run: (inputs, backend, attrs) => {
+      const [x] = inputs as [TensorInfo];
+      if (!allFloat(inputs) || x.shape.length === 0) return undefined;
+      const [begin, size] = slice_util.parseSliceParams(x, attrs.begin as number[], attrs.size as number[]) as [number[], number[]];
+      if (util.sizeFromShape(size) === 0) return undefined;
+      const rank = x.shape.length;
+      return runOne(
+        backend,
+        `Slice/${rank}`,
+        () => graph([{ op: 'Slice', inputs: ['x', 'starts', 'ends'], outputs: ['y'] }], [float('x', rank), int64('starts'), int64('ends')], rank),
+        [floatInput(backend, x), int64Input(begin), int64Input(begin.map((b, i) => b + (size[i] as number)))],
+        size,
+      );
+    },
+  },
+  Concat: {
+    inputNames: [],
+    run: (inputs, backend, attrs) => {
+      if (!allFloat(inputs) || inputs.length < 2) return undefined;
+      const rank = (inputs[0] as TensorInfo).shape.length;
+      if (rank === 0) return undefined;
+      const axis = util.parseAxisParam(attrs.axis as number, (inputs[0] as TensorInfo).shape)[0] as number;
+      const names = inputs.map((_, i) => `x${i}`);
+      return runOne(
+        backend,
+        `Concat/${inputs.length}/${axis}/${rank}`,
+        () =>
+          graph(
+            [{ op: 'Concat', inputs: names, outputs: ['y'], attributes: { axis: { int: axis } } }],
+            names.map((name) => float(name, rank)),
+            rank,
+          ),
+        inputs.map((input) => floatInput(backend, input)),
+        (inputs[0] as TensorInfo).shape.map((d, i) => (i === axis ? inputs.reduce((sum, input) => sum + (input.shape[i] as number), 0) : d)),
+      );
+    },
+  },
+  SplitV: {
+    inputNames: ['x'],
+    run: (inputs, backend, attrs) => {
+      const [x] = inputs as [TensorInfo];
+      if (!allFloat(inputs)) return undefined;
+      const axis = util.parseAxisParam(attrs.axis as number, x.shape)[0] as number;
+      const sizes = backend_util.prepareSplitSize(x, attrs.numOrSizeSplits as number[] | number, axis);
+      if (sizes.some((size) => size === 0)) return undefined;
+      const rank = x.shape.length;
+      const outputs = sizes.map((_, i) => `y${i}`);
+      const shapes = sizes.map((size) => x.shape.map((d, i) => (i === axis ? size : d)));
+      const arrays = shapes.map((shape) => backend.allocate(util.sizeFromShape(shape)));
+      backend.sessions.run(
+        `Split/${sizes.length}/${axis}/${rank}`,
+        () => ({
+          nodes: [{ op: 'Split', inputs: ['x', 'split'], outputs, attributes: { axis: { int: axis } } }],
+          inputs: [float('x', rank), int64('split')],
+          outputs: outputs.map((name) => float(name, rank)),
+        }),
+        [floatInput(backend, x), int64Input(sizes)],
+        shapes.map((shape, i) => ({ type: 'float32', shape, data: arrays[i] as Float32Array })),
+      );
+      return shapes.map((shape, i) => backend.makeTensorInfo(shape, 'float32', arrays[i]));
+    },
+  },
+  PadV2: {
+    inputNames: ['x'],
+    run: (inputs, backend, attrs) => {
+      const [x] = inputs as [TensorInfo];
+      if (!allFloat(inputs) || x.shape.length === 0) return undefined;
+      const paddings = attrs.paddings as [number, number][];
+      const rank = x.shape.length;
+      return runOne(
+        backend,
+        `Pad/${rank}`,
+        () =>
+          graph(
+            [{ op: 'Pad', inputs: ['x', 'pads', 'value'], outputs: ['y'], attributes: { mode: { string: 'constant' } } }],
+            [float('x', rank), int64('pads'), float('value', 0)],
+            rank,
+          ),
+        [
+          floatInput(backend, x),
+          int64Input([...paddings.map(([before]) => before), ...paddings.map(([, after]) => after)]),
+          { type: 'float32', shape: [], data: Float32Array.of(attrs.constantValue as number) },
+        ],
+        x.shape.map((d, i) => d + (paddings[i] as [number, number])[0] + (paddings[i] as [number, number])[1]),
+      );
+    },
+  },
+  GatherV2: {
+    inputNames: ['x', 'indices'],
+    run: (inputs, backend, attrs) => {
+      const [x, indices] = inputs as [TensorInfo, TensorInfo];
+      if (!allFloat([x]) || indices.dtype !== 'int32' || (attrs.batchDims as number) !== 0 || util.sizeFromShape(indices.shape) === 0) return undefined;
+      const axis = util.parseAxisParam(attrs.axis as number, x.shape)[0] as number;
+      const indexValues = backend.data.get(indices.dataId).values as Int32Array;
+      // Out-of-range indices: the cpu kernel's error message, not ONNX Runtime's.
+      const limit = x.shape[axis] as number;
+      for (const index of indexValues) if (index < 0 || index >= limit) return undefined;
+      const [rx, ri] = [x.shape.length, indices.shape.length];
+      return runOne(
+        backend,
+        `Gather/${axis}/${rx},${ri}`,
+        () =>
+          graph(
+            [{ op: 'Gather', inputs: ['x', 'indices'], outputs: ['y'], attributes: { axis: { int: axis } } }],
+            [float('x', rx), { name: 'indices', type: 'int32', rank: ri }],
+            rx + ri - 1,
+          ),
+        [floatInput(backend, x), { type: 'int32', shape: indices.shape, data: indexValues }],
+        [...x.shape.slice(0, axis), ...indices.shape, ...x.shape.slice(axis + 1)],
+      );
+    },
+  },
+  // In JavaScript: ONNX Runtime's ScatterND copies its zeros input to the output first, and the rows
+  // (an embedding table's gradient) are few next to the table.
+  ScatterNd: {
+    inputNames: ['indices', 'updates'],
+    run: (inputs, backend, attrs) => {
+      const [indices, updates] = inputs as [TensorInfo, TensorInfo];
+      const shape = attrs.shape as number[];
+      if (!allFloat([updates]) || indices.dtype !== 'int32' || util.sizeFromShape(shape) === 0 || indices.shape.length === 0) return undefined;
+      const indexValues = backend.data.get(indices.dataId).values as Int32Array;
+      const depth = indices.shape[indices.shape.length - 1] as number;
+      const rows = indexValues.length / depth;
+      const strides = util.computeStrides(shape);
+      const sliceSize = depth === shape.length ? 1 : (strides[depth - 1] as number);
+      if (util.sizeFromShape(updates.shape) !== rows * sliceSize) return undefined;
+      const offsets = new Float64Array(rows);
+      for (let row = 0; row < rows; row++) {
+        let offset = 0;
+        for (let d = 0; d < depth; d++) {
+          const index = indexValues[row * depth + d] as number;
+          // Out of range: the cpu kernel's error message.
+          if (index < 0 || index >= (shape[d] as number)) return undefined;
+          offset += index * (d === shape.length - 1 ? 1 : (strides[d] as number));
+        }
+        offsets[row] = offset;
+      }
+      const out = backend.allocate(util.sizeFromShape(shape)).fill(0);
+      const source = values(backend, updates);
+      for (let row = 0; row < rows; row++) {
+        const at = offsets[row] as number;
+        const from = row * sliceSize;
+        for (let j = 0; j < sliceSize; j++) out[at + j] = (out[at + j] as number) + (source[from + j] as number);
+      }
+      return backend.makeTensorInfo([...shape], 'float32', out);
+    },
+  },
+};
+
+/** cpu kernels that pass a tensor on by reference count, never by a view of its array. */
+const SHARING_KERNELS = new Set(['Reshape', 'Identity', 'Cast']);
+
+/**
+ * Runs the cpu backend's kernel. Its inputs' arrays are released from recycling first: a cpu kernel
+ * may answer a view of them (`Slice` returns a subarray), which reuse would overwrite.
+ */
+function cpuKernel(config: KernelConfig, args: Parameters<KernelFunc>[0]): ReturnType<KernelFunc> {
+  if (!SHARING_KERNELS.has(config.kernelName)) {
+    const backend = args.backend as unknown as NativeKernelBackend;
+    for (const input of Object.values(args.inputs)) if (input !== undefined) backend.release(input.dataId);
+  }
+  return config.kernelFunc(args);
+}
+
+/** Kernel names that run in ONNX Runtime on the native backend (when their inputs are float32). */
+export const NATIVE_KERNEL_NAMES: readonly string[] = Object.keys(KERNELS);
+
+/**
+ * The native backend's kernel for `kernelName`: the ONNX Runtime one, falling back to the cpu kernel
+ * `fallback` for inputs it does not take.
+ */
+export function nativeKernel(kernelName: string, fallback: KernelConfig, backendName: string): KernelConfig {
+  const spec = KERNELS[kernelName];
+  if (spec === undefined) return { ...fallback, backendName, kernelFunc: (args) => cpuKernel(fallback, args) };
+  const kernelFunc: KernelFunc = (args) => {
+    const backend = args.backend as unknown as NativeKernelBackend;
+    const tensors =
+      spec.inputNames.length === 0
+        ? (Object.values(args.inputs) as TensorInfo[])
+        : spec.inputNames.map((name) => (args.inputs as NamedTensorInfoMap)[name] as TensorInfo);
+    return spec.run(tensors, backend, args.attrs ?? {}) ?? cpuKernel(fallback, args);
+  };
+  return { ...fallback, backendName, kernelFunc };
+}
