@@ -1,3 +1,4 @@
+import { totalmem } from 'node:os';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { NATIVE_KERNEL_NAMES, nativeKernel } from './native-kernels.js';
@@ -12,8 +13,12 @@ export const NATIVE_BACKEND = 'native';
 
 /** Arrays smaller than this are not worth keeping: their allocation is cheap. */
 const MIN_RECYCLED_LENGTH = 1 << 14;
-/** Free arrays kept for reuse, at most this many bytes. */
-const MAX_FREE_BYTES = 2 ** 30;
+/**
+ * Free arrays kept for reuse, at most this many bytes: a training step frees and allocates about the
+ * model's parameters three times over (AdamW's outputs) plus its activations, and an array that finds
+ * no free one of its size costs its page faults again.
+ */
+const MAX_FREE_BYTES = Math.min(4 * 2 ** 30, totalmem() / 8);
 
 export class NativeBackend extends MathBackendCPU {
   readonly sessions: OnnxSessions;
