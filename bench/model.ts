@@ -3,7 +3,11 @@
  * BigBird-base-shaped model (hidden 768, 12 heads, intermediate 3072, vocab 32500, block 64,
  * 3 random blocks) with 2 layers, batch 1, at 1024/2048/4096 tokens block-sparse and 1024/2048 full.
  *
- *   npm run bench:model [-- --steps 2 --layers 2 --backend wasm|cpu|tensorflow]
+ *   npm run bench:model [-- --steps 2 --layers 2 --backend native|wasm|cpu|tensorflow --backends native,wasm]
+ *
+ * By default the backend kbb selects runs, then wasm, each configuration in the same run; then Hugging
+ * Face's step (bench/model_peer.py) where Python has torch and transformers, else issue 19's figures
+ * for it. A table of tokens/s, the ratios to Hugging Face and the peak RSS ends the output.
  *
  * Each configuration runs one untimed warm-up step (kernels compile, buffers grow; it runs under
  * `tf.profile`, which gives the step's peak of live tensor bytes and every kernel's output shape) and
@@ -16,6 +20,7 @@
  * fails is reported as null, with the reason on stderr.
  */
 import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
@@ -27,7 +32,13 @@ import { elementCount } from '../lib/tensor/index.js';
 import { AdamW } from '../lib/train/adamw.js';
 
 const { values } = parseArgs({
-  options: { steps: { type: 'string', default: '2' }, layers: { type: 'string', default: '2' }, backend: { type: 'string' }, only: { type: 'string' } },
+  options: {
+    steps: { type: 'string', default: '2' },
+    layers: { type: 'string', default: '2' },
+    backend: { type: 'string' },
+    backends: { type: 'string' },
+    only: { type: 'string' },
+  },
 });
 const steps = Number(values.steps);
 
@@ -230,33 +241,60 @@ if (only?.length === 1) {
   guardWasmMalloc();
   console.log(REPORT + JSON.stringify(await measure(key, attention, length, selection.backend)));
 } else {
-  // Parent: every configuration (or those of --only) in a child process of its own.
-  const results: Record<string, CaseReport | null> = {};
-  let backend: string | undefined;
+  // Parent: each backend of --backends, every configuration (or those of --only) in a child process of its own.
+  const selected = (await selectBackend(values.backend ? { prefer: values.backend as 'wasm' } : {})).backend;
+  const backends = values.backends?.split(',') ?? (selected === 'wasm' ? [selected] : [selected, 'wasm']);
   const script = fileURLToPath(import.meta.url);
+  const byBackend: Record<string, Record<string, CaseReport | null>> = {};
+  for (const backend of backends) byBackend[backend] = runCases(backend, script);
+  const main = byBackend[backends[0] as string] ?? {};
+  const tokensPerSecond = (results: Record<string, CaseReport | null>) =>
+    Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r === null ? null : Number(r.tokensPerSecond.toFixed(1))]));
+  const seconds = (key: string): number | undefined => main[key]?.seconds;
+  const ratioOf = (a: string, b: string): number | null => {
+    const x = seconds(a);
+    const y = seconds(b);
+    return x !== undefined && y !== undefined ? Number((x / y).toFixed(2)) : null;
+  };
+  const ratio = ratioOf('sparse_4096', 'sparse_1024');
+  const fullRatio = ratioOf('full_2048', 'full_1024');
+  console.error(`${backends[0]}: step time 4096/1024 block-sparse: ${ratio}×; full attention 2048/1024: ${fullRatio}×`);
+  const sparse4096 = main.sparse_4096;
+  if (sparse4096) {
+    const [, , s4096] = cases[2];
+    const square = sparse4096.largestShape.filter((d) => d === s4096).length >= 2;
+    console.error(
+      `largest tensor of a block-sparse 4096-token step: [${sparse4096.largestShape.join(' × ')}] (${square ? 'an [S × S] tensor: block-sparse attention is not sparse' : 'no [4096 × 4096] tensor'})`,
+    );
+  }
+  const peer = values.layers === '2' ? runPeer() : undefined;
+  printTable(byBackend, peer);
+  console.log(
+    JSON.stringify({
+      tokens_per_s: tokensPerSecond(main),
+      by_backend: Object.fromEntries(Object.entries(byBackend).map(([b, r]) => [b, tokensPerSecond(r)])),
+      ...(peer === undefined ? {} : { hf_peer: peer }),
+      sparse_time_ratio_4096_1024: ratio,
+      backend: backends[0],
+    }),
+  );
+}
+
+function runCases(backend: string, script: string): Record<string, CaseReport | null> {
+  const results: Record<string, CaseReport | null> = {};
+  let describedBackend = false;
   for (const [key, attention, length] of cases) {
     if (only && !only.includes(key)) continue;
-    const args = [
-      '--import',
-      'tsx',
-      script,
-      '--only',
-      key,
-      '--steps',
-      String(steps),
-      '--layers',
-      String(values.layers),
-      ...(values.backend ? ['--backend', values.backend] : []),
-    ];
+    const args = ['--import', 'tsx', script, '--only', key, '--steps', String(steps), '--layers', String(values.layers), '--backend', backend];
     const child = spawnSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 256 * 2 ** 20, env: process.env });
     // The child's own lines (backend, per-step summary), without the wasm glue's one-line source dump on a crash.
     const stderrLines = child.stderr.split('\n').filter((line) => line.length > 0 && line.length < 400);
     const reportLine = child.stdout.split('\n').find((line) => line.startsWith(REPORT));
     if (child.status === 0 && reportLine) {
       const report = JSON.parse(reportLine.slice(REPORT.length)) as CaseReport;
-      if (backend === undefined) console.error(stderrLines.filter((line) => !line.startsWith(`${attention} ${length}:`)).join('\n'));
+      if (!describedBackend) console.error(stderrLines.filter((line) => !line.startsWith(`${attention} ${length}:`)).join('\n'));
+      describedBackend = true;
       console.error(stderrLines.filter((line) => line.startsWith(`${attention} ${length}:`)).join('\n'));
-      backend ??= report.backend;
       results[key] = report;
     } else {
       const why =
@@ -271,27 +309,68 @@ if (only?.length === 1) {
         attention === 'original_full'
           ? `; full attention's score tensors are [1, 12, ${length}, ${length}], ${MiB(scoreBytes)} each, and the recomputed attention of one layer holds several at once in its backward pass`
           : '';
-      console.error(`${attention} ${length}: failed (${why})${note}; reported as null`);
+      console.error(`${backend} ${attention} ${length}: failed (${why})${note}; reported as null`);
       results[key] = null;
     }
   }
-  const tokensPerSecond = Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r === null ? null : Number(r.tokensPerSecond.toFixed(1))]));
-  const seconds = (key: string): number | undefined => results[key]?.seconds;
-  const ratioOf = (a: string, b: string): number | null => {
-    const x = seconds(a);
-    const y = seconds(b);
-    return x !== undefined && y !== undefined ? Number((x / y).toFixed(2)) : null;
-  };
-  const ratio = ratioOf('sparse_4096', 'sparse_1024');
-  const fullRatio = ratioOf('full_2048', 'full_1024');
-  console.error(`step time 4096/1024 block-sparse: ${ratio}×; full attention 2048/1024: ${fullRatio}×`);
-  const sparse4096 = results.sparse_4096;
-  if (sparse4096) {
-    const [, , s4096] = cases[2];
-    const square = sparse4096.largestShape.filter((d) => d === s4096).length >= 2;
-    console.error(
-      `largest tensor of a block-sparse 4096-token step: [${sparse4096.largestShape.join(' × ')}] (${square ? 'an [S × S] tensor: block-sparse attention is not sparse' : 'no [4096 × 4096] tensor'})`,
-    );
+  return results;
+}
+
+/**
+ * Hugging Face's step on the same shapes, in the same run, where Python has torch and transformers
+ * (bench/model_peer.py: BigBirdForMaskedLM, torch AdamW, the MLM head on the masked positions only,
+ * as kbb does). Undefined, with the reason on stderr, where it cannot run.
+ */
+function runPeer(): Record<string, number | null> | undefined {
+  const peer = fileURLToPath(new URL('./model_peer.py', import.meta.url));
+  const python = process.env.KBB_PYTHON ?? 'python3';
+  const probe = spawnSync(python, ['-c', 'import torch, transformers'], { encoding: 'utf8' });
+  if (probe.status !== 0) {
+    const reason = probe.error ? 'python3 is not installed' : (probe.stderr.trim().split('\n').pop() ?? `exit ${probe.status}`);
+    console.error(`HF peer skipped: ${reason} (it needs python3 with torch and transformers)`);
+    return undefined;
   }
-  console.log(JSON.stringify({ tokens_per_s: tokensPerSecond, sparse_time_ratio_4096_1024: ratio, backend: backend ?? null }));
+  const keys = cases.filter(([key]) => !only || only.includes(key)).map(([key]) => key);
+  const child = spawnSync(python, [peer, '--steps', String(steps), '--threads', String(availableParallelism()), ...keys], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 16 * 2 ** 20,
+  });
+  const line = child.stdout.trim().split('\n').pop();
+  if (child.status !== 0 || line === undefined) {
+    console.error(`HF peer failed (exit ${child.status ?? child.signal})`);
+    return undefined;
+  }
+  return JSON.parse(line) as Record<string, number | null>;
+}
+
+/**
+ * Issue 19's measurement of Hugging Face transformers 4.44.2 (torch 1.13 + OpenBLAS, 2 threads, the MLM
+ * head on the masked positions only) on a 2-vCPU machine of the development kind: the mark when the
+ * peer cannot run here.
+ */
+const HF_REFERENCE: Readonly<Record<string, number>> = { sparse_1024: 741, sparse_2048: 632, sparse_4096: 496, full_1024: 533, full_2048: 315 };
+
+function printTable(byBackend: Record<string, Record<string, CaseReport | null>>, peer: Record<string, number | null> | undefined): void {
+  const keys = cases.map(([key]) => key).filter((key) => !only || only.includes(key));
+  const hf = peer ?? HF_REFERENCE;
+  const hfLabel = peer ? 'HF transformers (this run)' : 'HF transformers 4.44.2 (issue 19 table)';
+  const cell = (x: number | null | undefined): string => (x === null || x === undefined ? '—' : x.toFixed(0));
+  const rows: string[][] = [['tokens/s', ...keys]];
+  for (const [backend, results] of Object.entries(byBackend)) rows.push([`kbb ${backend}`, ...keys.map((k) => cell(results[k]?.tokensPerSecond))]);
+  rows.push([hfLabel, ...keys.map((k) => cell(hf[k]))]);
+  for (const [backend, results] of Object.entries(byBackend)) {
+    rows.push([
+      `kbb ${backend} / HF`,
+      ...keys.map((k) => {
+        const ours = results[k]?.tokensPerSecond;
+        const theirs = hf[k];
+        return ours && theirs ? `${(ours / theirs).toFixed(2)}×` : '—';
+      }),
+    ]);
+  }
+  const first = Object.values(byBackend)[0] ?? {};
+  rows.push(['peak RSS (first backend)', ...keys.map((k) => MiB(first[k]?.peakRssBytes ?? Number.NaN))]);
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length))) ?? [];
+  for (const row of rows) console.error(row.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  '));
 }

@@ -64,6 +64,9 @@ function allFloat(inputs: readonly TensorInfo[]): boolean {
   return inputs.every((input) => input.dtype === 'float32' && util.sizeFromShape(input.shape) > 0);
 }
 
+/** Gathered rows at least this long are copied in JavaScript (see GatherV2). */
+const MIN_COPIED_SLICE = 32;
+
 const float = (name: string, rank: number) => ({ name, type: 'float32' as const, rank });
 const int64 = (name: string, rank = 1) => ({ name, type: 'int64' as const, rank });
 
@@ -178,6 +181,59 @@ const KERNELS: Readonly<Record<string, NativeKernelSpec>> = {
   Mean: reduction('ReduceMean', 'axis'),
   Max: reduction('ReduceMax', 'reductionIndices'),
   Min: reduction('ReduceMin', 'axis'),
+  // gelu_new (lib/backend/fused-gelu.ts): ONNX Runtime's FastGelu is exactly its tanh form.
+  KbbGeluNew: elementwise('unary', ([x]) => [{ op: 'FastGelu', domain: 'com.microsoft', inputs: [x as string], outputs: ['y'] }]),
+  // dy · ½(1 + t + x(1 − t²)·c(1 + 3a·x²)), t = tanh(c·x(1 + a·x²)), c = √(2/π), a = 0.044715.
+  KbbGeluNewGrad: {
+    inputNames: ['dy', 'x'],
+    run: (inputs, backend) => {
+      const [dy, x] = inputs as [TensorInfo, TensorInfo];
+      if (!allFloat(inputs) || dy.shape.join() !== x.shape.join()) return undefined;
+      const rank = x.shape.length;
+      const c = Math.sqrt(2 / Math.PI);
+      const a = 0.044715;
+      const constant = (name: string, value: number): OnnxNode => ({
+        op: 'Constant',
+        inputs: [],
+        outputs: [name],
+        attributes: { value_float: { float: value } },
+      });
+      const op = (type: string, inputs: string[], output: string): OnnxNode => ({ op: type, inputs, outputs: [output] });
+      return runOne(
+        backend,
+        `GeluNewGrad/${rank}`,
+        () =>
+          graph(
+            [
+              constant('c', c),
+              constant('ca', c * a),
+              constant('c3a', 3 * c * a),
+              constant('one', 1),
+              constant('half', 0.5),
+              op('Mul', ['x', 'x'], 'x2'),
+              op('Mul', ['x2', 'ca'], 'p'),
+              op('Add', ['p', 'c'], 'q'),
+              op('Mul', ['x', 'q'], 'inner'),
+              op('Tanh', ['inner'], 't'),
+              op('Mul', ['x2', 'c3a'], 'r'),
+              op('Add', ['r', 'c'], 'dinner'),
+              op('Mul', ['t', 't'], 'tt'),
+              op('Sub', ['one', 'tt'], 'sech2'),
+              op('Mul', ['sech2', 'dinner'], 'u'),
+              op('Mul', ['u', 'x'], 'v'),
+              op('Add', ['v', 't'], 'w'),
+              op('Add', ['w', 'one'], 'z'),
+              op('Mul', ['z', 'half'], 'derivative'),
+              op('Mul', ['dy', 'derivative'], 'y'),
+            ],
+            [float('dy', rank), float('x', rank)],
+            rank,
+          ),
+        [floatInput(backend, dy), floatInput(backend, x)],
+        [...x.shape],
+      );
+    },
+  },
   Softmax: {
     inputNames: ['logits'],
     run: (inputs, backend, attrs) => {
@@ -342,6 +398,24 @@ const KERNELS: Readonly<Record<string, NativeKernelSpec>> = {
       const limit = x.shape[axis] as number;
       for (const index of indexValues) if (index < 0 || index >= limit) return undefined;
       const [rx, ri] = [x.shape.length, indices.shape.length];
+      const shape = [...x.shape.slice(0, axis), ...indices.shape, ...x.shape.slice(axis + 1)];
+      const inner = util.sizeFromShape(x.shape.slice(axis + 1));
+      if (inner >= MIN_COPIED_SLICE) {
+        // Whole rows (attention's key and value blocks, embedding rows): one memcpy each, where ONNX
+        // Runtime's Gather ran at about 1 GB/s.
+        const source = values(backend, x);
+        const out = backend.allocate(util.sizeFromShape(shape));
+        const outer = util.sizeFromShape(x.shape.slice(0, axis));
+        let at = 0;
+        for (let o = 0; o < outer; o++) {
+          const base = o * limit * inner;
+          for (const index of indexValues) {
+            out.set(source.subarray(base + index * inner, base + (index + 1) * inner), at);
+            at += inner;
+          }
+        }
+        return backend.makeTensorInfo(shape, 'float32', out);
+      }
       return runOne(
         backend,
         `Gather/${axis}/${rx},${ri}`,
@@ -352,7 +426,7 @@ const KERNELS: Readonly<Record<string, NativeKernelSpec>> = {
             rx + ri - 1,
           ),
         [floatInput(backend, x), { type: 'int32', shape: indices.shape, data: indexValues }],
-        [...x.shape.slice(0, axis), ...indices.shape, ...x.shape.slice(axis + 1)],
+        shape,
       );
     },
   },
@@ -413,18 +487,26 @@ export const NATIVE_KERNEL_NAMES: readonly string[] = Object.keys(KERNELS);
 
 /**
  * The native backend's kernel for `kernelName`: the ONNX Runtime one, falling back to the cpu kernel
- * `fallback` for inputs it does not take.
+ * `fallback` for inputs it does not take. Kernels the cpu backend lacks (kbb's fused ones) have no
+ * fallback and say which inputs they refuse.
  */
-export function nativeKernel(kernelName: string, fallback: KernelConfig, backendName: string): KernelConfig {
+export function nativeKernel(kernelName: string, fallback: KernelConfig | undefined, backendName: string): KernelConfig {
   const spec = KERNELS[kernelName];
-  if (spec === undefined) return { ...fallback, backendName, kernelFunc: (args) => cpuKernel(fallback, args) };
+  if (spec === undefined) {
+    if (fallback === undefined) throw new Error(`no native or cpu kernel ${kernelName}`);
+    return { ...fallback, backendName, kernelFunc: (args) => cpuKernel(fallback, args) };
+  }
   const kernelFunc: KernelFunc = (args) => {
     const backend = args.backend as unknown as NativeKernelBackend;
     const tensors =
       spec.inputNames.length === 0
         ? (Object.values(args.inputs) as TensorInfo[])
         : spec.inputNames.map((name) => (args.inputs as NamedTensorInfoMap)[name] as TensorInfo);
-    return spec.run(tensors, backend, args.attrs ?? {}) ?? cpuKernel(fallback, args);
+    const result = spec.run(tensors, backend, args.attrs ?? {});
+    if (result !== undefined) return result;
+    if (fallback === undefined)
+      throw new Error(`${kernelName} takes float32 tensors of one shape, got ${tensors.map((t) => `${t.dtype} [${t.shape}]`).join(' and ')}`);
+    return cpuKernel(fallback, args);
   };
-  return { ...fallback, backendName, kernelFunc };
+  return { kernelName, backendName, kernelFunc };
 }

@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { recomputed } from '../autodiff/recompute.js';
+import { fusedGeluNew, hasFusedGeluNew } from '../backend/fused-gelu.js';
+import { dropoutMultiplier } from '../random/dropout-multiplier.js';
 import { mixSeeds } from '../random/mix-seeds.js';
 import type { Activation } from './bigbird-config.js';
 
@@ -53,15 +55,19 @@ const recomputedGeluNew = recomputed(geluNew);
 const recomputedGeluExact = recomputed(geluExact);
 
 export function activation(name: Activation): (x: tf.Tensor) => tf.Tensor {
-  return name === 'gelu_new' ? recomputedGeluNew : recomputedGeluExact;
+  if (name !== 'gelu_new') return recomputedGeluExact;
+  // A backend with a fused gelu_new and gradient (lib/backend/fused-gelu.ts) runs that instead.
+  return (x) => (hasFusedGeluNew() ? fusedGeluNew(x) : recomputedGeluNew(x));
 }
 
 /**
  * Inverted dropout (kept values scaled by 1/(1−rate)), as torch's; the identity at rate 0 so eval
- * paths add no op. With a `seed` the mask is a function of it alone.
+ * paths add no op. With a `seed` the mask is a function of it alone, the one `tf.dropout` draws.
  */
 export function dropout(x: tf.Tensor, rate: number, seed?: number): tf.Tensor {
-  return rate > 0 ? tf.dropout(x, rate, undefined, seed) : x;
+  if (rate <= 0) return x;
+  // tf.dropout's multiplier, bit for bit, in one pass (lib/random/dropout-multiplier.ts).
+  return tf.mul(x, tf.tensor(dropoutMultiplier(x.size, rate, seed), x.shape, 'float32'));
 }
 
 /**
