@@ -261,9 +261,29 @@ const KERNELS: Readonly<Record<string, NativeKernelSpec>> = {
       const m = a.shape[transA ? ra - 1 : ra - 2] as number;
       const n = b.shape[transB ? rb - 2 : rb - 1] as number;
       const batch = broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+      // Batch dimensions both sides share are flattened into one (rank-5 attention blocks ran at two
+      // thirds of the rank-3 speed), and a batch against one shared matrix is a single product.
+      const aBatch = a.shape.slice(0, -2);
+      const bBatch = b.shape.slice(0, -2);
+      const aMatrix = a.shape.slice(-2);
+      const bMatrix = b.shape.slice(-2);
+      const shape = [...batch, m, n];
+      let aShape = [...a.shape];
+      let bShape = [...b.shape];
+      let onnxShape = shape;
+      if (aBatch.length > 0 && util.sizeFromShape(bBatch) === 1 && !transA) {
+        aShape = [util.sizeFromShape(aBatch) * m, aMatrix[1] as number];
+        bShape = bMatrix;
+        onnxShape = [util.sizeFromShape(aBatch) * m, n];
+      } else if (aBatch.length > 1 && aBatch.join() === bBatch.join()) {
+        aShape = [util.sizeFromShape(aBatch), ...aMatrix];
+        bShape = [util.sizeFromShape(bBatch), ...bMatrix];
+        onnxShape = [util.sizeFromShape(aBatch), m, n];
+      }
+      const [ra2, rb2] = [aShape.length, bShape.length];
       return runOne(
         backend,
-        `FusedMatMul/${transA}${transB}/${ra},${rb}`,
+        `FusedMatMul/${transA}${transB}/${ra2},${rb2}`,
         () =>
           graph(
             [
@@ -275,11 +295,15 @@ const KERNELS: Readonly<Record<string, NativeKernelSpec>> = {
                 attributes: { transA: { int: transA }, transB: { int: transB }, alpha: { float: 1 } },
               },
             ],
-            [float('a', ra), float('b', rb)],
-            Math.max(ra, rb),
+            [float('a', ra2), float('b', rb2)],
+            Math.max(ra2, rb2),
           ),
-        [floatInput(backend, a), floatInput(backend, b)],
-        [...batch, m, n],
+        [
+          { type: 'float32', shape: aShape, data: values(backend, a) },
+          { type: 'float32', shape: bShape, data: values(backend, b) },
+        ],
+        shape,
+        onnxShape,
       );
     },
   },
