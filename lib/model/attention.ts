@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { gatherRows } from '../autodiff/gather-rows.js';
 import { recomputed } from '../autodiff/recompute.js';
 import { type AttentionType, type BigBirdConfig, headSize } from './bigbird-config.js';
-import { dense } from './nn.js';
+import { dense, dropout } from './nn.js';
 import type { BigBirdWeights } from './weights.js';
 
 /** HF's additive penalty for masked keys in block-sparse attention (`attn_mask_penalty`); softmax turns it into an exact 0. */
@@ -121,17 +121,14 @@ function headsPerFullAttentionGroup(batch: number, heads: number, seq: number): 
  * TF's (1 − m_query·m_key)·(−10000)), dropout on the probabilities in training. Pad queries are not
  * zeroed (neither HF nor TF does). This is the only place an [S × S] tensor exists, and only in full mode.
  *
- * The dropout is `tf.dropout(probs, inputs.probsDropout)`, or, when `dropoutSeed` is given, the product
- * with `dropoutMultiplier(…, seed)`: the same formula with a draw that a second call repeats exactly.
+ * The dropout is `tf.dropout(probs, inputs.probsDropout)`'s (nn.ts `dropout`); with `dropoutSeed`, the
+ * same draw on a second call.
  */
 export function fullAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, inputs: AttentionInputs, dropoutSeed?: number): tf.Tensor4D {
   const size = q.shape[3];
   const scores = tf.add(tf.div(tf.matMul(q, k, false, true), Math.sqrt(size)), fullAttentionPenalty(inputs));
   const softmax = tf.softmax(scores);
-  let probs: tf.Tensor;
-  if (dropoutSeed !== undefined && inputs.probsDropout > 0) probs = tf.mul(softmax, dropoutMultiplier(softmax.shape, inputs.probsDropout, dropoutSeed));
-  else probs = inputs.probsDropout > 0 ? tf.dropout(softmax, inputs.probsDropout) : softmax;
-  return tf.matMul(probs, v) as tf.Tensor4D;
+  return tf.matMul(dropout(softmax, inputs.probsDropout, dropoutSeed), v) as tf.Tensor4D;
 }
 
 /** The additive mask of full attention's scores: [B, 1, 1, S] on keys (HF), or [B, 1, S, S] on query and key (TF). */
@@ -151,17 +148,6 @@ function fullAttentionPenalty(inputs: AttentionInputs): tf.Tensor4D {
     }
   }
   return tf.tensor4d(bias, [batch, 1, seq, seq]);
-}
-
-/**
- * `tf.dropout`'s mask for `shape` at `rate`: floor(U[0, 1) + keep) / keep, so `x · mask` is
- * `tf.dropout(x, rate)`; with a `seed`, the same mask on every call.
- */
-export function dropoutMultiplier(shape: number[], rate: number, seed?: number): tf.Tensor {
-  return tf.tidy(() => {
-    const keep = 1 - rate;
-    return tf.div(tf.floor(tf.add(tf.randomUniform(shape, 0, 1, 'float32', seed), keep)), keep);
-  });
 }
 
 export interface BlockSparseGeometry {
