@@ -228,6 +228,13 @@ const cases = [
   ['full_2048', 'original_full', 2048],
 ] as const;
 
+/**
+ * Issue 19's measurement of Hugging Face transformers 4.44.2 (torch 1.13 + OpenBLAS, 2 threads, the MLM
+ * head on the masked positions only) on a 2-vCPU machine of the development kind: the mark when the
+ * peer cannot run here.
+ */
+const HF_REFERENCE: Readonly<Record<string, number>> = { sparse_1024: 741, sparse_2048: 632, sparse_4096: 496, full_1024: 533, full_2048: 315 };
+
 const REPORT = 'case-report ';
 const only = values.only?.split(',');
 
@@ -343,13 +350,6 @@ function runPeer(): Record<string, number | null> | undefined {
   }
   return JSON.parse(line) as Record<string, number | null>;
 }
-
-/**
- * Issue 19's measurement of Hugging Face transformers 4.44.2 (torch 1.13 + OpenBLAS, 2 threads, the MLM
- * head on the masked positions only) on a 2-vCPU machine of the development kind: the mark when the
- * peer cannot run here.
- */
-const HF_REFERENCE: Readonly<Record<string, number>> = { sparse_1024: 741, sparse_2048: 632, sparse_4096: 496, full_1024: 533, full_2048: 315 };
 
 function printTable(byBackend: Record<string, Record<string, CaseReport | null>>, peer: Record<string, number | null> | undefined): void {
   const keys = cases.map(([key]) => key).filter((key) => !only || only.includes(key));
