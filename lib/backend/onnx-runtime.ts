@@ -68,10 +68,10 @@ export interface OnnxInput {
 /**
  * One ONNX graph per key, each a session of its own, made on first use: kernels ask by a key that
  * names the op, its attributes and its input ranks and types, so a model's few hundred kernel calls
- * share a few dozen sessions. Inputs are read in place and outputs written into arrays the caller
- * provides (the backend's recycled buffers): fresh memory costs a page fault per 4 KiB, which made a
- * large elementwise op three times slower. Sessions run with a fixed thread count, no memory arena
- * (each would keep its peak forever) and sequential execution, so results do not depend on timing.
+ * share a few dozen sessions. Inputs are read in place; outputs land in arrays the caller provides
+ * (the backend's recycled buffers), which the binding copies its own output into (it does not hand
+ * the caller's buffer to ONNX Runtime). Sessions run with a fixed thread count and sequential
+ * execution, so results do not depend on timing.
  */
 export class OnnxSessions {
   private readonly sessions = new Map<string, BindingSession>();
@@ -123,7 +123,8 @@ export class OnnxSessions {
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
-      enableCpuMemArena: process.env.ARENA !== '0',
+      // The arena keeps a multi-node graph's intermediates (the gelu gradient's) between calls.
+      enableCpuMemArena: true,
       enableMemPattern: false,
       // Each session has its own thread pool; threads that spin after their op would take the cores
       // from the next session's op (a 5× slower step).
