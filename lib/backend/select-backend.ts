@@ -84,7 +84,7 @@ const CANDIDATES: readonly Candidate[] = [
     backend: NATIVE_BACKEND,
     packageName: 'onnxruntime-node',
     load: async () => {
-      await registerNativeBackend(nativeThreads);
+      await registerNativeBackend({ threads: nativeThreads });
     },
   },
   { preference: 'wasm', backend: 'wasm', packageName: '@tensorflow/tfjs-backend-wasm', load: loadWasm },
@@ -155,7 +155,10 @@ async function select(prefer: BackendPreference, wasmThreads: number): Promise<B
         packageName: candidate.packageName,
         skipped,
       };
-      if (candidate.backend === NATIVE_BACKEND) return { ...selection, native: await registerNativeBackend(nativeThreads) };
+      if (candidate.backend === NATIVE_BACKEND) {
+        const { onnxRuntimeVersion, threads } = await registerNativeBackend({ threads: nativeThreads });
+        return { ...selection, native: { onnxRuntimeVersion, threads } };
+      }
       if (candidate.backend !== 'wasm') return selection;
       return { ...selection, wasm: { ...(await wasmDetails()), ...(threadsNote === undefined ? {} : { threadsNote }) } };
     }

@@ -16,7 +16,9 @@ import { f32, ints, PARITY_CASES, type ParityCase, positive, wide } from './pari
 
 let loadError: string | undefined;
 try {
-  await registerNativeBackend();
+  // Every size through ONNX Runtime: the sweep's tensors are small, and small ones would go to the
+  // cpu kernels they are compared with.
+  await registerNativeBackend({ minNativeElements: 0 });
   // Through the selection, as every command: it registers the training gradients too.
   if ((await selectBackend({ prefer: 'native' })).backend !== NATIVE_BACKEND) loadError = 'the native backend did not initialise';
 } catch (error) {
