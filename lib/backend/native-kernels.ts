@@ -14,14 +14,16 @@ import type { OnnxGraph, OnnxNode } from './onnx-graph.js';
 import type { OnnxInput, OnnxSessions } from './onnx-runtime.js';
 
 /**
- * The kernels of the `native` backend that run in ONNX Runtime: the products, the elementwise
- * arithmetic, softmax, reductions, and the copies (transpose, slice, concat, split, pad, gather,
- * scatter) of a BigBird training step. Each one takes float32 tensors only and gives way to the cpu
- * backend's JavaScript kernel for anything else (int and bool tensors, empty ones, batched gathers):
- * those are small, and the cpu kernels are the reference these are tested against.
+ * The kernels of the `native` backend: the products, the elementwise arithmetic, softmax, reductions,
+ * the copies (transpose, slice, concat, split, pad) and kbb's fused gelu_new in ONNX Runtime; whole-row
+ * gathers and scatters in JavaScript loops over the arrays. Each one takes float32 tensors only and
+ * gives way to the cpu backend's JavaScript kernel for anything else (int and bool tensors, empty
+ * ones, batched gathers) and for small tensors: those are cheap there, and the cpu kernels are the
+ * reference these are tested against.
  *
  * Sums and means accumulate in float64, as the cpu backend's JavaScript does: a softmax's normaliser
- * over 32,500 classes summed in float32 drifts by 1e-5, which is the wasm backend's loss error.
+ * over 32,500 classes summed in float32 one class after another drifts by 2e-6 (the wasm backend's
+ * loss error).
  */
 
 /** What a native kernel needs from its backend: the cpu backend's tensor store, and the sessions. */
@@ -87,10 +89,9 @@ function runOne(backend: NativeKernelBackend, key: string, build: () => OnnxGrap
   return backend.makeTensorInfo(shape, 'float32', data);
 }
 
-function elementwise(op: string, nodes: (x: string[]) => OnnxNode[]): NativeKernelSpec {
-  const arity = op === 'unary' ? 1 : 2;
+function elementwise(arity: 'unary' | 'binary', nodes: (x: string[]) => OnnxNode[]): NativeKernelSpec {
   return {
-    inputNames: arity === 1 ? ['x'] : ['a', 'b'],
+    inputNames: arity === 'unary' ? ['x'] : ['a', 'b'],
     run: (inputs, backend) => {
       if (!allFloat(inputs)) return undefined;
       const ranks = inputs.map((input) => input.shape.length);
