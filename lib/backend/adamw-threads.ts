@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { workerScript } from '../threads/index.js';
-import { type FusedAdamWAttrs, fusedAdamWUpdate } from './adamw-update.js';
+import { fusedAdamWUpdate } from './adamw-update.js';
 import type { AdamWSlice } from './adamw-worker.js';
 
 /** Variables smaller than this are updated on the calling thread alone: copying would cost more. */
@@ -41,14 +41,9 @@ export class AdamWThreads {
     return this.workers.length + 1;
   }
 
-  update(
-    variable: Float32Array,
-    grad: Float32Array,
-    m: Float32Array,
-    v: Float32Array,
-    attrs: FusedAdamWAttrs,
-    out: { readonly variable: Float32Array; readonly m: Float32Array; readonly v: Float32Array },
-  ): void {
+  /** `fusedAdamWUpdate`, the same arguments and result, split across the threads. */
+  update(...args: Parameters<typeof fusedAdamWUpdate>): void {
+    const [variable, grad, m, v, attrs, out] = args;
     const n = variable.length;
     if (n < MIN_SHARED_LENGTH || this.workers.length === 0) {
       fusedAdamWUpdate(variable, grad, m, v, attrs, out);

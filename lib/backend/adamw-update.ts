@@ -38,6 +38,7 @@ export function fusedAdamWUpdate(
   const nextV = out.v;
   const nextM = out.m;
   const next = out.variable;
+  // One loop per flavour, the moment lines repeated: a branch per element would cost more than the copy.
   if (attrs.flavour === 'bert') {
     const weightDecay = f(attrs.weightDecay);
     const learningRate = f(attrs.learningRate);
