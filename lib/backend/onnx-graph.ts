@@ -10,7 +10,7 @@ import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 export const ONNX_ELEMENT_TYPES = { float32: 1, int32: 6, int64: 7, bool: 9, float64: 11 } as const;
 export type OnnxElementType = keyof typeof ONNX_ELEMENT_TYPES;
 
-/** An attribute value: `{ int }`, `{ float }`, `{ ints }` or `{ floats }` (ONNX is strict about which). */
+/** An attribute value: `{ int }`, `{ float }`, `{ ints }` or `{ string }` (ONNX is strict about which). */
 export type OnnxAttribute = { readonly int: number } | { readonly float: number } | { readonly ints: readonly number[] } | { readonly string: string };
 
 export interface OnnxNode {

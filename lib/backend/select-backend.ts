@@ -68,12 +68,18 @@ export interface BackendSelection {
   readonly native?: { readonly onnxRuntimeVersion: string; readonly threads: number };
 }
 
+/** Thread counts for the backends that take one, read when each is first initialised. */
+interface Threads {
+  readonly wasm: number;
+  readonly native: number;
+}
+
 interface Candidate {
   readonly preference: BackendPreference;
   readonly backend: string;
   readonly packageName: string;
   /** Imports the package and prepares it; throws with the reason it cannot be used. */
-  readonly load: () => Promise<void>;
+  readonly load: (threads: Threads) => Promise<void>;
 }
 
 const CANDIDATES: readonly Candidate[] = [
@@ -83,8 +89,8 @@ const CANDIDATES: readonly Candidate[] = [
     preference: 'native',
     backend: NATIVE_BACKEND,
     packageName: 'onnxruntime-node',
-    load: async () => {
-      await registerNativeBackend({ threads: nativeThreads });
+    load: async (threads) => {
+      await registerNativeBackend({ threads: threads.native });
     },
   },
   { preference: 'wasm', backend: 'wasm', packageName: '@tensorflow/tfjs-backend-wasm', load: loadWasm },
@@ -99,8 +105,6 @@ const CANDIDATES: readonly Candidate[] = [
 ];
 
 const selections = new Map<BackendPreference, Promise<BackendSelection>>();
-/** The native backend's thread count for the selection under way (its registration reads it once). */
-let nativeThreads = 1;
 
 /**
  * Selects, initialises and activates a backend (see the file comment). Idempotent: the same preference
@@ -110,8 +114,7 @@ export async function selectBackend(options: BackendSelectionOptions = {}): Prom
   const prefer = options.prefer ?? preferenceFromEnv();
   let pending = selections.get(prefer);
   if (pending === undefined) {
-    nativeThreads = options.nativeThreads ?? defaultNativeThreads();
-    pending = select(prefer, options.wasmThreads ?? wasmThreadsFromEnv());
+    pending = select(prefer, { wasm: options.wasmThreads ?? wasmThreadsFromEnv(), native: options.nativeThreads ?? defaultNativeThreads() });
     selections.set(prefer, pending);
     pending.catch(() => selections.delete(prefer));
   }
@@ -135,19 +138,19 @@ function preferenceFromEnv(): BackendPreference {
   throw new Error(`KBB_BACKEND=${raw} is not one of ${BACKEND_PREFERENCES.join(', ')}`);
 }
 
-async function select(prefer: BackendPreference, wasmThreads: number): Promise<BackendSelection> {
+async function select(prefer: BackendPreference, threads: Threads): Promise<BackendSelection> {
   await ensureTrainingGradients();
   let threadsNote: string | undefined;
   const first = CANDIDATES.findIndex((candidate) => candidate.preference === prefer);
   const skipped: SkippedBackend[] = [];
   for (const candidate of CANDIDATES.slice(first)) {
     let reason: string | undefined;
-    if (candidate.backend === 'wasm' && wasmThreads > 1) {
-      const threaded = await activateThreadedWasm(candidate, wasmThreads);
+    if (candidate.backend === 'wasm' && threads.wasm > 1) {
+      const threaded = await activateThreadedWasm(candidate, threads);
       reason = threaded.reason;
       threadsNote = threaded.threadsNote;
     } else {
-      reason = await activate(candidate);
+      reason = await activate(candidate, threads);
     }
     if (reason === undefined) {
       const selection: BackendSelection = {
@@ -156,8 +159,9 @@ async function select(prefer: BackendPreference, wasmThreads: number): Promise<B
         skipped,
       };
       if (candidate.backend === NATIVE_BACKEND) {
-        const { onnxRuntimeVersion, threads } = await registerNativeBackend({ threads: nativeThreads });
-        return { ...selection, native: { onnxRuntimeVersion, threads } };
+        // Registered by the candidate's load: this returns what it registered.
+        const native = await registerNativeBackend();
+        return { ...selection, native: { onnxRuntimeVersion: native.onnxRuntimeVersion, threads: native.threads } };
       }
       if (candidate.backend !== 'wasm') return selection;
       return { ...selection, wasm: { ...(await wasmDetails()), ...(threadsNote === undefined ? {} : { threadsNote }) } };
@@ -171,7 +175,7 @@ async function select(prefer: BackendPreference, wasmThreads: number): Promise<B
  * The wasm candidate with its threaded build (wasm-threads.ts). If that cannot start, the
  * unthreaded SIMD build is tried, and the reason is kept for the selection's description.
  */
-async function activateThreadedWasm(candidate: Candidate, threads: number): Promise<{ reason?: string; threadsNote?: string }> {
+async function activateThreadedWasm(candidate: Candidate, threads: Threads): Promise<{ reason?: string; threadsNote?: string }> {
   // The package is needed here only to set its thread count; `activate` loads and registers it.
   let wasm: typeof import('@tensorflow/tfjs-backend-wasm');
   try {
@@ -183,14 +187,14 @@ async function activateThreadedWasm(candidate: Candidate, threads: number): Prom
   try {
     installWasmThreadsShim();
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
-    wasm.setThreadsCount(threads);
+    wasm.setThreadsCount(threads.wasm);
     // tfjs reports a failed initialisation on console.warn (its error among the arguments) and
     // answers false; kbb falls back, so the error goes into the note instead of onto the console.
     const warned: unknown[] = [];
     const warn = console.warn;
     console.warn = (...args: unknown[]) => warned.push(...args);
     try {
-      failure = await withLogicalCores(threads, () => activate(candidate));
+      failure = await withLogicalCores(threads.wasm, () => activate(candidate, threads));
     } finally {
       console.warn = warn;
     }
@@ -206,14 +210,14 @@ async function activateThreadedWasm(candidate: Candidate, threads: number): Prom
   if (failure === undefined) return {};
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   wasm.setThreadsCount(1);
-  const reason = await activate(candidate);
+  const reason = await activate(candidate, threads);
   return reason === undefined ? { threadsNote: `the threaded build did not start (${failure}); running on one thread` } : { reason };
 }
 
 /** Loads and switches to a candidate; returns why it cannot be used, or undefined on success. */
-async function activate(candidate: Candidate): Promise<string | undefined> {
+async function activate(candidate: Candidate, threads: Threads): Promise<string | undefined> {
   try {
-    await candidate.load();
+    await candidate.load(threads);
   } catch (error) {
     return loadFailure(candidate.packageName, error);
   }

@@ -28,6 +28,9 @@ export const hasGcsEmulator = resolveFirebase() !== undefined;
 
 export const SKIP_NO_GCS_EMULATOR = 'skipped: firebase-tools is not installed, so there is no Cloud Storage emulator (npm ci installs it)';
 
+// Every test file that reaches gs:// imports this module: its skipped tests say why, once per file.
+if (!hasGcsEmulator) console.warn(`[kbb tests] gs:// tests ${SKIP_NO_GCS_EMULATOR}`);
+
 export interface GcsEmulator {
   /** `http://127.0.0.1:PORT`: the value for STORAGE_EMULATOR_HOST. */
   readonly host: string;
