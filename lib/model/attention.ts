@@ -121,19 +121,40 @@ function headsPerFullAttentionGroup(batch: number, heads: number, seq: number): 
  * TF's (1 − m_query·m_key)·(−10000)), dropout on the probabilities in training. Pad queries are not
  * zeroed (neither HF nor TF does). This is the only place an [S × S] tensor exists, and only in full mode.
  *
- * The dropout is `tf.dropout(probs, inputs.probsDropout)`'s (nn.ts `dropout`); with `dropoutSeed`, the
- * same draw on a second call.
+ * The dropout is nn.ts `dropout`; with `dropoutSeed`, the same draw on a second call. With no pad
+ * token every penalty is 0 and none is added (x + 0 is x).
  */
 export function fullAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, inputs: AttentionInputs, dropoutSeed?: number): tf.Tensor4D {
   const size = q.shape[3];
-  const scores = tf.add(tf.div(tf.matMul(q, k, false, true), Math.sqrt(size)), fullAttentionPenalty(inputs));
-  const softmax = tf.softmax(scores);
+  const exactScale = exactQueryScale(size);
+  const products = exactScale === undefined ? tf.div(tf.matMul(q, k, false, true), Math.sqrt(size)) : tf.matMul(tf.mul(q, exactScale), k, false, true);
+  const penalty = fullAttentionPenalty(inputs);
+  const softmax = tf.softmax(penalty === undefined ? products : tf.add(products, penalty));
   return tf.matMul(dropout(softmax, inputs.probsDropout, dropoutSeed), v) as tf.Tensor4D;
 }
 
-/** The additive mask of full attention's scores: [B, 1, 1, S] on keys (HF), or [B, 1, S, S] on query and key (TF). */
-function fullAttentionPenalty(inputs: AttentionInputs): tf.Tensor4D {
+/**
+ * 1/√d where it is a power of two (d = 64 gives 1/8), else undefined. A power-of-two factor multiplies
+ * exactly, so (q·s)·kᵀ is (q·kᵀ)·s, and (q·kᵀ)/√d, bit for bit (short of underflow), in the forward
+ * pass and in the gradient: the attention scales the [S × d] query instead of the [S × keys] scores.
+ */
+function exactQueryScale(size: number): number | undefined {
+  const scale = 1 / Math.sqrt(size);
+  return Number.isInteger(Math.log2(scale)) ? scale : undefined;
+}
+
+/** Whether the batch has pad tokens. Without any every mask penalty is 0, and x + 0 is x: no add is needed. */
+function hasPadding(mask: Int32Array): boolean {
+  return mask.some((m) => m !== 1);
+}
+
+/**
+ * The additive mask of full attention's scores: [B, 1, 1, S] on keys (HF), or [B, 1, S, S] on query and
+ * key (TF); undefined where nothing is masked.
+ */
+function fullAttentionPenalty(inputs: AttentionInputs): tf.Tensor4D | undefined {
   const { batchSize: batch, seqLength: seq, mask } = inputs;
+  if (!hasPadding(mask)) return undefined;
   if (!inputs.maskQueries) {
     const bias = new Float32Array(batch * seq);
     for (let i = 0; i < bias.length; i++) bias[i] = mask[i] === 1 ? 0 : FULL_ATTENTION_MASK_PENALTY;
@@ -209,6 +230,13 @@ export function blockSparseAttention(
   }
   if (mask.length !== batch * seq) throw new RangeError(`block-sparse attention: mask has ${mask.length} entries for [${batch}, ${seq}]`);
   const scale = 1 / Math.sqrt(size);
+  const exactScale = exactQueryScale(size);
+  const padded = hasPadding(mask);
+  /** q·kᵀ·(1/√d) plus the mask penalty where there is padding. */
+  const scores = (query: tf.Tensor, keys: tf.Tensor, penalty: () => tf.Tensor): tf.Tensor => {
+    const products = exactScale === undefined ? tf.mul(tf.matMul(query, keys, false, true), scale) : tf.matMul(query, keys, false, true);
+    return padded ? tf.add(products, penalty()) : products;
+  };
   const randomBlocks = (head: number, queryBlock: number): number[] => {
     const start = (head * planRows + (queryBlock - 1)) * r;
     return Array.from(layerPlan.subarray(start, start + r));
@@ -216,7 +244,7 @@ export function blockSparseAttention(
 
   // Blocks are sliced and joined on a 4-D [B·H, nb, block, d] view: rank 4 is what every backend
   // slices and joins on its fast path (lib/backend/README.md).
-  const blockedQuery = tf.reshape(q, [batch * heads, nb, bs, size]);
+  const blockedQuery = tf.reshape(exactScale === undefined ? q : tf.mul(q, exactScale), [batch * heads, nb, bs, size]);
   const queryRows = (blocks: readonly number[]): tf.Tensor => {
     const contiguous = blocks.every((b, i) => b === blocks[0] + i);
     const rows = contiguous
@@ -232,10 +260,13 @@ export function blockSparseAttention(
   const valueBlocks = tf.reshape(v, [batch * heads * nb, bs, size]);
 
   // Parts 1 and 5: the global query blocks 0 and nb-1 see every key, masked by the key only.
-  const toPenalty = new Float32Array(batch * seq);
-  for (let i = 0; i < toPenalty.length; i++) toPenalty[i] = (1 - mask[i]) * BLOCK_SPARSE_MASK_PENALTY;
+  const toPenalty = (): tf.Tensor => {
+    const penalty = new Float32Array(batch * seq);
+    for (let i = 0; i < penalty.length; i++) penalty[i] = (1 - mask[i]) * BLOCK_SPARSE_MASK_PENALTY;
+    return tf.tensor4d(penalty, [batch, 1, 1, seq]);
+  };
   const globalQuery = tf.reshape(queryRows([0, nb - 1]), [batch, heads, 2 * bs, size]);
-  const globalScores = tf.add(tf.mul(tf.matMul(globalQuery, k, false, true), scale), tf.tensor4d(toPenalty, [batch, 1, 1, seq]));
+  const globalScores = scores(globalQuery, k, toPenalty);
   const globalContext = tf.reshape(tf.matMul(tf.softmax(globalScores), v), [batch, heads, 2, bs, size]);
 
   // The gathered groups. Parts 2 and 4: four fixed blocks (masked by key only) then the random ones.
@@ -254,12 +285,11 @@ export function blockSparseAttention(
   const attendGroup = (group: KeyBlockGroup): tf.Tensor => {
     const rows = group.queryBlocks.length;
     const slots = group.local.length;
-    const plan = gatherPlan(group, { batch, heads, nb, bs, mask });
-    const keys = tf.reshape(gatherRows(keyBlocks, plan.rowIndices), [batch, heads, rows, slots * bs, size]);
-    const values = tf.reshape(gatherRows(valueBlocks, plan.rowIndices), [batch, heads, rows, slots * bs, size]);
-    const penalty = tf.tensor5d(plan.penalty, [batch, heads, rows, bs, slots * bs]);
-    const scores = tf.add(tf.mul(tf.matMul(queryRows(group.queryBlocks), keys, false, true), scale), penalty);
-    return tf.matMul(tf.softmax(scores), values); // [B, H, rows, block, d]
+    const rowIndices = gatherRowIndices(group, { batch, heads, nb });
+    const keys = tf.reshape(gatherRows(keyBlocks, rowIndices), [batch, heads, rows, slots * bs, size]);
+    const values = tf.reshape(gatherRows(valueBlocks, rowIndices), [batch, heads, rows, slots * bs, size]);
+    const penalty = () => tf.tensor5d(gatherPenalty(group, { batch, heads, nb, bs, mask }), [batch, heads, rows, bs, slots * bs]);
+    return tf.matMul(tf.softmax(scores(queryRows(group.queryBlocks), keys, penalty)), values); // [B, H, rows, block, d]
   };
   const edgeContext = attendGroup(edge);
   const middleContext = attendGroup(middle);
@@ -273,6 +303,7 @@ export function blockSparseAttention(
     seq,
     size,
   ]);
+  if (!padded) return context as tf.Tensor4D;
   const fromMask = tf.tensor4d(Float32Array.from(mask), [batch, 1, seq, 1]);
   return tf.mul(context, fromMask) as tf.Tensor4D;
 }
@@ -281,33 +312,45 @@ interface GatherGeometry {
   readonly batch: number;
   readonly heads: number;
   readonly nb: number;
-  readonly bs: number;
-  readonly mask: Int32Array;
+}
+
+/** Which key/value blocks each (batch, head, query block) gathers, as rows of the [B·H·nb] view. */
+function gatherRowIndices(group: KeyBlockGroup, g: GatherGeometry): Int32Array {
+  const { batch, heads, nb } = g;
+  const rows = group.queryBlocks.length;
+  const slots = group.local.length;
+  const rowIndices = new Int32Array(batch * heads * rows * slots);
+  for (let b = 0; b < batch; b++) {
+    for (let h = 0; h < heads; h++) {
+      for (let row = 0; row < rows; row++) {
+        const blocks = group.keyBlocks(h, group.queryBlocks[row] as number);
+        for (let slot = 0; slot < slots; slot++) rowIndices[((b * heads + h) * rows + row) * slots + slot] = (b * heads + h) * nb + (blocks[slot] as number);
+      }
+    }
+  }
+  return rowIndices;
 }
 
 /**
- * Which key/value blocks each (batch, head, query block) gathers, as rows of the [B·H·nb] view, and
- * the additive mask penalty of its scores, [B, H, rows, block, slots·block]: (1 − m)·(−10000) with
- * m = to_mask[key] on global slots and from_mask[query]·to_mask[key] on local ones. Both depend only
- * on the mask and the plan, so they are built here on the host, with no tensor op.
+ * The additive mask penalty of a group's scores, [B, H, rows, block, slots·block]: (1 − m)·(−10000)
+ * with m = to_mask[key] on global slots and from_mask[query]·to_mask[key] on local ones. It depends
+ * only on the mask and the plan, so it is built here on the host, with no tensor op.
  */
-function gatherPlan(group: KeyBlockGroup, g: GatherGeometry): { rowIndices: Int32Array; penalty: Float32Array } {
+function gatherPenalty(group: KeyBlockGroup, g: GatherGeometry & { readonly bs: number; readonly mask: Int32Array }): Float32Array {
   const { batch, heads, nb, bs, mask } = g;
   const seq = nb * bs;
   const rows = group.queryBlocks.length;
   const slots = group.local.length;
   const width = slots * bs;
-  const rowIndices = new Int32Array(batch * heads * rows * slots);
   const penalty = new Float32Array(batch * heads * rows * bs * width);
   const keyMasked = new Uint8Array(width);
   for (let b = 0; b < batch; b++) {
     for (let h = 0; h < heads; h++) {
       for (let row = 0; row < rows; row++) {
-        const qb = group.queryBlocks[row];
+        const qb = group.queryBlocks[row] as number;
         const blocks = group.keyBlocks(h, qb);
         for (let slot = 0; slot < slots; slot++) {
-          const block = blocks[slot];
-          rowIndices[((b * heads + h) * rows + row) * slots + slot] = (b * heads + h) * nb + block;
+          const block = blocks[slot] as number;
           for (let t = 0; t < bs; t++) keyMasked[slot * bs + t] = mask[b * seq + block * bs + t] === 1 ? 0 : 1;
         }
         const base = ((b * heads + h) * rows + row) * bs * width;
@@ -322,5 +365,5 @@ function gatherPlan(group: KeyBlockGroup, g: GatherGeometry): { rowIndices: Int3
       }
     }
   }
-  return { rowIndices, penalty };
+  return penalty;
 }
