@@ -62,18 +62,17 @@ export function activation(name: Activation): (x: tf.Tensor) => tf.Tensor {
 
 /**
  * Inverted dropout (kept values scaled by 1/(1−rate)), as torch's; the identity at rate 0 so eval
- * paths add no op. With a `seed` the mask is a function of it alone, the one `tf.dropout` draws.
+ * paths add no op. With a `seed` the mask is a function of it alone (lib/random/dropout-multiplier.ts).
  */
 export function dropout(x: tf.Tensor, rate: number, seed?: number): tf.Tensor {
   if (rate <= 0) return x;
-  // tf.dropout's multiplier, bit for bit, in one pass (lib/random/dropout-multiplier.ts).
   return tf.mul(x, tf.tensor(dropoutMultiplier(x.size, rate, seed), x.shape, 'float32'));
 }
 
 /**
  * The seeds of one forward pass's dropout sites, in the order the pass reaches them. With a pass seed
  * every site gets its own, so the same pass seed draws the same masks (what a resumed run needs);
- * without one every site gets undefined and draws unseeded, as `tf.dropout` does.
+ * without one every site gets undefined and draws unseeded.
  */
 export function dropoutSeeds(passSeed: number | undefined): () => number | undefined {
   if (passSeed === undefined) return () => undefined;
