@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname, sep } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { glibcVersion, hasNativeMallocTunables, NATIVE_MALLOC_TUNABLES } from './malloc-tunables.js';
 import { NATIVE_BACKEND, registerNativeBackend } from './native-backend.js';
 import { defaultNativeThreads } from './onnx-runtime.js';
 import { ensureTrainingGradients } from './training-gradients.js';
@@ -64,8 +65,11 @@ export interface BackendSelection {
    * one thread if more were asked for and the threaded build could not start.
    */
   readonly wasm?: { readonly simd: boolean; readonly threads: number; readonly threadsNote?: string };
-  /** For native: ONNX Runtime's version and its thread count. */
-  readonly native?: { readonly onnxRuntimeVersion: string; readonly threads: number };
+  /**
+   * For native: ONNX Runtime's version, its thread count, and whether glibc's malloc runs with
+   * `NATIVE_MALLOC_TUNABLES` (malloc-tunables.ts; undefined where the C library is not glibc).
+   */
+  readonly native?: { readonly onnxRuntimeVersion: string; readonly threads: number; readonly mallocTunables?: boolean };
 }
 
 /** Thread counts for the backends that take one, read when each is first initialised. */
@@ -161,7 +165,8 @@ async function select(prefer: BackendPreference, threads: Threads): Promise<Back
       if (candidate.backend === NATIVE_BACKEND) {
         // Registered by the candidate's load: this returns what it registered.
         const native = await registerNativeBackend();
-        return { ...selection, native: { onnxRuntimeVersion: native.onnxRuntimeVersion, threads: native.threads } };
+        const mallocTunables = glibcVersion() === undefined ? {} : { mallocTunables: hasNativeMallocTunables() };
+        return { ...selection, native: { onnxRuntimeVersion: native.onnxRuntimeVersion, threads: native.threads, ...mallocTunables } };
       }
       if (candidate.backend !== 'wasm') return selection;
       return { ...selection, wasm: { ...(await wasmDetails()), ...(threadsNote === undefined ? {} : { threadsNote }) } };
@@ -294,6 +299,10 @@ export function describeBackendSelection(selection: BackendSelection): string {
   if (selection.native !== undefined) {
     head += `, ONNX Runtime ${selection.native.onnxRuntimeVersion} on ${selection.native.threads} thread${selection.native.threads === 1 ? '' : 's'}`;
     head += '\n  tensors in Node memory (no 4 GB wasm heap); products, elementwise ops, softmax and copies in native kernels, the rest in JavaScript';
+    if (selection.native.mallocTunables === true) head += '\n  malloc: large arrays reused from the heap (GLIBC_TUNABLES as the kbb executable sets it)';
+    if (selection.native.mallocTunables === false) {
+      head += `\n  malloc: glibc maps each array over 32 MiB afresh, which makes large kernels 3–4× slower; run the kbb executable, or set GLIBC_TUNABLES=${NATIVE_MALLOC_TUNABLES}`;
+    }
   }
   if (selection.skipped.length === 0) return head;
   return `${head}\nskipped:\n${describeSkipped(selection.skipped)}`;
