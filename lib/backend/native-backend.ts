@@ -102,7 +102,7 @@ export interface NativeBackendOptions {
   /** ONNX Runtime's threads per kernel, the calling thread included. Default: `defaultNativeThreads()`. */
   readonly threads?: number;
   /**
-   * Kernels other than products whose inputs all have fewer elements run the cpu backend's JavaScript
+   * Kernels other than products and gathers whose inputs all have fewer elements run the cpu backend's JavaScript
    * kernel: a call into ONNX Runtime costs tens of microseconds, more than JavaScript takes for a few
    * thousand elements (the demo's tiny model ran 20% slower than on wasm, and 20% faster with this).
    * Default `DEFAULT_MIN_NATIVE_ELEMENTS`; 0 sends everything to ONNX Runtime.
