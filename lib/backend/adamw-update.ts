@@ -2,7 +2,8 @@
  * The arithmetic of one AdamW update over arrays, bit for bit the TensorFlow.js op chain of
  * lib/train/adamw.ts: each intermediate is rounded to float32 (`Math.fround`) where an op would store
  * it, and every op is an IEEE operation (+ − × ÷ √), which float64 arithmetic rounded once to float32
- * gives exactly. No TensorFlow.js here: worker threads run it too (adamw-threads.ts).
+ * gives exactly. adamw-simd.wat is the same arithmetic four lanes at a time; this is the reference it
+ * is tested against, and the path where WebAssembly has no SIMD.
  */
 
 export interface FusedAdamWAttrs {

@@ -1,7 +1,6 @@
 import { totalmem } from 'node:os';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
-import { AdamWThreads } from './adamw-threads.js';
 import { NATIVE_KERNEL_NAMES, nativeKernel } from './native-kernels.js';
 import { defaultNativeThreads, loadOnnxRuntime, OnnxSessions } from './onnx-runtime.js';
 
@@ -23,8 +22,6 @@ const MAX_FREE_BYTES = Math.min(4 * 2 ** 30, totalmem() / 8);
 
 export class NativeBackend extends MathBackendCPU {
   readonly sessions: OnnxSessions;
-  /** Worker threads for AdamW's update (backend/fused-adamw.ts), when more than one thread is asked for. */
-  readonly adamWThreads: AdamWThreads | undefined;
   /** Free output arrays by length, reused before new memory is touched (see onnx-runtime.ts). */
   private readonly free = new Map<number, Float32Array[]>();
   private freeBytes = 0;
@@ -36,12 +33,10 @@ export class NativeBackend extends MathBackendCPU {
 
   constructor(
     threads: number,
-    adamWThreads: AdamWThreads | undefined,
     readonly minNativeElements: number,
   ) {
     super();
     this.sessions = new OnnxSessions(threads);
-    this.adamWThreads = adamWThreads;
     // The cpu backend greets its first tensor in Node with advice to install tfjs-node.
     (this as unknown as { firstUse: boolean }).firstUse = false;
   }
@@ -133,13 +128,14 @@ export async function registerNativeBackend(options: NativeBackendOptions = {}):
   // Importing the package registers the cpu kernels this backend reuses.
   await import('@tensorflow/tfjs-backend-cpu');
   const cpuKernels = tf.getKernelsForBackend('cpu');
-  for (const config of cpuKernels) tf.registerKernel(nativeKernel(config.kernelName, config, NATIVE_BACKEND));
+  for (const config of cpuKernels) {
+    // kbb's own kernels (fused AdamW) may already be registered for native by their module.
+    if (tf.getKernel(config.kernelName, NATIVE_BACKEND) === undefined) tf.registerKernel(nativeKernel(config.kernelName, config, NATIVE_BACKEND));
+  }
   for (const name of NATIVE_KERNEL_NAMES) {
     if (!cpuKernels.some((config) => config.kernelName === name)) tf.registerKernel(nativeKernel(name, undefined, NATIVE_BACKEND));
   }
-  // A worker that cannot start costs only speed: the update then runs on the calling thread.
-  const adamWThreads = threads > 1 ? await AdamWThreads.start(threads - 1).catch(() => undefined) : undefined;
-  tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend(threads, adamWThreads, minNativeElements), 0);
+  tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend(threads, minNativeElements), 0);
   registered = { onnxRuntimeVersion: runtime.version, threads, minNativeElements };
   return registered;
 }
