@@ -8,7 +8,7 @@ import { projectRoot } from './helpers/fixtures.js';
  * stage imports machinery and earlier stages only; machinery imports machinery only; nothing in lib/
  * imports the command line, the notebooks' kernel, tests or scripts.
  */
-const MACHINERY = ['autodiff', 'backend', 'checksum', 'fs', 'package', 'random', 'tensor', 'tensorboard', 'text', 'tfrecord', 'threads'];
+const MACHINERY = ['autodiff', 'backend', 'checksum', 'fs', 'package', 'random', 'simd', 'tensor', 'tensorboard', 'text', 'tfrecord', 'threads'];
 const STAGES = ['corpus', 'tokenizer', 'pretraining', 'model', 'checkpoint', 'train', 'cloud', 'convert'];
 
 const lib = join(projectRoot, 'lib');

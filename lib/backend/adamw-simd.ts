@@ -1,3 +1,4 @@
+import { instantiateSimdModule, type SimdMemory } from '../simd/index.js';
 import { ADAMW_SIMD_WASM } from './adamw-simd-binary.js';
 import type { FusedAdamWAttrs } from './adamw-update.js';
 
@@ -13,33 +14,18 @@ import type { FusedAdamWAttrs } from './adamw-update.js';
 /** Elements per chunk: four arrays of 64 KiB, 256 KiB in all. */
 const CHUNK = 1 << 14;
 
-/** What this module uses of the WebAssembly API (Node's typings, without the DOM library, declare too little of it). */
-interface WebAssemblyApi {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { readonly exports: unknown };
-}
-const webAssembly = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
-
 interface AdamWSimdExports {
-  readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
+  readonly memory: SimdMemory;
   bert(n: number, b1: number, ob1: number, b2: number, ob2: number, c2: number, eps: number, wd: number, lr: number, decays: number): void;
   pytorch(n: number, b1: number, ob1: number, b2: number, ob2: number, c2: number, eps: number, keep: number, stepSize: number, decays: number): void;
 }
 
-let module: AdamWSimdExports | undefined;
+let module: AdamWSimdExports | null | undefined;
 
 /** The module, instantiated on first use; undefined where this WebAssembly has no SIMD. */
 function adamWSimd(): AdamWSimdExports | undefined {
-  if (module !== undefined) return module;
-  const bytes = Buffer.from(ADAMW_SIMD_WASM, 'base64');
-  if (!webAssembly.validate(bytes)) return undefined;
-  const exports = new webAssembly.Instance(new webAssembly.Module(bytes)).exports as AdamWSimdExports;
-  const needed = 4 * CHUNK * 4;
-  const pages = Math.ceil((needed - exports.memory.buffer.byteLength) / 65536);
-  if (pages > 0) exports.memory.grow(pages);
-  module = exports;
-  return module;
+  if (module === undefined) module = instantiateSimdModule<AdamWSimdExports>(ADAMW_SIMD_WASM, 4 * CHUNK * 4) ?? null;
+  return module ?? undefined;
 }
 
 /** Whether `adamWUpdateSimd` can run here (WebAssembly SIMD, in every Node kbb supports). */

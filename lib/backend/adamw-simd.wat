@@ -4,7 +4,7 @@
 ;; into the four arrays at 0, n, 2n and 3n floats (n a multiple of 4), calls `bert` or `pytorch`, and
 ;; copies p, m and v back: the new values overwrite p, m and v in place.
 ;;
-;; Compiled by scripts/build-adamw-simd.ts into adamw-simd-binary.ts.
+;; Assembled by scripts/build-wasm.ts into adamw-simd-binary.ts.
 (module
   (memory (export "memory") 1)
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { dropoutMultiplier } from '../../lib/random/dropout-multiplier.js';
+import { dropoutMultiplier, dropoutMultiplierScalar } from '../../lib/random/dropout-multiplier.js';
 import { FUZZ_RUNS } from '../helpers/fuzz.js';
 
 const kept = (rate: number): number => Math.fround(1 / Math.fround(1 - rate));
@@ -72,5 +72,21 @@ describe('dropoutMultiplier', () => {
     expect(dropoutMultiplier(1000, 0, 7).every((v) => v === 1)).toBe(true);
     expect(() => dropoutMultiplier(3, 1)).toThrow(/\[0, 1\)/);
     expect(() => dropoutMultiplier(3, -0.1)).toThrow(/\[0, 1\)/);
+  });
+});
+
+describe('dropoutMultiplier in WebAssembly SIMD', () => {
+  test('is the JavaScript loop’s multiplier, bit for bit, at any length, rate and seed', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 200_000 }),
+        fc.oneof(fc.double({ min: 0, max: 0.999999, noNaN: true }), fc.constantFrom(0, 1e-10, 0.5, 1 - 2 ** -33, 1 - 1e-12)),
+        fc.oneof(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), fc.double({ noNaN: true })),
+        (length, rate, seed) => {
+          expect(dropoutMultiplier(length, rate, seed)).toEqual(dropoutMultiplierScalar(length, rate, seed));
+        },
+      ),
+      { numRuns: Math.min(FUZZ_RUNS, 60) },
+    );
   });
 });
