@@ -4,16 +4,17 @@
 BigBirdForMaskedLM with base width (hidden 768, 12 heads, intermediate 3072, vocab 32500, block 64,
 3 random blocks, gelu_new), 2 layers, batch 1, train mode (dropout on), torch's AdamW; the MLM head
 runs on the masked positions only, as kbb's does (15% of the tokens, at most 640), and the loss is
-the mean cross-entropy over them. One untimed warm-up step, then `--steps` timed ones. The last
+the mean cross-entropy over them. One untimed warm-up step, then `--steps` timed ones; tokens/s from the median step. The last
 stdout line is one JSON object of tokens/s per configuration (null where one failed).
 
-    python3 bench/model_peer.py [--steps 2] [--threads 2] sparse_1024 full_2048 ...
+    python3 bench/model_peer.py [--steps 3] [--threads 2] sparse_1024 full_2048 ...
 
 bench/model.ts runs it where Python has torch and transformers, and says why not elsewhere.
 """
 
 import argparse
 import json
+import statistics
 import sys
 import time
 
@@ -77,14 +78,14 @@ def measure(attention, length, steps):
 
     step()
     times = [step() for _ in range(steps)]
-    seconds = sum(times) / len(times)
+    seconds = statistics.median(times)
     print(f"HF {attention} {length}: steps {', '.join(f'{t:.2f}' for t in times)} s -> {length / seconds:.0f} tokens/s", file=sys.stderr)
     return length / seconds
 
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--steps", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("cases", nargs="*", default=list(CASES))
     args = parser.parse_args()
