@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { recomputed } from '../autodiff/recompute.js';
+import { fusedDropout, hasFusedDropout } from '../backend/fused-dropout.js';
 import { fusedGeluNew, hasFusedGeluNew } from '../backend/fused-gelu.js';
 import { dropoutMultiplier } from '../random/dropout-multiplier.js';
 import { mixSeeds } from '../random/mix-seeds.js';
@@ -66,6 +67,8 @@ export function activation(name: Activation): (x: tf.Tensor) => tf.Tensor {
  */
 export function dropout(x: tf.Tensor, rate: number, seed?: number): tf.Tensor {
   if (rate <= 0) return x;
+  // A backend with the fused op (lib/backend/fused-dropout.ts) makes the mask in the product's pass.
+  if (x.dtype === 'float32' && hasFusedDropout()) return fusedDropout(x, rate, seed ?? Math.random() * 2 ** 31);
   return tf.mul(x, tf.tensor(dropoutMultiplier(x.size, rate, seed), x.shape, 'float32'));
 }
 

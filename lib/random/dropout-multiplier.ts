@@ -29,6 +29,36 @@ export function dropoutMultiplier(length: number, rate: number, seed?: number): 
   return out;
 }
 
+/**
+ * `x · dropoutMultiplier(x.length, rate, seed)` into `out` (which may be x), without making the
+ * multiplier: one pass where the mask and the product were two, and nothing kept for the gradient,
+ * which is the same multiplication of dy.
+ */
+export function applyDropout(x: Float32Array, rate: number, seed: number, out: Float32Array): void {
+  const draw = prepare(rate, seed);
+  const simd = dropoutSimd();
+  if (simd === undefined || draw.threshold >= 2 ** 32) {
+    applyDropoutScalarWith(x, draw, out);
+    return;
+  }
+  const heap = new Float32Array(simd.memory.buffer, 0, SIMD_CHUNK);
+  for (let start = 0; start < x.length; start += SIMD_CHUNK) {
+    const n = Math.min(SIMD_CHUNK, x.length - start);
+    heap.set(x.subarray(start, start + n));
+    simd.apply(start, (n + 3) & ~3, draw.key1, draw.key2, draw.threshold, draw.kept);
+    out.set(heap.subarray(0, n), start);
+  }
+}
+
+/** `applyDropout` in plain JavaScript: the reference for the SIMD path, and the path without SIMD. */
+export function applyDropoutScalar(x: Float32Array, rate: number, seed: number, out: Float32Array): void {
+  applyDropoutScalarWith(x, prepare(rate, seed), out);
+}
+
+function applyDropoutScalarWith(x: Float32Array, { key1, key2, threshold, kept }: Draw, out: Float32Array): void {
+  for (let i = 0; i < x.length; i++) out[i] = (x[i] as number) * (triple32(triple32(i ^ key1) ^ key2) >= threshold ? kept : 0);
+}
+
 /** `dropoutMultiplier` in plain JavaScript: the reference the SIMD path is tested against, and the path without SIMD. */
 export function dropoutMultiplierScalar(length: number, rate: number, seed?: number): Float32Array {
   return scalarMultiplier(length, prepare(rate, seed));
@@ -62,6 +92,7 @@ const SIMD_CHUNK = 1 << 16;
 interface DropoutSimdExports {
   readonly memory: SimdMemory;
   mask(start: number, n: number, key1: number, key2: number, threshold: number, kept: number): void;
+  apply(start: number, n: number, key1: number, key2: number, threshold: number, kept: number): void;
 }
 
 let simdModule: DropoutSimdExports | null | undefined;
