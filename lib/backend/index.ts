@@ -1,3 +1,4 @@
+export { activationBudgetBytes } from './activation-budget.js';
 export { type MatMulSpeed, measureMatMulSpeed } from './matmul-speed.js';
 export {
   BACKEND_PREFERENCES,

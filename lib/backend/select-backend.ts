@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname, sep } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { activationBudgetBytes } from './activation-budget.js';
 import { glibcVersion, hasNativeMallocTunables, NATIVE_MALLOC_TUNABLES } from './malloc-tunables.js';
 import { NATIVE_BACKEND, registerNativeBackend } from './native-backend.js';
 import { defaultNativeThreads } from './onnx-runtime.js';
@@ -304,6 +305,8 @@ export function describeBackendSelection(selection: BackendSelection): string {
       head += `\n  malloc: glibc maps each array over 32 MiB afresh, which makes large kernels 3–4× slower; run the kbb executable, or set GLIBC_TUNABLES=${NATIVE_MALLOC_TUNABLES}`;
     }
   }
+  const budget = activationBudgetBytes(selection.backend) / 2 ** 30;
+  head += `\n  training keeps up to ${budget.toFixed(1)} GiB of attention activations for the backward pass, and recomputes the attention beyond that`;
   if (selection.skipped.length === 0) return head;
   return `${head}\nskipped:\n${describeSkipped(selection.skipped)}`;
 }

@@ -1,3 +1,4 @@
+import type { AttentionType } from './bigbird-config.js';
 import { type RandomPlan, randomBlockAt } from './random-plans.js';
 
 /**
@@ -98,4 +99,21 @@ export function blockSparseScoreEntries(seqLength: number, blockSize: number, nu
   if (nb < 5) throw new RangeError(`blockSparseScoreEntries: block-sparse attention needs at least 5 blocks, got ${nb}`);
   const r = numRandomBlocks;
   return (2 * nb + 2 * (4 + r) + (nb - 4) * (5 + r)) * blockSize * blockSize;
+}
+
+/**
+ * About how many bytes one layer's attention keeps for the backward pass when it is not recomputed:
+ * each score three times over (the probabilities, and the dropped-out probabilities or the gathered
+ * key and value blocks, which at head size = block size hold twice the scores' count), 4 bytes each.
+ */
+export function keptAttentionBytes(
+  attentionType: AttentionType,
+  batch: number,
+  heads: number,
+  seqLength: number,
+  blockSize: number,
+  numRandomBlocks: number,
+): number {
+  const entries = attentionType === 'original_full' ? seqLength * seqLength : blockSparseScoreEntries(seqLength, blockSize, numRandomBlocks);
+  return 3 * batch * heads * entries * 4;
 }

@@ -27,6 +27,11 @@ export interface AttentionInputs {
   readonly maskQueries?: boolean;
   /** The seed of the next dropout site (see nn.ts `dropoutSeeds`); undefined draws unseeded. */
   readonly nextDropoutSeed?: () => number | undefined;
+  /**
+   * Whether the attention core is rebuilt in the backward pass instead of keeping its scores,
+   * probabilities and gathered blocks (default true). The gradients are the same bits either way.
+   */
+  readonly recompute?: boolean;
 }
 
 /** [B, S, hidden] → [B, heads, S, headSize]. */
@@ -68,9 +73,11 @@ export function selfAttention(
   const q = project('query');
   const k = project('key');
   const v = project('value');
-  // The attention core (q, k, v → context) is one recomputed op (lib/autodiff/recompute.ts): its scores,
-  // probabilities and gathered key/value blocks are rebuilt in the backward pass instead of being kept,
-  // so a training step holds q, k and v per layer rather than a dozen tensors of the scores' size.
+  // The attention core (q, k, v → context) is one recomputed op (lib/autodiff/recompute.ts) unless
+  // `inputs.recompute` is false: its scores, probabilities and gathered key/value blocks are rebuilt
+  // in the backward pass instead of being kept, so a training step holds q, k and v per layer rather
+  // than a dozen tensors of the scores' size.
+  const core = inputs.recompute === false ? <T>(f: T): T => f : recomputed;
   let context: tf.Tensor4D;
   if (attentionType === 'original_full') {
     // Heads are independent, so full attention runs a few heads at a time, each group its own
@@ -85,7 +92,7 @@ export function selfAttention(
       const slice = (t: tf.Tensor4D): tf.Tensor4D => (count === heads ? t : tf.slice(t, [0, first, 0, 0], [batch, count, seq, size]));
       const seed = inputs.probsDropout > 0 ? (inputs.nextDropoutSeed?.() ?? Math.floor(Math.random() * 2 ** 31)) : undefined;
       parts.push(
-        recomputed((...xs: tf.Tensor[]) => fullAttention(xs[0] as tf.Tensor4D, xs[1] as tf.Tensor4D, xs[2] as tf.Tensor4D, inputs, seed))(
+        core((...xs: tf.Tensor[]) => fullAttention(xs[0] as tf.Tensor4D, xs[1] as tf.Tensor4D, xs[2] as tf.Tensor4D, inputs, seed))(
           slice(q),
           slice(k),
           slice(v),
@@ -96,9 +103,11 @@ export function selfAttention(
   } else {
     const plan = requirePlan(layerPlan, layer);
     const geometry = { blockSize: config.block_size, numRandomBlocks: config.num_random_blocks };
-    context = recomputed((...xs: tf.Tensor[]) =>
-      blockSparseAttention(xs[0] as tf.Tensor4D, xs[1] as tf.Tensor4D, xs[2] as tf.Tensor4D, inputs.mask, plan, geometry),
-    )(q, k, v) as tf.Tensor4D;
+    context = core((...xs: tf.Tensor[]) => blockSparseAttention(xs[0] as tf.Tensor4D, xs[1] as tf.Tensor4D, xs[2] as tf.Tensor4D, inputs.mask, plan, geometry))(
+      q,
+      k,
+      v,
+    ) as tf.Tensor4D;
   }
   return mergeHeads(context, batch, seq, config.hidden_size);
 }

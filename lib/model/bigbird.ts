@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { leanVariableGrads } from '../autodiff/lean-gradients.js';
+import { activationBudgetBytes } from '../backend/activation-budget.js';
 import type { AttentionInputs } from './attention.js';
+import { keptAttentionBytes } from './attention-layout.js';
 import { type AttentionType, type BigBirdConfig, checkModelConfig, maxTokensForFullAttention } from './bigbird-config.js';
 import { embed } from './embeddings.js';
 import { encoderLayer } from './encoder.js';
@@ -112,6 +114,12 @@ export interface BigBirdModelOptions {
   readonly attentionDropout?: number;
   /** Where the one-time fallback notice goes (default console.warn). */
   readonly warn?: (message: string) => void;
+  /**
+   * Rebuild each layer's attention in the backward pass instead of keeping its scores (the gradients
+   * are the same bits). Default: only when all layers' kept attention would exceed the backend's
+   * `activationBudgetBytes()` (lib/backend/activation-budget.ts).
+   */
+  readonly recomputeAttention?: boolean;
 }
 
 interface HostBatch {
@@ -146,6 +154,7 @@ export class BigBirdModel {
   private readonly warn: (message: string) => void;
   private readonly hiddenDropout: number;
   private readonly attentionDropout: number;
+  private readonly recomputeAttention: boolean | undefined;
   private readonly plans = new Map<string, RandomPlan>();
 
   constructor(options: BigBirdModelOptions) {
@@ -165,6 +174,7 @@ export class BigBirdModel {
     this.warn = options.warn ?? ((message) => console.warn(message));
     this.hiddenDropout = options.hiddenDropout ?? options.config.hidden_dropout_prob;
     this.attentionDropout = options.attentionDropout ?? options.config.attention_probs_dropout_prob;
+    this.recomputeAttention = options.recomputeAttention;
     for (const [name, rate] of [
       ['hiddenDropout', this.hiddenDropout],
       ['attentionDropout', this.attentionDropout],
@@ -317,6 +327,13 @@ export class BigBirdModel {
     return plan;
   }
 
+  /** Whether keeping every layer's attention for the backward pass would exceed the backend's activation budget. */
+  private attentionExceedsBudget(batch: number, padded: number, attentionType: AttentionType): boolean {
+    const { config } = this;
+    const perLayer = keptAttentionBytes(attentionType, batch, config.num_attention_heads, padded, config.block_size, config.num_random_blocks);
+    return perLayer * config.num_hidden_layers > activationBudgetBytes();
+  }
+
   /** Embeddings and encoder: every hidden state at the padded length (pad id, mask 0, type 0 appended). Runs inside the caller's tidy. */
   private encode(host: HostBatch, padded: number, attentionType: AttentionType, plan: RandomPlan | undefined): tf.Tensor3D[] {
     const { config } = this;
@@ -333,6 +350,7 @@ export class BigBirdModel {
       probsDropout: training ? this.attentionDropout : 0,
       maskQueries: this.semantics === 'tf',
       nextDropoutSeed,
+      recompute: this.recomputeAttention ?? this.attentionExceedsBudget(host.batch, padded, attentionType),
     };
     // One tidy per module: what a gradient needs is saved (kept) by the engine, so the tidies only free the
     // intermediates nothing will read again, layer by layer rather than all at the end of the pass.

@@ -79,7 +79,8 @@ describe('training-step memory (block-sparse, 512 tokens, train mode)', () => {
 
   beforeAll(async () => {
     await useTestBackend();
-    model = new BigBirdModel({ config: c, weights: weights(c), mode: 'train' });
+    // Attention recomputed, as a model too large for the activation budget does (the default here keeps it).
+    model = new BigBirdModel({ config: c, weights: weights(c), mode: 'train', recomputeAttention: true });
     optimizer = new AdamW(model.weights.variables, { flavour: 'bert', learningRate: 1e-4 });
   });
   afterAll(() => {
@@ -134,5 +135,25 @@ describe('training-step memory (block-sparse, 512 tokens, train mode)', () => {
     tf.dispose([stock.value, lean.value, ...Object.values(stock.grads), ...Object.values(lean.grads)]);
     expect(tf.memory().numTensors).toBe(before);
     model.train();
+  });
+
+  it('keeping the attention for the backward pass gives the same bits, for more memory; the default keeps it for a model this small', () => {
+    const lossAndGradsOf = (recomputeAttention: boolean | undefined) => {
+      const other = new BigBirdModel({ config: c, weights: model.weights, mode: 'train', ...(recomputeAttention === undefined ? {} : { recomputeAttention }) });
+      let result: { loss: number; grads: Map<string, Float32Array> } | undefined;
+      const { peakOverStartBytes } = peakDataBytes(() => {
+        const { loss, grads } = other.lossAndGrads({ ...input, dropoutSeed: 5 });
+        result = { loss: loss.dataSync()[0] as number, grads: new Map([...grads].map(([name, g]) => [name, Float32Array.from(g.dataSync())])) };
+        tf.dispose([loss, ...grads.values()]);
+      });
+      return { ...(result as NonNullable<typeof result>), peak: peakOverStartBytes };
+    };
+    const recomputing = lossAndGradsOf(true);
+    const keeping = lossAndGradsOf(false);
+    const byDefault = lossAndGradsOf(undefined);
+    expect(keeping.loss).toBe(recomputing.loss);
+    for (const [name, grad] of recomputing.grads) expect(keeping.grads.get(name), name).toEqual(grad);
+    expect(keeping.peak).toBeGreaterThan(recomputing.peak);
+    expect(byDefault.peak).toBe(keeping.peak);
   });
 });
