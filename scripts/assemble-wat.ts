@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import wabt from 'wabt';
 
 /** The WebAssembly text modules kbb carries, each assembled into the `-binary.ts` file beside it. */
-export const WAT_MODULES = ['lib/backend/adamw-simd.wat', 'lib/random/dropout-simd.wat'] as const;
+export const WAT_MODULES = ['lib/backend/adamw-simd.wat', 'lib/backend/scatter-add-simd.wat', 'lib/random/dropout-simd.wat'] as const;
 
 /** A module of WAT_MODULES (a path from the project root) assembled by WABT, SIMD on. */
 export async function assembleWat(path: (typeof WAT_MODULES)[number]): Promise<Uint8Array> {

@@ -12,6 +12,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import type { OnnxGraph, OnnxNode } from './onnx-graph.js';
 import type { OnnxInput, OnnxSessions } from './onnx-runtime.js';
+import { scatterAddRows } from './scatter-add.js';
 
 /**
  * The kernels of the `native` backend: the products, the elementwise arithmetic, softmax, reductions,
@@ -485,13 +486,8 @@ const KERNELS: Readonly<Record<string, NativeKernelSpec>> = {
         }
         offsets[row] = offset;
       }
-      const out = backend.allocate(util.sizeFromShape(shape)).fill(0);
-      const source = values(backend, updates);
-      for (let row = 0; row < rows; row++) {
-        const at = offsets[row] as number;
-        const from = row * sliceSize;
-        for (let j = 0; j < sliceSize; j++) out[at + j] = (out[at + j] as number) + (source[from + j] as number);
-      }
+      const out = backend.allocate(util.sizeFromShape(shape));
+      scatterAddRows(values(backend, updates), offsets, sliceSize, out);
       return backend.makeTensorInfo([...shape], 'float32', out);
     },
   },
