@@ -25,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { describeBackendSelection, selectBackend } from '../lib/backend/index.js';
+import { withNativeMallocTunables } from '../lib/backend/malloc-tunables.js';
 import { BigBirdModel, BigBirdWeights, initialBigBirdValues } from '../lib/model/index.js';
 import { sampleTokenizerDir } from '../lib/package/index.js';
 import { encodeExample, floatFeature, int64Feature, TfRecordWriter } from '../lib/tfrecord/index.js';
@@ -172,7 +173,8 @@ if (values.mode === 'train' || values.mode === 'step') {
     const child = spawnSync(
       process.execPath,
       ['--import', 'tsx', fileURLToPath(import.meta.url), '--mode', mode, '--only', key, '--steps', String(steps), '--layers', String(values.layers)],
-      { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 256 * 2 ** 20 },
+      // Both sides run as the kbb executable does, with its malloc settings (lib/backend/malloc-tunables.ts).
+      { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 256 * 2 ** 20, env: withNativeMallocTunables(process.env) },
     );
     const lines = child.stderr.split('\n').filter((line) => line.length > 0 && line.length < 400);
     if (lines.length > 0) console.error(lines.join('\n'));
