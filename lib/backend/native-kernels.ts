@@ -188,6 +188,31 @@ const KERNELS: Readonly<Record<string, NativeKernelSpec>> = {
   Mean: reduction('ReduceMean', 'axis'),
   Max: reduction('ReduceMax', 'reductionIndices'),
   Min: reduction('ReduceMin', 'axis'),
+  // Softmax's gradient dy·y − Σ(dy·y)·y over the last axis in one graph (lib/backend/fused-softmax-grad.ts):
+  // the nodes the op chain runs, the sum in float64 as the Sum kernel's, so the chain's bits.
+  KbbSoftmaxGrad: {
+    inputNames: ['dy', 'y'],
+    run: (inputs, backend) => {
+      const [dy, y] = inputs as [TensorInfo, TensorInfo];
+      if (!allFloat(inputs) || dy.shape.join() !== y.shape.join() || y.shape.length === 0) return undefined;
+      const rank = y.shape.length;
+      const nodes: OnnxNode[] = [
+        { op: 'Mul', inputs: ['dy', 'y'], outputs: ['p'] },
+        { op: 'Cast', inputs: ['p'], outputs: ['p64'], attributes: { to: { int: 11 } } },
+        { op: 'ReduceSum', inputs: ['p64', 'axes'], outputs: ['s64'], attributes: { keepdims: { int: 1 } } },
+        { op: 'Cast', inputs: ['s64'], outputs: ['s'], attributes: { to: { int: 1 } } },
+        { op: 'Mul', inputs: ['s', 'y'], outputs: ['t'] },
+        { op: 'Sub', inputs: ['p', 't'], outputs: ['y_out'] },
+      ];
+      return runOne(
+        backend,
+        `SoftmaxGrad/${rank}`,
+        () => ({ nodes, inputs: [float('dy', rank), float('y', rank), int64('axes')], outputs: [float('y_out', rank)] }),
+        [floatInput(backend, dy), floatInput(backend, y), int64Input([rank - 1])],
+        [...y.shape],
+      );
+    },
+  },
   // gelu_new (lib/backend/fused-gelu.ts): ONNX Runtime's FastGelu is exactly its tanh form.
   KbbGeluNew: elementwise('unary', ([x]) => [{ op: 'FastGelu', domain: 'com.microsoft', inputs: [x as string], outputs: ['y'] }]),
   // dy · ½(1 + t + x(1 − t²)·c(1 + 3a·x²)), t = tanh(c·x(1 + a·x²)), c = √(2/π), a = 0.044715.

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { getGradient } from '@tensorflow/tfjs-core';
 import { writeBytesAtomically } from '../fs/atomic-write.js';
+import { registerFusedSoftmaxGradient } from './fused-softmax-grad.js';
 import { registerGradientFixes } from './gradient-fixes.js';
 
 /**
@@ -33,7 +34,7 @@ let loading: Promise<void> | undefined;
 
 /**
  * Registers tfjs-core's gradients and chained ops unless something (tfjs-node's union package) already
- * did, then the fixes of backend-gradient-fixes.ts. Idempotent.
+ * did, then the fixes of gradient-fixes.ts and the fused softmax gradient. Idempotent.
  */
 export function ensureTrainingGradients(): Promise<void> {
   loading ??= load().catch((error: unknown) => {
@@ -47,6 +48,7 @@ async function load(): Promise<void> {
   // `Tanh` stands for the whole set: the union package registers all of them or none.
   if (getGradient('Tanh') === undefined) await import(await gradientsBundleUrl());
   registerGradientFixes();
+  registerFusedSoftmaxGradient();
 }
 
 async function gradientsBundleUrl(): Promise<string> {
