@@ -15,7 +15,7 @@
  * the machine can make one step twice as slow; the peer is measured the same way). The last line is
  * one JSON object. Linear attention gives a 4096/1024 step-time ratio of about 4; full attention about 16.
  *
- * Each configuration runs in a child process of its own (`--only <key>`): a wasm heap grows but never
+ * Each configuration runs in a child process of its own (`--child --only <key>`): a wasm heap grows but never
  * shrinks, so one process would carry a 4096-token step's heap (and its fragmentation) into the next
  * configuration, and a configuration that does not fit would take the others down with it. One that
  * fails is reported as null, with the reason on stderr.
@@ -40,6 +40,8 @@ const { values } = parseArgs({
     backend: { type: 'string' },
     backends: { type: 'string' },
     only: { type: 'string' },
+    // Internal: this process is one configuration's child (see the file comment).
+    child: { type: 'boolean', default: false },
   },
 });
 const steps = Number(values.steps);
@@ -245,11 +247,11 @@ const HF_REFERENCE: Readonly<Record<string, number>> = { sparse_1024: 741, spars
 const REPORT = 'case-report ';
 const only = values.only?.split(',');
 
-if (only?.length === 1) {
+if (values.child) {
   // Child: one configuration in this process; the report is the last stdout line.
-  const [key, attention, length] = cases.find(([k]) => k === only[0]) ?? [];
+  const [key, attention, length] = cases.find(([k]) => k === only?.[0]) ?? [];
   if (key === undefined || attention === undefined || length === undefined)
-    throw new Error(`bench:model: no configuration ${only[0]} (have ${cases.map(([k]) => k).join(', ')})`);
+    throw new Error(`bench:model: no configuration ${only?.[0]} (have ${cases.map(([k]) => k).join(', ')})`);
   const selection = await selectBackend(values.backend ? { prefer: values.backend as 'wasm' } : {});
   console.error(`backend: ${describeBackendSelection(selection)}`);
   guardWasmMalloc();
@@ -299,7 +301,7 @@ function runCases(backend: string, script: string): Record<string, CaseReport | 
   let describedBackend = false;
   for (const [key, attention, length] of cases) {
     if (only && !only.includes(key)) continue;
-    const args = ['--import', 'tsx', script, '--only', key, '--steps', String(steps), '--layers', String(values.layers), '--backend', backend];
+    const args = ['--import', 'tsx', script, '--child', '--only', key, '--steps', String(steps), '--layers', String(values.layers), '--backend', backend];
     // Each child runs as the `kbb` executable does, with its malloc settings (lib/backend/malloc-tunables.ts).
     const env = withNativeMallocTunables(process.env);
     const child = spawnSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 256 * 2 ** 20, env });
@@ -362,7 +364,8 @@ function runPeer(): Record<string, number | null> | undefined {
 
 function printTable(byBackend: Record<string, Record<string, CaseReport | null>>, peer: Record<string, number | null> | undefined): void {
   const keys = cases.map(([key]) => key).filter((key) => !only || only.includes(key));
-  const hf = peer ?? HF_REFERENCE;
+  // Hugging Face's figures are for the 2-layer model: other depths get no comparison.
+  const hf: Readonly<Record<string, number | null>> = peer ?? (values.layers === '2' ? HF_REFERENCE : {});
   const hfLabel = peer ? 'HF transformers (this run)' : 'HF transformers 4.44.2 (issue 19 table)';
   const cell = (x: number | null | undefined): string => (x === null || x === undefined ? '—' : x.toFixed(0));
   const rows: string[][] = [['tokens/s', ...keys]];
