@@ -1,6 +1,6 @@
 import { instantiateSimdModule, type SimdMemory } from '../simd/index.js';
 import { ADAMW_SIMD_WASM } from './adamw-simd-binary.js';
-import type { FusedAdamWAttrs } from './adamw-update.js';
+import type { fusedAdamWUpdate } from './adamw-update.js';
 
 /**
  * AdamW's one-pass update (adamw-update.ts) in WebAssembly SIMD, bit for bit the same: four lanes of
@@ -36,14 +36,7 @@ export function hasAdamWSimd(): boolean {
 const f = Math.fround;
 
 /** `fusedAdamWUpdate`'s arguments and result, in WebAssembly SIMD. */
-export function adamWUpdateSimd(
-  variable: Float32Array,
-  grad: Float32Array,
-  m: Float32Array,
-  v: Float32Array,
-  attrs: FusedAdamWAttrs,
-  out: { readonly variable: Float32Array; readonly m: Float32Array; readonly v: Float32Array },
-): void {
+export function adamWUpdateSimd(...[variable, grad, m, v, attrs, out]: Parameters<typeof fusedAdamWUpdate>): void {
   const simd = adamWSimd();
   if (simd === undefined) throw new Error('adamWUpdateSimd: this WebAssembly engine has no SIMD');
   const heap = new Float32Array(simd.memory.buffer, 0, 4 * CHUNK);
