@@ -29,7 +29,9 @@ function register(): void {
       kernelFunc: ({ inputs, backend, attrs }) => {
         const store = backend as unknown as ArrayBackend;
         const x = inputs.x as tf.TensorInfo;
-        const values = store.data.get(x.dataId).values as Float32Array;
+        const stored = store.data.get(x.dataId).values;
+        // A few cpu kernels store a float32 result in another typed array (a cast from bool keeps its bytes).
+        const values = stored instanceof Float32Array ? stored : Float32Array.from(stored as ArrayLike<number>);
         const out = store.allocate?.(values.length) ?? new Float32Array(values.length);
         applyDropout(values, attrs?.rate as number, attrs?.seed as number, out);
         return store.makeTensorInfo([...x.shape], 'float32', out);
