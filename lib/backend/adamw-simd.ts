@@ -41,12 +41,14 @@ export function adamWUpdateSimd(...[variable, grad, m, v, attrs, out]: Parameter
   if (simd === undefined) throw new Error('adamWUpdateSimd: this WebAssembly engine has no SIMD');
   const heap = new Float32Array(simd.memory.buffer, 0, 4 * CHUNK);
   const decays = attrs.weightDecay !== 0 ? 1 : 0;
-  const constants =
+  // The flavour's last two constants: bert's weight decay and learning rate, pytorch's decay factor and step size.
+  const [c1, c2] =
     attrs.flavour === 'bert'
       ? [f(attrs.weightDecay), f(attrs.learningRate)]
       : [f(1 - attrs.learningRate * attrs.weightDecay), f(attrs.learningRate / attrs.correction1)];
   const update = attrs.flavour === 'bert' ? simd.bert : simd.pytorch;
-  const [b1, ob1, b2, ob2, c2, eps] = [attrs.beta1, 1 - attrs.beta1, attrs.beta2, 1 - attrs.beta2, attrs.correction2, attrs.epsilon].map(f) as number[];
+  const [b1, ob1, b2, ob2] = [f(attrs.beta1), f(1 - attrs.beta1), f(attrs.beta2), f(1 - attrs.beta2)];
+  const [correction2, eps] = [f(attrs.correction2), f(attrs.epsilon)];
   for (let start = 0; start < variable.length; start += CHUNK) {
     const length = Math.min(CHUNK, variable.length - start);
     // A chunk's four arrays sit `lanes` floats apart: the module steps four at a time.
@@ -56,18 +58,7 @@ export function adamWUpdateSimd(...[variable, grad, m, v, attrs, out]: Parameter
     heap.set(grad.subarray(start, end), lanes);
     heap.set(m.subarray(start, end), 2 * lanes);
     heap.set(v.subarray(start, end), 3 * lanes);
-    update(
-      lanes,
-      b1 as number,
-      ob1 as number,
-      b2 as number,
-      ob2 as number,
-      c2 as number,
-      eps as number,
-      constants[0] as number,
-      constants[1] as number,
-      decays,
-    );
+    update(lanes, b1, ob1, b2, ob2, correction2, eps, c1, c2, decays);
     out.variable.set(heap.subarray(0, length), start);
     out.m.set(heap.subarray(2 * lanes, 2 * lanes + length), start);
     out.v.set(heap.subarray(3 * lanes, 3 * lanes + length), start);

@@ -16,17 +16,10 @@ import { DROPOUT_SIMD_WASM } from './dropout-simd-binary.js';
  * (dropout-simd.wat) runs the same integer arithmetic four positions at a time, at about 1 ns.
  */
 export function dropoutMultiplier(length: number, rate: number, seed?: number): Float32Array {
-  const draw = prepare(rate, seed);
-  const simd = dropoutSimd();
-  if (simd === undefined || draw.threshold >= 2 ** 32) return scalarMultiplier(length, draw);
-  const out = new Float32Array(length);
-  const heap = new Float32Array(simd.memory.buffer, 0, SIMD_CHUNK);
-  for (let start = 0; start < length; start += SIMD_CHUNK) {
-    const n = Math.min(SIMD_CHUNK, length - start);
-    simd.mask(start, (n + 3) & ~3, draw.key1, draw.key2, draw.threshold, draw.kept);
-    out.set(heap.subarray(0, n), start);
-  }
-  return out;
+  // 1 · kept is kept and 1 · 0 is 0: the multiplier is the dropout of ones.
+  const ones = new Float32Array(length).fill(1);
+  applyDropoutWith(ones, prepare(rate, seed), ones);
+  return ones;
 }
 
 /**
@@ -35,7 +28,10 @@ export function dropoutMultiplier(length: number, rate: number, seed?: number): 
  * which is the same multiplication of dy.
  */
 export function applyDropout(x: Float32Array, rate: number, seed: number, out: Float32Array): void {
-  const draw = prepare(rate, seed);
+  applyDropoutWith(x, prepare(rate, seed), out);
+}
+
+function applyDropoutWith(x: Float32Array, draw: Draw, out: Float32Array): void {
   const simd = dropoutSimd();
   if (simd === undefined || draw.threshold >= 2 ** 32) {
     applyDropoutScalarWith(x, draw, out);
@@ -61,7 +57,9 @@ function applyDropoutScalarWith(x: Float32Array, { key1, key2, threshold, kept }
 
 /** `dropoutMultiplier` in plain JavaScript: the reference the SIMD path is tested against, and the path without SIMD. */
 export function dropoutMultiplierScalar(length: number, rate: number, seed?: number): Float32Array {
-  return scalarMultiplier(length, prepare(rate, seed));
+  const ones = new Float32Array(length).fill(1);
+  applyDropoutScalarWith(ones, prepare(rate, seed), ones);
+  return ones;
 }
 
 interface Draw {
@@ -78,20 +76,11 @@ function prepare(rate: number, seed: number | undefined): Draw {
   return { key1, key2, threshold: Math.round(rate * 2 ** 32), kept: Math.fround(1 / Math.fround(1 - rate)) };
 }
 
-function scalarMultiplier(length: number, { key1, key2, threshold, kept }: Draw): Float32Array {
-  const out = new Float32Array(length);
-  for (let i = 0; i < length; i++) {
-    if (triple32(triple32(i ^ key1) ^ key2) >= threshold) out[i] = kept;
-  }
-  return out;
-}
-
-/** Positions per SIMD call: 256 KiB of multipliers, which stay in cache until copied out. */
+/** Positions per SIMD call: 256 KiB of values, which stay in cache until copied out. */
 const SIMD_CHUNK = 1 << 16;
 
 interface DropoutSimdExports {
   readonly memory: SimdMemory;
-  mask(start: number, n: number, key1: number, key2: number, threshold: number, kept: number): void;
   apply(start: number, n: number, key1: number, key2: number, threshold: number, kept: number): void;
 }
 
