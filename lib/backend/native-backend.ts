@@ -1,6 +1,7 @@
 import { totalmem } from 'node:os';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
+import { quietConcurrentMarking } from './concurrent-marking.js';
 import { NATIVE_KERNEL_NAMES, nativeKernel } from './native-kernels.js';
 import { defaultNativeThreads, loadOnnxRuntime, OnnxSessions } from './onnx-runtime.js';
 
@@ -37,6 +38,8 @@ export class NativeBackend extends MathBackendCPU {
   ) {
     super();
     this.sessions = new OnnxSessions(threads);
+    // V8's marking helpers would take the cores the kernels are split over (concurrent-marking.ts).
+    quietConcurrentMarking(threads);
     // The cpu backend greets its first tensor in Node with advice to install tfjs-node.
     (this as unknown as { firstUse: boolean }).firstUse = false;
   }

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { dirname, sep } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { activationBudgetBytes } from './activation-budget.js';
+import { concurrentMarkingOff } from './concurrent-marking.js';
 import { glibcVersion, hasNativeMallocTunables, NATIVE_MALLOC_TUNABLES } from './malloc-tunables.js';
 import { NATIVE_BACKEND, registerNativeBackend } from './native-backend.js';
 import { defaultNativeThreads } from './onnx-runtime.js';
@@ -68,9 +69,15 @@ export interface BackendSelection {
   readonly wasm?: { readonly simd: boolean; readonly threads: number; readonly threadsNote?: string };
   /**
    * For native: ONNX Runtime's version, its thread count, and whether glibc's malloc runs with
-   * `NATIVE_MALLOC_TUNABLES` (malloc-tunables.ts; undefined where the C library is not glibc).
+   * `NATIVE_MALLOC_TUNABLES` (malloc-tunables.ts; undefined where the C library is not glibc), and
+   * whether V8 marks its heap without helper threads (concurrent-marking.ts).
    */
-  readonly native?: { readonly onnxRuntimeVersion: string; readonly threads: number; readonly mallocTunables?: boolean };
+  readonly native?: {
+    readonly onnxRuntimeVersion: string;
+    readonly threads: number;
+    readonly mallocTunables?: boolean;
+    readonly concurrentMarkingOff: boolean;
+  };
 }
 
 /** Thread counts for the backends that take one, read when each is first initialised. */
@@ -167,7 +174,10 @@ async function select(prefer: BackendPreference, threads: Threads): Promise<Back
         // Registered by the candidate's load: this returns what it registered.
         const native = await registerNativeBackend();
         const mallocTunables = glibcVersion() === undefined ? {} : { mallocTunables: hasNativeMallocTunables() };
-        return { ...selection, native: { onnxRuntimeVersion: native.onnxRuntimeVersion, threads: native.threads, ...mallocTunables } };
+        return {
+          ...selection,
+          native: { onnxRuntimeVersion: native.onnxRuntimeVersion, threads: native.threads, ...mallocTunables, concurrentMarkingOff: concurrentMarkingOff() },
+        };
       }
       if (candidate.backend !== 'wasm') return selection;
       return { ...selection, wasm: { ...(await wasmDetails()), ...(threadsNote === undefined ? {} : { threadsNote }) } };
@@ -304,6 +314,9 @@ export function describeBackendSelection(selection: BackendSelection): string {
     if (selection.native.mallocTunables === false) {
       head += `\n  malloc: glibc maps each array over 32 MiB afresh, which makes large kernels 3–4× slower; run the kbb executable, or set GLIBC_TUNABLES=${NATIVE_MALLOC_TUNABLES}`;
     }
+    head += selection.native.concurrentMarkingOff
+      ? "\n  garbage collection: V8 marks on the main thread, since ONNX Runtime's threads fill every core"
+      : '\n  garbage collection: V8 marks on helper threads, on the cores ONNX Runtime leaves free';
   }
   const budget = activationBudgetBytes(selection.backend) / 2 ** 30;
   head += `\n  training keeps up to ${budget.toFixed(1)} GiB of attention activations for the backward pass, and recomputes the attention beyond that`;
