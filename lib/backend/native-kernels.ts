@@ -156,6 +156,37 @@ function reduction(op: 'ReduceSum' | 'ReduceMean' | 'ReduceMax' | 'ReduceMin', a
   };
 }
 
+/**
+ * Softmax's gradient over the last axis, p − Σp·y with p = dy·y (inputs dy, y) or p = dy·dropped (inputs
+ * dy, dropped, y: dropout's multiplier is in dropped = m·y, so dy·dropped is the dropped gradient's
+ * (m·dy)·y up to rounding).
+ */
+function softmaxGradient(inputNames: readonly ['dy', 'y'] | readonly ['dy', 'dropped', 'y']): NativeKernelSpec {
+  return {
+    inputNames,
+    run: (inputs, backend) => {
+      const y = inputs[inputs.length - 1] as TensorInfo;
+      if (!allFloat(inputs) || inputs.some((input) => input.shape.join() !== y.shape.join()) || y.shape.length === 0) return undefined;
+      const rank = y.shape.length;
+      const nodes: OnnxNode[] = [
+        { op: 'Mul', inputs: [inputNames[0], inputNames[1]], outputs: ['p'] },
+        { op: 'Cast', inputs: ['p'], outputs: ['p64'], attributes: { to: { int: 11 } } },
+        { op: 'ReduceSum', inputs: ['p64', 'axes'], outputs: ['s64'], attributes: { keepdims: { int: 1 } } },
+        { op: 'Cast', inputs: ['s64'], outputs: ['s'], attributes: { to: { int: 1 } } },
+        { op: 'Mul', inputs: ['s', 'y'], outputs: ['t'] },
+        { op: 'Sub', inputs: ['p', 't'], outputs: ['y_out'] },
+      ];
+      return runOne(
+        backend,
+        `SoftmaxGrad/${inputNames.length}/${rank}`,
+        () => ({ nodes, inputs: [...inputNames.map((name) => float(name, rank)), int64('axes')], outputs: [float('y_out', rank)] }),
+        [...inputs.map((input) => floatInput(backend, input)), int64Input([rank - 1])],
+        [...y.shape],
+      );
+    },
+  };
+}
+
 const KERNELS: Readonly<Record<string, NativeKernelSpec>> = {
   Add: binary('Add'),
   Sub: binary('Sub'),
@@ -190,29 +221,10 @@ const KERNELS: Readonly<Record<string, NativeKernelSpec>> = {
   Min: reduction('ReduceMin', 'axis'),
   // Softmax's gradient dy·y − Σ(dy·y)·y over the last axis in one graph (lib/backend/fused-softmax-grad.ts):
   // the nodes the op chain runs, the sum in float64 as the Sum kernel's, so the chain's bits.
-  KbbSoftmaxGrad: {
-    inputNames: ['dy', 'y'],
-    run: (inputs, backend) => {
-      const [dy, y] = inputs as [TensorInfo, TensorInfo];
-      if (!allFloat(inputs) || dy.shape.join() !== y.shape.join() || y.shape.length === 0) return undefined;
-      const rank = y.shape.length;
-      const nodes: OnnxNode[] = [
-        { op: 'Mul', inputs: ['dy', 'y'], outputs: ['p'] },
-        { op: 'Cast', inputs: ['p'], outputs: ['p64'], attributes: { to: { int: 11 } } },
-        { op: 'ReduceSum', inputs: ['p64', 'axes'], outputs: ['s64'], attributes: { keepdims: { int: 1 } } },
-        { op: 'Cast', inputs: ['s64'], outputs: ['s'], attributes: { to: { int: 1 } } },
-        { op: 'Mul', inputs: ['s', 'y'], outputs: ['t'] },
-        { op: 'Sub', inputs: ['p', 't'], outputs: ['y_out'] },
-      ];
-      return runOne(
-        backend,
-        `SoftmaxGrad/${rank}`,
-        () => ({ nodes, inputs: [float('dy', rank), float('y', rank), int64('axes')], outputs: [float('y_out', rank)] }),
-        [floatInput(backend, dy), floatInput(backend, y), int64Input([rank - 1])],
-        [...y.shape],
-      );
-    },
-  },
+  KbbSoftmaxGrad: softmaxGradient(['dy', 'y']),
+  // The gradient of dropout(softmax(x)) from the dropped probabilities (lib/backend/fused-softmax-dropout.ts):
+  // dy·dropped − Σ(dy·dropped)·y, the graph above with dy·dropped for dy·y.
+  KbbDroppedSoftmaxGrad: softmaxGradient(['dy', 'dropped', 'y']),
   // gelu_new (lib/backend/fused-gelu.ts): ONNX Runtime's FastGelu is exactly its tanh form.
   KbbGeluNew: elementwise('unary', ([x]) => [{ op: 'FastGelu', domain: 'com.microsoft', inputs: [x as string], outputs: ['y'] }]),
   // dy · ½(1 + t + x(1 − t²)·c(1 + 3a·x²)), t = tanh(c·x(1 + a·x²)), c = √(2/π), a = 0.044715.

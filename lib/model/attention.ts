@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { gatherRows } from '../autodiff/gather-rows.js';
 import { recomputed } from '../autodiff/recompute.js';
 import { type AttentionType, type BigBirdConfig, headSize } from './bigbird-config.js';
-import { dense, dropout } from './nn.js';
+import { dense, softmaxDropout } from './nn.js';
 import type { BigBirdWeights } from './weights.js';
 
 /** HF's additive penalty for masked keys in block-sparse attention (`attn_mask_penalty`); softmax turns it into an exact 0. */
@@ -130,7 +130,7 @@ function headsPerFullAttentionGroup(batch: number, heads: number, seq: number): 
  * TF's (1 − m_query·m_key)·(−10000)), dropout on the probabilities in training. Pad queries are not
  * zeroed (neither HF nor TF does). This is the only place an [S × S] tensor exists, and only in full mode.
  *
- * The dropout is nn.ts `dropout`; with `dropoutSeed`, the same draw on a second call. With no pad
+ * The softmax and its dropout are nn.ts `softmaxDropout`; with `dropoutSeed`, the same draw on a second call. With no pad
  * token every penalty is 0 and none is added (x + 0 is x).
  */
 export function fullAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, inputs: AttentionInputs, dropoutSeed?: number): tf.Tensor4D {
@@ -138,8 +138,8 @@ export function fullAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, in
   const exactScale = exactQueryScale(size);
   const products = exactScale === undefined ? tf.div(tf.matMul(q, k, false, true), Math.sqrt(size)) : tf.matMul(tf.mul(q, exactScale), k, false, true);
   const penalty = fullAttentionPenalty(inputs);
-  const softmax = tf.softmax(penalty === undefined ? products : tf.add(products, penalty));
-  return tf.matMul(dropout(softmax, inputs.probsDropout, dropoutSeed), v) as tf.Tensor4D;
+  const probabilities = softmaxDropout(penalty === undefined ? products : tf.add(products, penalty), inputs.probsDropout, dropoutSeed);
+  return tf.matMul(probabilities, v) as tf.Tensor4D;
 }
 
 /**

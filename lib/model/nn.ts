@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { recomputed } from '../autodiff/recompute.js';
 import { fusedDropout, hasFusedDropout } from '../backend/fused-dropout.js';
 import { fusedGeluNew, hasFusedGeluNew } from '../backend/fused-gelu.js';
+import { fusedSoftmaxDropout, hasFusedSoftmaxDropout } from '../backend/fused-softmax-dropout.js';
 import { dropoutMultiplier } from '../random/dropout-multiplier.js';
 import { mixSeeds } from '../random/mix-seeds.js';
 import type { Activation } from './bigbird-config.js';
@@ -70,6 +71,16 @@ export function dropout(x: tf.Tensor, rate: number, seed?: number): tf.Tensor {
   // A backend with the fused op (lib/backend/fused-dropout.ts) makes the mask in the product's pass.
   if (x.dtype === 'float32' && hasFusedDropout()) return fusedDropout(x, rate, seed ?? Math.random() * 2 ** 31);
   return tf.mul(x, tf.tensor(dropoutMultiplier(x.size, rate, seed), x.shape, 'float32'));
+}
+
+/**
+ * `dropout(softmax(x), rate, seed)` over the last axis. A backend with the fused dropout runs it as one
+ * op whose gradient draws no second mask (lib/backend/fused-softmax-dropout.ts).
+ */
+export function softmaxDropout(x: tf.Tensor, rate: number, seed?: number): tf.Tensor {
+  if (rate <= 0) return tf.softmax(x);
+  if (x.dtype === 'float32' && hasFusedSoftmaxDropout()) return fusedSoftmaxDropout(x, rate, seed ?? Math.random() * 2 ** 31);
+  return dropout(tf.softmax(x), rate, seed);
 }
 
 /**
