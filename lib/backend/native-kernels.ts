@@ -187,6 +187,40 @@ function softmaxGradient(inputNames: readonly ['dy', 'y'] | readonly ['dy', 'dro
   };
 }
 
+/**
+ * LayerNorm's row statistics over the last axis as the model's op chain computes them on this backend
+ * (nn.ts `layerNorm`: tf.moments, then x − mean times rsqrt(variance + eps)): the means in float64 as
+ * the Mean kernel's, the reciprocal square root in float64 as the cpu kernel's `1 / Math.sqrt(v)` (the
+ * [rows, 1] variance is below `minNativeElements` at the model's sizes). Inputs x, eps, last; outputs d =
+ * x − mean, r = rsqrt(variance + eps), xhat = d·r.
+ */
+function layerNormStatistics(): OnnxNode[] {
+  const toDouble = (from: string, to: string): OnnxNode => ({ op: 'Cast', inputs: [from], outputs: [to], attributes: { to: { int: 11 } } });
+  const toFloat = (from: string, to: string): OnnxNode => ({ op: 'Cast', inputs: [from], outputs: [to], attributes: { to: { int: 1 } } });
+  const mean = (from: string, to: string): OnnxNode => ({ op: 'ReduceMean', inputs: [from, 'last'], outputs: [to], attributes: { keepdims: { int: 1 } } });
+  return [
+    toDouble('x', 'x64'),
+    mean('x64', 'mean64'),
+    toFloat('mean64', 'mean'),
+    { op: 'Sub', inputs: ['x', 'mean'], outputs: ['d'] },
+    { op: 'Mul', inputs: ['d', 'd'], outputs: ['d2'] },
+    toDouble('d2', 'd2_64'),
+    mean('d2_64', 'variance64'),
+    toFloat('variance64', 'variance'),
+    { op: 'Add', inputs: ['variance', 'eps'], outputs: ['shifted'] },
+    toDouble('shifted', 'shifted64'),
+    { op: 'Sqrt', inputs: ['shifted64'], outputs: ['root64'] },
+    { op: 'Reciprocal', inputs: ['root64'], outputs: ['r64'] },
+    toFloat('r64', 'r'),
+    { op: 'Mul', inputs: ['d', 'r'], outputs: ['xhat'] },
+  ];
+}
+
+/** A float32 scalar input (LayerNorm's epsilon, rounded as the chain's scalar tensor is). */
+function floatScalar(value: number): OnnxInput {
+  return { type: 'float32', shape: [], data: Float32Array.of(value) };
+}
+
 const KERNELS: Readonly<Record<string, NativeKernelSpec>> = {
   Add: binary('Add'),
   Sub: binary('Sub'),
@@ -225,6 +259,95 @@ const KERNELS: Readonly<Record<string, NativeKernelSpec>> = {
   // The gradient of dropout(softmax(x)) from the dropped probabilities (lib/backend/fused-softmax-dropout.ts):
   // dy·dropped − Σ(dy·dropped)·y, the graph above with dy·dropped for dy·y.
   KbbDroppedSoftmaxGrad: softmaxGradient(['dy', 'dropped', 'y']),
+  // LayerNorm over the last axis and its gradient (lib/backend/fused-layer-norm.ts), each one graph.
+  KbbLayerNorm: {
+    inputNames: ['x', 'gamma', 'beta'],
+    run: (inputs, backend, attrs) => {
+      const [x, gamma, beta] = inputs as [TensorInfo, TensorInfo, TensorInfo];
+      if (!allFloat(inputs) || x.shape.length === 0) return undefined;
+      const rank = x.shape.length;
+      return runOne(
+        backend,
+        `LayerNorm/${rank}`,
+        () =>
+          graph(
+            [
+              ...layerNormStatistics(),
+              { op: 'Mul', inputs: ['xhat', 'gamma'], outputs: ['scaled'] },
+              { op: 'Add', inputs: ['scaled', 'beta'], outputs: ['y'] },
+            ],
+            [float('x', rank), float('gamma', 1), float('beta', 1), float('eps', 0), int64('last')],
+            rank,
+          ),
+        [floatInput(backend, x), floatInput(backend, gamma), floatInput(backend, beta), floatScalar(attrs.eps as number), int64Input([-1])],
+        [...x.shape],
+      );
+    },
+  },
+  // dx = r·(g − mean(g) − xhat·mean(g·xhat)) with g = dy·gamma; dgamma = Σ dy·xhat and dbeta = Σ dy over
+  // the rows. Means and sums in float64.
+  KbbLayerNormGrad: {
+    inputNames: ['dy', 'x', 'gamma'],
+    run: (inputs, backend, attrs) => {
+      const [dy, x, gamma] = inputs as [TensorInfo, TensorInfo, TensorInfo];
+      if (!allFloat(inputs) || x.shape.length === 0 || dy.shape.join() !== x.shape.join()) return undefined;
+      const rank = x.shape.length;
+      const width = x.shape[rank - 1] as number;
+      const toDouble = (from: string, to: string): OnnxNode => ({ op: 'Cast', inputs: [from], outputs: [to], attributes: { to: { int: 11 } } });
+      const toFloat = (from: string, to: string): OnnxNode => ({ op: 'Cast', inputs: [from], outputs: [to], attributes: { to: { int: 1 } } });
+      const nodes: OnnxNode[] = [
+        ...layerNormStatistics(),
+        toDouble('dy', 'dy64'),
+        { op: 'ReduceSum', inputs: ['dy64', 'rows'], outputs: ['dbeta64'], attributes: { keepdims: { int: 0 } } },
+        toFloat('dbeta64', 'dbeta'),
+        { op: 'Mul', inputs: ['dy', 'xhat'], outputs: ['dyx'] },
+        toDouble('dyx', 'dyx64'),
+        { op: 'ReduceSum', inputs: ['dyx64', 'rows'], outputs: ['dgamma64'], attributes: { keepdims: { int: 0 } } },
+        toFloat('dgamma64', 'dgamma'),
+        { op: 'Mul', inputs: ['dy', 'gamma'], outputs: ['g'] },
+        toDouble('g', 'g64'),
+        { op: 'ReduceMean', inputs: ['g64', 'last'], outputs: ['a64'], attributes: { keepdims: { int: 1 } } },
+        toFloat('a64', 'a'),
+        { op: 'Mul', inputs: ['g', 'xhat'], outputs: ['gx'] },
+        toDouble('gx', 'gx64'),
+        { op: 'ReduceMean', inputs: ['gx64', 'last'], outputs: ['b64'], attributes: { keepdims: { int: 1 } } },
+        toFloat('b64', 'b'),
+        { op: 'Sub', inputs: ['g', 'a'], outputs: ['centered'] },
+        { op: 'Mul', inputs: ['xhat', 'b'], outputs: ['projection'] },
+        { op: 'Sub', inputs: ['centered', 'projection'], outputs: ['inner'] },
+        { op: 'Mul', inputs: ['inner', 'r'], outputs: ['dx'] },
+      ];
+      const dx = backend.allocate(util.sizeFromShape(x.shape));
+      const dgamma = backend.allocate(width);
+      const dbeta = backend.allocate(width);
+      backend.sessions.run(
+        `LayerNormGrad/${rank}`,
+        () => ({
+          nodes,
+          inputs: [float('dy', rank), float('x', rank), float('gamma', 1), float('eps', 0), int64('last'), int64('rows')],
+          outputs: [float('dx', rank), float('dgamma', 1), float('dbeta', 1)],
+        }),
+        [
+          floatInput(backend, dy),
+          floatInput(backend, x),
+          floatInput(backend, gamma),
+          floatScalar(attrs.eps as number),
+          int64Input([-1]),
+          int64Input(Array.from({ length: rank - 1 }, (_, axis) => axis)),
+        ],
+        [
+          { type: 'float32', shape: x.shape, data: dx },
+          { type: 'float32', shape: [width], data: dgamma },
+          { type: 'float32', shape: [width], data: dbeta },
+        ],
+      );
+      return [
+        backend.makeTensorInfo([...x.shape], 'float32', dx),
+        backend.makeTensorInfo([width], 'float32', dgamma),
+        backend.makeTensorInfo([width], 'float32', dbeta),
+      ];
+    },
+  },
   // gelu_new (lib/backend/fused-gelu.ts): ONNX Runtime's FastGelu is exactly its tanh form.
   KbbGeluNew: elementwise('unary', ([x]) => [{ op: 'FastGelu', domain: 'com.microsoft', inputs: [x as string], outputs: ['y'] }]),
   // dy · ½(1 + t + x(1 − t²)·c(1 + 3a·x²)), t = tanh(c·x(1 + a·x²)), c = √(2/π), a = 0.044715.

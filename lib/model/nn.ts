@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { recomputed } from '../autodiff/recompute.js';
 import { fusedDropout, hasFusedDropout } from '../backend/fused-dropout.js';
 import { fusedGeluNew, hasFusedGeluNew } from '../backend/fused-gelu.js';
+import { fusedLayerNorm, hasFusedLayerNorm } from '../backend/fused-layer-norm.js';
 import { fusedSoftmaxDropout, hasFusedSoftmaxDropout } from '../backend/fused-softmax-dropout.js';
 import { dropoutMultiplier } from '../random/dropout-multiplier.js';
 import { mixSeeds } from '../random/mix-seeds.js';
@@ -26,6 +27,13 @@ export function dense(x: tf.Tensor, kernel: tf.Tensor2D, bias: tf.Tensor1D | und
  * as torch's `nn.LayerNorm` and TF's `layer_norm` compute it.
  */
 export function layerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor {
+  // A backend with a fused LayerNorm and gradient (lib/backend/fused-layer-norm.ts) runs that instead.
+  if (x.dtype === 'float32' && x.rank >= 2 && hasFusedLayerNorm()) return fusedLayerNorm(x, gamma, beta, eps);
+  return layerNormChain(x, gamma, beta, eps);
+}
+
+/** `layerNorm` as TensorFlow.js ops: the reference the fused op is tested against. */
+export function layerNormChain(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor {
   const { mean, variance } = tf.moments(x, -1, true);
   const normalized = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
   return tf.add(tf.mul(normalized, gamma), beta);

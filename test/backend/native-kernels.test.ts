@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { NATIVE_BACKEND, NATIVE_KERNEL_NAMES, registerNativeBackend } from '../../lib/backend/native-backend.js';
 import { selectBackend } from '../../lib/backend/select-backend.js';
-import { activation } from '../../lib/model/nn.js';
+import { activation, layerNorm, softmaxDropout } from '../../lib/model/nn.js';
 import { expectSameOutcome, runOn } from './backend-parity.js';
 import { f32, ints, PARITY_CASES, type ParityCase, positive, wide } from './parity-cases.js';
 
@@ -52,6 +52,12 @@ const NATIVE_CASES: ParityCase[] = [
   { name: 'abs and floor', inputs: [wide(-9, 9, 50)], f: (x) => tf.add(tf.abs(x), tf.floor(x)) },
   { name: 'scatterNd with repeated rows', inputs: [ints([0, 4, 0, 2, 4, 4], [6, 1]), f32(6, 3)], f: (i, u) => tf.scatterND(i, u, [5, 3]), differentiate: [] },
   { name: 'gelu_new (fused on native, the op chain on cpu)', inputs: [wide(-7, 7, 48, 300)], f: (x) => activation('gelu_new')(x) },
+  {
+    name: 'LayerNorm (fused on native, the op chain on cpu)',
+    inputs: [wide(-4, 6, 3, 5, 96), positive(96), f32(96)],
+    f: (x, gamma, beta) => layerNorm(x, gamma as tf.Tensor1D, beta as tf.Tensor1D, 1e-12),
+  },
+  { name: 'softmax then dropout (its gradient one graph on native)', inputs: [wide(-6, 6, 2, 3, 7, 40)], f: (x) => softmaxDropout(x, 0.1, 42) },
   // Sizes past ONNX Runtime's per-thread blocks and past the recycling threshold (16 Ki elements).
   { name: 'large matMul', inputs: [f32(200, 300), f32(300, 170)], f: (a, b) => tf.matMul(a, b) },
   { name: 'large batched matMul transposed', inputs: [f32(3, 4, 64, 96), f32(3, 4, 80, 96)], f: (a, b) => tf.matMul(a, b, false, true) },
