@@ -126,7 +126,6 @@ const unary = (op: string): NativeKernelSpec => elementwise('unary', ([x]) => [{
 const binary = (op: string): NativeKernelSpec => elementwise('binary', ([a, b]) => [{ op, inputs: [a as string, b as string], outputs: ['y'] }]);
 
 function reduction(op: 'ReduceSum' | 'ReduceMean' | 'ReduceMax' | 'ReduceMin', axisAttr: string): NativeKernelSpec {
-  const accumulateInDouble = op === 'ReduceSum' || op === 'ReduceMean';
   return {
     inputNames: ['x'],
     run: (inputs, backend, attrs) => {
@@ -137,13 +136,10 @@ function reduction(op: 'ReduceSum' | 'ReduceMean' | 'ReduceMax' | 'ReduceMin', a
       const shape = x.shape.flatMap((d, i) => (axes.includes(i) ? (keepDims ? [1] : []) : [d]));
       const keptShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
       const rank = x.shape.length;
-      const nodes: OnnxNode[] = accumulateInDouble
-        ? [
-            { op: 'Cast', inputs: ['x'], outputs: ['x64'], attributes: { to: { int: 11 } } },
-            { op, inputs: ['x64', 'axes'], outputs: ['y64'], attributes: { keepdims: { int: 1 } } },
-            { op: 'Cast', inputs: ['y64'], outputs: ['y'], attributes: { to: { int: 1 } } },
-          ]
-        : [{ op, inputs: ['x', 'axes'], outputs: ['y'], attributes: { keepdims: { int: 1 } } }];
+      const nodes: OnnxNode[] =
+        op === 'ReduceSum' || op === 'ReduceMean'
+          ? reduceInDouble(op, 'x', 'axes', 'y')
+          : [{ op, inputs: ['x', 'axes'], outputs: ['y'], attributes: { keepdims: { int: 1 } } }];
       return runOne(
         backend,
         `${op}/${rank}`,
@@ -154,6 +150,18 @@ function reduction(op: 'ReduceSum' | 'ReduceMean' | 'ReduceMax' | 'ReduceMin', a
       );
     },
   };
+}
+
+/**
+ * `op` of float32 `input` over the axes named by input `axes`, in float64 and rounded once to the
+ * float32 `output`, as the Sum and Mean kernels reduce.
+ */
+function reduceInDouble(op: 'ReduceSum' | 'ReduceMean', input: string, axes: string, output: string, keepdims = 1): OnnxNode[] {
+  return [
+    { op: 'Cast', inputs: [input], outputs: [`${input}64`], attributes: { to: { int: 11 } } },
+    { op, inputs: [`${input}64`, axes], outputs: [`${output}64`], attributes: { keepdims: { int: keepdims } } },
+    { op: 'Cast', inputs: [`${output}64`], outputs: [output], attributes: { to: { int: 1 } } },
+  ];
 }
 
 /**
@@ -170,9 +178,7 @@ function softmaxGradient(inputNames: readonly ['dy', 'y'] | readonly ['dy', 'dro
       const rank = y.shape.length;
       const nodes: OnnxNode[] = [
         { op: 'Mul', inputs: [inputNames[0], inputNames[1]], outputs: ['p'] },
-        { op: 'Cast', inputs: ['p'], outputs: ['p64'], attributes: { to: { int: 11 } } },
-        { op: 'ReduceSum', inputs: ['p64', 'axes'], outputs: ['s64'], attributes: { keepdims: { int: 1 } } },
-        { op: 'Cast', inputs: ['s64'], outputs: ['s'], attributes: { to: { int: 1 } } },
+        ...reduceInDouble('ReduceSum', 'p', 'axes', 's'),
         { op: 'Mul', inputs: ['s', 'y'], outputs: ['t'] },
         { op: 'Sub', inputs: ['p', 't'], outputs: ['y_out'] },
       ];
@@ -195,23 +201,16 @@ function softmaxGradient(inputNames: readonly ['dy', 'y'] | readonly ['dy', 'dro
  * x − mean, r = rsqrt(variance + eps), xhat = d·r.
  */
 function layerNormStatistics(): OnnxNode[] {
-  const toDouble = (from: string, to: string): OnnxNode => ({ op: 'Cast', inputs: [from], outputs: [to], attributes: { to: { int: 11 } } });
-  const toFloat = (from: string, to: string): OnnxNode => ({ op: 'Cast', inputs: [from], outputs: [to], attributes: { to: { int: 1 } } });
-  const mean = (from: string, to: string): OnnxNode => ({ op: 'ReduceMean', inputs: [from, 'last'], outputs: [to], attributes: { keepdims: { int: 1 } } });
   return [
-    toDouble('x', 'x64'),
-    mean('x64', 'mean64'),
-    toFloat('mean64', 'mean'),
+    ...reduceInDouble('ReduceMean', 'x', 'last', 'mean'),
     { op: 'Sub', inputs: ['x', 'mean'], outputs: ['d'] },
     { op: 'Mul', inputs: ['d', 'd'], outputs: ['d2'] },
-    toDouble('d2', 'd2_64'),
-    mean('d2_64', 'variance64'),
-    toFloat('variance64', 'variance'),
+    ...reduceInDouble('ReduceMean', 'd2', 'last', 'variance'),
     { op: 'Add', inputs: ['variance', 'eps'], outputs: ['shifted'] },
-    toDouble('shifted', 'shifted64'),
+    { op: 'Cast', inputs: ['shifted'], outputs: ['shifted64'], attributes: { to: { int: 11 } } },
     { op: 'Sqrt', inputs: ['shifted64'], outputs: ['root64'] },
     { op: 'Reciprocal', inputs: ['root64'], outputs: ['r64'] },
-    toFloat('r64', 'r'),
+    { op: 'Cast', inputs: ['r64'], outputs: ['r'], attributes: { to: { int: 1 } } },
     { op: 'Mul', inputs: ['d', 'r'], outputs: ['xhat'] },
   ];
 }
@@ -293,25 +292,15 @@ const KERNELS: Readonly<Record<string, NativeKernelSpec>> = {
       if (!allFloat(inputs) || x.shape.length === 0 || dy.shape.join() !== x.shape.join()) return undefined;
       const rank = x.shape.length;
       const width = x.shape[rank - 1] as number;
-      const toDouble = (from: string, to: string): OnnxNode => ({ op: 'Cast', inputs: [from], outputs: [to], attributes: { to: { int: 11 } } });
-      const toFloat = (from: string, to: string): OnnxNode => ({ op: 'Cast', inputs: [from], outputs: [to], attributes: { to: { int: 1 } } });
       const nodes: OnnxNode[] = [
         ...layerNormStatistics(),
-        toDouble('dy', 'dy64'),
-        { op: 'ReduceSum', inputs: ['dy64', 'rows'], outputs: ['dbeta64'], attributes: { keepdims: { int: 0 } } },
-        toFloat('dbeta64', 'dbeta'),
+        ...reduceInDouble('ReduceSum', 'dy', 'rows', 'dbeta', 0),
         { op: 'Mul', inputs: ['dy', 'xhat'], outputs: ['dyx'] },
-        toDouble('dyx', 'dyx64'),
-        { op: 'ReduceSum', inputs: ['dyx64', 'rows'], outputs: ['dgamma64'], attributes: { keepdims: { int: 0 } } },
-        toFloat('dgamma64', 'dgamma'),
+        ...reduceInDouble('ReduceSum', 'dyx', 'rows', 'dgamma', 0),
         { op: 'Mul', inputs: ['dy', 'gamma'], outputs: ['g'] },
-        toDouble('g', 'g64'),
-        { op: 'ReduceMean', inputs: ['g64', 'last'], outputs: ['a64'], attributes: { keepdims: { int: 1 } } },
-        toFloat('a64', 'a'),
+        ...reduceInDouble('ReduceMean', 'g', 'last', 'a'),
         { op: 'Mul', inputs: ['g', 'xhat'], outputs: ['gx'] },
-        toDouble('gx', 'gx64'),
-        { op: 'ReduceMean', inputs: ['gx64', 'last'], outputs: ['b64'], attributes: { keepdims: { int: 1 } } },
-        toFloat('b64', 'b'),
+        ...reduceInDouble('ReduceMean', 'gx', 'last', 'b'),
         { op: 'Sub', inputs: ['g', 'a'], outputs: ['centered'] },
         { op: 'Mul', inputs: ['xhat', 'b'], outputs: ['projection'] },
         { op: 'Sub', inputs: ['centered', 'projection'], outputs: ['inner'] },
