@@ -130,8 +130,8 @@ function headsPerFullAttentionGroup(batch: number, heads: number, seq: number): 
  * TF's (1 − m_query·m_key)·(−10000)), dropout on the probabilities in training. Pad queries are not
  * zeroed (neither HF nor TF does). This is the only place an [S × S] tensor exists, and only in full mode.
  *
- * The softmax and its dropout are nn.ts `softmaxDropout`; with `dropoutSeed`, the same draw on a second call. With no pad
- * token every penalty is 0 and none is added (x + 0 is x).
+ * The softmax and its dropout are nn.ts `softmaxDropout`; with `dropoutSeed`, the same draw on a
+ * second call. With no pad token every penalty is 0 and none is added (x + 0 is x).
  */
 export function fullAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, inputs: AttentionInputs, dropoutSeed?: number): tf.Tensor4D {
   const size = q.shape[3];
