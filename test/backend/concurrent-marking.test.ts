@@ -45,9 +45,14 @@ describe('concurrent marking beside the native backend', () => {
     expect(threadsFillCores(1, 2)).toBe(false);
   });
 
-  it.skipIf(!multicore)('turned off in a running process, V8 starts a fraction of its marking tasks and the process carries on', () => {
+  it.skipIf(!multicore)('turned off in a running process, V8 starts a fraction of its marking tasks and the process carries on', (context) => {
     const kept = markingTasks(1, 4);
     expect(kept.off).toBe(false);
+    if (kept.before === 0) {
+      // The trace's wording is V8's own: a Node whose V8 words it otherwise cannot be checked this way.
+      console.warn(`concurrent-marking: V8 ${process.versions.v8} prints no "Starting major concurrent marking task" lines, so the trace check skips`);
+      context.skip();
+    }
     const stopped = markingTasks(4, 4);
     expect(stopped.off).toBe(true);
     // Both halves mark alike while the helpers run; without them only the pauses' parallel marking
